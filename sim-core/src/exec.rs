@@ -1,0 +1,429 @@
+//! The conservative, windowed parallel executor of DESIGN.md's execution
+//! model.
+//!
+//! ```text
+//!  window k = [t_k, e_k)
+//!  ┌──────────── parallel (rayon) ────────────┐
+//!  │ entity 0: advance(e_k) ─► outbox 0       │   every delivery is due at
+//!  │ entity 1: advance(e_k) ─► outbox 1       │   least L (the lookahead,
+//!  │   …                                      │   the minimum latency) after
+//!  └──────────────────────────────────────────┘   its message was sent
+//!            │ messages sorted by (sent_at, from, seq)
+//!            ▼
+//!   exchange(window, messages, &mut deliveries)   ── caller's step, once
+//!            │ deliveries, each due at ≥ e_k          per window, in order
+//!            ▼
+//!   entity.deliver(at, …) in push order
+//! ```
+//!
+//! Window ends adapt to the work (conservative lookahead, as in Chandy–Misra
+//! and YAWNS-style windowed PDES): an entity sends only while handling one of
+//! its events, so no message of the next window can be sent before `T`, the
+//! earliest pending event of any entity, and none of its deliveries can be due
+//! before `T + L`. The next window therefore ends at
+//!
+//! ```text
+//!   e = min(end, max(t + L, min(T + L, t + max_window, wake)))
+//! ```
+//!
+//! where `wake` is the earliest time the exchange asked to run again (for its
+//! own timers). A busy fleet gets windows of `L`; an idle stretch is crossed
+//! in one window instead of thousands.
+//!
+//! Every entity advances on its own state only, the exchange sees messages
+//! in a canonical order, and deliveries reach each entity in the order the
+//! exchange produced them; so a run's result does not depend on the thread
+//! count or on how rayon splits the work.
+
+use rayon::prelude::*;
+
+use crate::time::{SimDuration, SimTime};
+
+/// Index of an entity in the slice handed to [`Executor::run`].
+pub type EntityId = usize;
+
+/// A simulated object that advances on its own between exchanges: a home with
+/// its physics and firmware, a server partition, a test workload.
+pub trait Entity: Send {
+    /// What the entity sends out during a window (an HTTP request, say).
+    type Message: Send;
+    /// What the exchange hands back to it (a response, say).
+    type Delivery: Send;
+
+    /// Processes every local event strictly before `until` (the half-open
+    /// window), sending messages through `outbox` stamped with their send
+    /// times, and leaves the entity's local time at `until`.
+    ///
+    /// Messages may only be sent while handling an event, stamped with that
+    /// event's time: the executor relies on it to size windows.
+    fn advance(&mut self, until: SimTime, outbox: &mut Outbox<Self::Message>);
+
+    /// The time of the entity's earliest pending event, if any.
+    fn next_event_time(&self) -> Option<SimTime>;
+
+    /// Accepts a delivery due at `at` (never earlier than the end of the
+    /// window just run); the entity schedules it as a local event.
+    fn deliver(&mut self, at: SimTime, delivery: Self::Delivery);
+}
+
+/// Messages one entity sent during a window, in send order.
+#[derive(Debug)]
+pub struct Outbox<M> {
+    messages: Vec<(SimTime, M)>,
+}
+
+impl<M> Outbox<M> {
+    fn new() -> Outbox<M> {
+        Outbox {
+            messages: Vec::new(),
+        }
+    }
+
+    /// Sends `message` at local time `sent_at`.
+    pub fn send(&mut self, sent_at: SimTime, message: M) {
+        self.messages.push((sent_at, message));
+    }
+
+    /// Number of messages sent so far in this window.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Whether nothing was sent in this window yet.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+}
+
+/// A message with its sender and send time, as the exchange sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope<M> {
+    /// When it was sent (the sender's local time).
+    pub sent_at: SimTime,
+    /// The sending entity.
+    pub from: EntityId,
+    /// The sender's send order within this window, from 0.
+    pub seq: u32,
+    /// The message itself.
+    pub message: M,
+}
+
+/// The deliveries the exchange produces for one window, and when it wants to
+/// run next.
+#[derive(Debug)]
+pub struct Deliveries<D> {
+    items: Vec<(EntityId, SimTime, D)>,
+    wake: SimTime,
+}
+
+impl<D> Deliveries<D> {
+    /// Asks for the next window to end no later than `at` (but no earlier
+    /// than one lookahead after it starts), so the exchange runs then: for a
+    /// server timer, a retry, a scheduled automation.
+    pub fn wake_at(&mut self, at: SimTime) {
+        self.wake = self.wake.min(at);
+    }
+
+    /// Delivers `delivery` to entity `to`, due at `at`.
+    pub fn push(&mut self, to: EntityId, at: SimTime, delivery: D) {
+        self.items.push((to, at, delivery));
+    }
+
+    /// Number of deliveries queued so far.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no delivery is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The simulated span one exchange step covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Zero-based window number.
+    pub index: u64,
+    /// Inclusive start.
+    pub start: SimTime,
+    /// Exclusive end: every entity's local time after the window.
+    pub end: SimTime,
+}
+
+/// Where a run stands, reported after every window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Start of the run.
+    pub start: SimTime,
+    /// End of the run.
+    pub end: SimTime,
+    /// Simulated time reached (the end of the last window).
+    pub now: SimTime,
+    /// Windows completed.
+    pub windows: u64,
+    /// Messages entities sent so far.
+    pub messages: u64,
+    /// Deliveries made so far.
+    pub deliveries: u64,
+}
+
+impl Progress {
+    /// Fraction of the simulated span done, 0.0 to 1.0.
+    pub fn fraction(&self) -> f64 {
+        let total = self.end.saturating_duration_since(self.start).as_millis();
+        if total == 0 {
+            return 1.0;
+        }
+        self.now.saturating_duration_since(self.start).as_millis() as f64 / total as f64
+    }
+}
+
+/// Totals of a finished run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunStats {
+    /// Windows run.
+    pub windows: u64,
+    /// Messages entities sent.
+    pub messages: u64,
+    /// Deliveries made.
+    pub deliveries: u64,
+}
+
+/// Why a run could not start or had to stop.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The thread count was zero.
+    #[error("threads must be at least 1")]
+    ZeroThreads,
+    /// The thread pool could not be built.
+    #[error("cannot build a thread pool of {threads} threads: {reason}")]
+    ThreadPool {
+        /// Requested thread count.
+        threads: usize,
+        /// What rayon reported.
+        reason: String,
+    },
+    /// The lookahead was zero.
+    #[error("the lookahead (minimum latency) must be positive")]
+    ZeroLookahead,
+    /// The longest window was shorter than the lookahead.
+    #[error("max_window ({max_window}) must be at least the lookahead ({lookahead})")]
+    MaxWindowBelowLookahead {
+        /// Requested longest window.
+        max_window: SimDuration,
+        /// Requested lookahead.
+        lookahead: SimDuration,
+    },
+    /// The run would end before it starts.
+    #[error("the run ends ({end}) before it starts ({start})")]
+    EndBeforeStart {
+        /// Requested start.
+        start: SimTime,
+        /// Requested end.
+        end: SimTime,
+    },
+    /// The exchange addressed an entity that does not exist.
+    #[error("delivery to entity {to}, but there are only {entities}")]
+    UnknownEntity {
+        /// The addressee.
+        to: EntityId,
+        /// How many entities the run has.
+        entities: usize,
+    },
+    /// The exchange produced a delivery due inside the window already run,
+    /// which would reach the entity in its past: the window is longer than
+    /// the minimum latency the exchange models.
+    #[error(
+        "causality violated: delivery to entity {to} due at {at}, before the end of window {window_end}; deliveries must come at least the lookahead after their message"
+    )]
+    Causality {
+        /// The addressee.
+        to: EntityId,
+        /// When the delivery was due.
+        at: SimTime,
+        /// End of the window just run.
+        window_end: SimTime,
+    },
+}
+
+/// The span and window bounds of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunPlan {
+    /// Start of the run: every entity's local time at the beginning.
+    pub start: SimTime,
+    /// End of the run (exclusive for events).
+    pub end: SimTime,
+    /// The minimum time from a message's sending to any delivery it causes
+    /// (the modelled minimum network latency): the shortest window.
+    pub lookahead: SimDuration,
+    /// The longest window: how late the exchange may run after an idle
+    /// stretch (bounds the lag of server-side timers that do not ask to wake).
+    pub max_window: SimDuration,
+}
+
+/// Runs entities in windows on a fixed-size rayon pool.
+#[derive(Debug)]
+pub struct Executor {
+    pool: rayon::ThreadPool,
+    threads: usize,
+}
+
+impl Executor {
+    /// An executor with its own pool of `threads` worker threads.
+    pub fn new(threads: usize) -> Result<Executor, ExecError> {
+        if threads == 0 {
+            return Err(ExecError::ZeroThreads);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("thermotwin-sim-{i}"))
+            .build()
+            .map_err(|e| ExecError::ThreadPool {
+                threads,
+                reason: e.to_string(),
+            })?;
+        Ok(Executor { pool, threads })
+    }
+
+    /// Worker thread count.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `f` on this executor's pool, so that rayon calls inside it (in an
+    /// exchange step that partitions server work, say) use these threads.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    /// Advances `entities` from `plan.start` to `plan.end` in windows (see
+    /// the module docs for how long each is), calling `exchange` once after
+    /// every window, also when no message was sent, and `progress` after
+    /// every exchange.
+    ///
+    /// Messages reach the exchange sorted by (send time, sender, sender's
+    /// order). Deliveries must be due at or after the window's end; they reach
+    /// each entity in the order the exchange pushed them.
+    pub fn run<E, X, P>(
+        &self,
+        entities: &mut [E],
+        plan: RunPlan,
+        mut exchange: X,
+        mut progress: P,
+    ) -> Result<RunStats, ExecError>
+    where
+        E: Entity,
+        X: FnMut(Window, Vec<Envelope<E::Message>>, &mut Deliveries<E::Delivery>) + Send,
+        P: FnMut(&Progress) + Send,
+    {
+        if plan.lookahead.is_zero() {
+            return Err(ExecError::ZeroLookahead);
+        }
+        if plan.max_window < plan.lookahead {
+            return Err(ExecError::MaxWindowBelowLookahead {
+                max_window: plan.max_window,
+                lookahead: plan.lookahead,
+            });
+        }
+        if plan.end < plan.start {
+            return Err(ExecError::EndBeforeStart {
+                start: plan.start,
+                end: plan.end,
+            });
+        }
+        let n = entities.len();
+        self.pool.install(|| {
+            let mut outboxes: Vec<Outbox<E::Message>> = (0..n).map(|_| Outbox::new()).collect();
+            let mut stats = RunStats {
+                windows: 0,
+                messages: 0,
+                deliveries: 0,
+            };
+            let mut next_event = entities
+                .iter()
+                .filter_map(E::next_event_time)
+                .min()
+                .unwrap_or(SimTime::MAX);
+            let mut wake = SimTime::MAX;
+            let mut window_start = plan.start;
+            while window_start < plan.end {
+                let shortest = window_start + plan.lookahead;
+                let wanted = (next_event + plan.lookahead)
+                    .min(window_start + plan.max_window)
+                    .min(wake);
+                let window_end = shortest.max(wanted).min(plan.end);
+                let window = Window {
+                    index: stats.windows,
+                    start: window_start,
+                    end: window_end,
+                };
+
+                let entity_next = entities
+                    .par_iter_mut()
+                    .zip(outboxes.par_iter_mut())
+                    .map(|(entity, outbox)| {
+                        entity.advance(window_end, outbox);
+                        entity.next_event_time().unwrap_or(SimTime::MAX)
+                    })
+                    .min()
+                    .unwrap_or(SimTime::MAX);
+
+                let sent: usize = outboxes.iter().map(Outbox::len).sum();
+                let mut messages = Vec::with_capacity(sent);
+                for (from, outbox) in outboxes.iter_mut().enumerate() {
+                    messages.extend(outbox.messages.drain(..).enumerate().map(
+                        |(seq, (sent_at, message))| {
+                            debug_assert!(
+                                sent_at >= window_start && sent_at < window_end,
+                                "entity {from} sent at {sent_at}, outside {window:?}"
+                            );
+                            Envelope {
+                                sent_at,
+                                from,
+                                seq: u32::try_from(seq).unwrap_or(u32::MAX),
+                                message,
+                            }
+                        },
+                    ));
+                }
+                // Stable sort: (from, seq) order is already the tie-break.
+                messages.sort_by_key(|m| m.sent_at);
+
+                let mut deliveries = Deliveries {
+                    items: Vec::new(),
+                    wake: SimTime::MAX,
+                };
+                exchange(window, messages, &mut deliveries);
+
+                let delivered = deliveries.items.len();
+                next_event = entity_next;
+                for (to, at, delivery) in deliveries.items {
+                    let Some(entity) = entities.get_mut(to) else {
+                        return Err(ExecError::UnknownEntity { to, entities: n });
+                    };
+                    if at < window_end {
+                        return Err(ExecError::Causality { to, at, window_end });
+                    }
+                    entity.deliver(at, delivery);
+                    next_event = next_event.min(at);
+                }
+                wake = deliveries.wake;
+
+                stats.windows += 1;
+                stats.messages += sent as u64;
+                stats.deliveries += delivered as u64;
+                progress(&Progress {
+                    start: plan.start,
+                    end: plan.end,
+                    now: window_end,
+                    windows: stats.windows,
+                    messages: stats.messages,
+                    deliveries: stats.deliveries,
+                });
+                window_start = window_end;
+            }
+            Ok(stats)
+        })
+    }
+}

@@ -1,0 +1,4 @@
+//! sim-core integration tests, one module per behaviour.
+
+mod executor;
+mod streams;

@@ -1,0 +1,48 @@
+//! The `thermotwin` binary's contract: help, version and exit codes.
+
+use std::process::{Command, Output};
+
+fn thermotwin(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_thermotwin"))
+        .args(args)
+        .output()
+        .expect("the thermotwin binary runs")
+}
+
+#[test]
+fn help_describes_the_tool_and_exits_0() {
+    let out = thermotwin(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Usage: thermotwin"), "{text}");
+    assert!(text.contains("digital-twin testbed"), "{text}");
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let out = thermotwin(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("thermotwin {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    let out = thermotwin(&["--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error:") && err.contains("--no-such-flag"),
+        "{err}"
+    );
+
+    let bare = thermotwin(&[]);
+    assert_eq!(
+        bare.status.code(),
+        Some(2),
+        "a bare invocation is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("Usage: thermotwin"));
+}
