@@ -15,7 +15,12 @@ pub struct ParamError {
 }
 
 /// Checks `lo <= value <= hi` (and that it is finite).
-pub(crate) fn check_range(name: &'static str, value: f64, lo: f64, hi: f64) -> Result<(), ParamError> {
+pub(crate) fn check_range(
+    name: &'static str,
+    value: f64,
+    lo: f64,
+    hi: f64,
+) -> Result<(), ParamError> {
     if value.is_finite() && value >= lo && value <= hi {
         Ok(())
     } else {
@@ -47,7 +52,10 @@ mod tests {
     #[test]
     fn errors_name_the_parameter_value_and_range() {
         let e = check_range("latitude_deg", 91.0, -90.0, 90.0).unwrap_err();
-        assert_eq!(e.to_string(), "latitude_deg = 91 is out of range: expected -90 to 90");
+        assert_eq!(
+            e.to_string(),
+            "latitude_deg = 91 is out of range: expected -90 to 90"
+        );
         assert!(check_range("x", f64::NAN, 0.0, 1.0).is_err());
         assert!(check_positive("ua_w_per_k", 0.0, 1e4).is_err());
         assert!(check_positive("ua_w_per_k", 300.0, 1e4).is_ok());

@@ -154,8 +154,14 @@ mod tests {
         let ev = sun_events(t("2026-06-21T00:00:00Z"), &LONDON);
         let rise = ev.sunrise.unwrap();
         let set = ev.sunset.unwrap();
-        assert!(minutes_between(rise, t("2026-06-21T03:43:00Z")) < 2.0, "{rise}");
-        assert!(minutes_between(set, t("2026-06-21T20:21:00Z")) < 2.0, "{set}");
+        assert!(
+            minutes_between(rise, t("2026-06-21T03:43:00Z")) < 2.0,
+            "{rise}"
+        );
+        assert!(
+            minutes_between(set, t("2026-06-21T20:21:00Z")) < 2.0,
+            "{set}"
+        );
     }
 
     #[test]
@@ -186,7 +192,13 @@ mod tests {
             elevation_m: 0.0,
         };
         let ev = sun_events(t("2026-06-21T00:00:00Z"), &tromso);
-        assert_eq!(ev, SunEvents { sunrise: None, sunset: None });
+        assert_eq!(
+            ev,
+            SunEvents {
+                sunrise: None,
+                sunset: None
+            }
+        );
         assert!(sun_position(t("2026-06-21T23:00:00Z"), &tromso).elevation_deg > 0.0);
     }
 

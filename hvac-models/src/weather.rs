@@ -91,7 +91,10 @@ impl WeatherSeries {
     /// # Panics
     /// If `samples` is empty.
     pub fn hourly(first: SimTime, samples: Vec<WeatherSample>) -> WeatherSeries {
-        assert!(!samples.is_empty(), "a weather series needs at least one sample");
+        assert!(
+            !samples.is_empty(),
+            "a weather series needs at least one sample"
+        );
         WeatherSeries {
             first,
             samples,
@@ -104,7 +107,11 @@ impl WeatherSeries {
     /// # Panics
     /// If there are not exactly 8760 samples.
     pub fn typical_year(samples: Vec<WeatherSample>, utc_offset_s: i32) -> WeatherSeries {
-        assert_eq!(samples.len(), HOURS_PER_TYPICAL_YEAR, "a typical year has 8760 hours");
+        assert_eq!(
+            samples.len(),
+            HOURS_PER_TYPICAL_YEAR,
+            "a typical year has 8760 hours"
+        );
         WeatherSeries {
             first: SimTime::EPOCH,
             samples,
@@ -171,7 +178,11 @@ fn typical_hour(t: SimTime, utc_offset_s: i32) -> (usize, f64) {
         Some(d) => {
             let doy = usize::try_from(d.day_of_year()).unwrap_or(1) - 1;
             // Drop 29 February: from 1 March on, leap years shift back a day.
-            if d.in_leap_year() && doy >= 59 { doy - 1 } else { doy }
+            if d.in_leap_year() && doy >= 59 {
+                doy - 1
+            } else {
+                doy
+            }
         }
         None => 0,
     };
@@ -213,7 +224,9 @@ mod tests {
     #[test]
     fn typical_years_wrap_and_use_local_standard_time() {
         // Sample i holds the value i (hour i + 1 of the year).
-        let samples = (0..HOURS_PER_TYPICAL_YEAR).map(|i| sample(i as f64)).collect();
+        let samples = (0..HOURS_PER_TYPICAL_YEAR)
+            .map(|i| sample(i as f64))
+            .collect();
         let s = WeatherSeries::typical_year(samples, -5 * 3600);
         // 2026-01-01 06:00 UTC is 01:00 local standard time: hour 1 = sample 0.
         let t: SimTime = "2026-01-01T06:00:00Z".parse().unwrap();

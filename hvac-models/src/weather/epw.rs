@@ -66,10 +66,13 @@ pub fn read(path: &Path) -> Result<EpwFile, EpwError> {
 }
 
 fn field<'a>(fields: &[&'a str], i: usize, line: usize, name: &str) -> Result<&'a str, EpwError> {
-    fields.get(i).map(|s| s.trim()).ok_or_else(|| EpwError::Line {
-        line,
-        message: format!("missing field {} ({name})", i + 1),
-    })
+    fields
+        .get(i)
+        .map(|s| s.trim())
+        .ok_or_else(|| EpwError::Line {
+            line,
+            message: format!("missing field {} ({name})", i + 1),
+        })
 }
 
 fn number(fields: &[&str], i: usize, line: usize, name: &str) -> Result<f64, EpwError> {
@@ -88,7 +91,13 @@ const COLUMNS: [(usize, &str, f64, f64, f64); 8] = [
     (6, "dry bulb temperature", 99.9, -70.0, 70.0),
     (7, "dew point temperature", 99.9, -70.0, 70.0),
     (8, "relative humidity", 999.0, 0.0, 110.0),
-    (9, "atmospheric station pressure", 999_999.0, 31_000.0, 120_000.0),
+    (
+        9,
+        "atmospheric station pressure",
+        999_999.0,
+        31_000.0,
+        120_000.0,
+    ),
     (13, "global horizontal radiation", 9_999.0, 0.0, 2_000.0),
     (14, "direct normal radiation", 9_999.0, 0.0, 2_000.0),
     (15, "diffuse horizontal radiation", 9_999.0, 0.0, 2_000.0),
@@ -254,7 +263,20 @@ pub(crate) mod tests {
              COMMENTS 2,\n\
              DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31\n",
         );
-        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let days = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
         let mut doy = 0;
         for (m, &nd) in days.iter().enumerate() {
             for d in 1..=nd {
@@ -312,7 +334,10 @@ pub(crate) mod tests {
         // Row for hour 2 of 1 January: dry bulb missing (99.9).
         lines[9] = lines[9].replacen(",0.02,", ",99.9,", 1);
         let f = parse(&(lines.join("\n") + "\n")).unwrap();
-        assert_eq!(f.series.samples()[1].dry_bulb_c, f.series.samples()[0].dry_bulb_c);
+        assert_eq!(
+            f.series.samples()[1].dry_bulb_c,
+            f.series.samples()[0].dry_bulb_c
+        );
     }
 
     #[test]
@@ -321,20 +346,38 @@ pub(crate) mod tests {
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         lines[100] = lines[100].replacen(",-5.0,", ",minus five,", 1);
         let err = parse(&lines.join("\n")).unwrap_err().to_string();
-        assert!(err.starts_with("EPW line 101:") && err.contains("dew point"), "{err}");
+        assert!(
+            err.starts_with("EPW line 101:") && err.contains("dew point"),
+            "{err}"
+        );
 
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-        lines[50] = lines[50].replacen(",60,", ",60,", 1).replacen("1999,1,", "1999,13,", 1);
+        lines[50] = lines[50]
+            .replacen(",60,", ",60,", 1)
+            .replacen("1999,1,", "1999,13,", 1);
         let err = parse(&lines.join("\n")).unwrap_err().to_string();
-        assert!(err.starts_with("EPW line 51:") && err.contains("month 13"), "{err}");
+        assert!(
+            err.starts_with("EPW line 51:") && err.contains("month 13"),
+            "{err}"
+        );
 
         let short: String = text.lines().take(100).collect::<Vec<_>>().join("\n");
-        assert!(matches!(parse(&short), Err(EpwError::RowCount { rows: 92 })));
+        assert!(matches!(
+            parse(&short),
+            Err(EpwError::RowCount { rows: 92 })
+        ));
 
-        let err = parse("LOCATION,x,y,z,s,1,95.0,0,0,0\n").unwrap_err().to_string();
-        assert!(err.contains("EPW line 1") && err.contains("latitude_deg"), "{err}");
+        let err = parse("LOCATION,x,y,z,s,1,95.0,0,0,0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EPW line 1") && err.contains("latitude_deg"),
+            "{err}"
+        );
 
-        let err = read(Path::new("/no/such/file.epw")).unwrap_err().to_string();
+        let err = read(Path::new("/no/such/file.epw"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("/no/such/file.epw"), "{err}");
     }
 }

@@ -126,7 +126,12 @@ impl SyntheticClimate {
             720.0,
         )?;
         check_range("mean_cloud_cover", self.mean_cloud_cover, 0.05, 0.95)?;
-        check_range("dew_point_depression_c", self.dew_point_depression_c, 0.0, 30.0)?;
+        check_range(
+            "dew_point_depression_c",
+            self.dew_point_depression_c,
+            0.0,
+            30.0,
+        )?;
         check_range("mean_wind_speed_m_s", self.mean_wind_speed_m_s, 0.0, 30.0)?;
         for e in &self.events {
             check_range("events.delta_c", e.delta_c, -30.0, 30.0)?;
@@ -228,12 +233,17 @@ impl<'a> Generator<'a> {
         self.pressure_noise = Self::ou(self.pressure_noise, self.decay_slow, 600.0, rng);
         let wind_sigma = 0.5 * c.mean_wind_speed_m_s;
         self.wind = c.mean_wind_speed_m_s
-            + Self::ou(self.wind - c.mean_wind_speed_m_s, (-1.0 / 6.0f64).exp(), wind_sigma, rng);
+            + Self::ou(
+                self.wind - c.mean_wind_speed_m_s,
+                (-1.0 / 6.0f64).exp(),
+                wind_sigma,
+                rng,
+            );
 
         let doy = day_of_year(t);
-        let solar_hour =
-            (t.as_millis().rem_euclid(86_400_000) as f64 / 3.6e6 + self.site.longitude_deg / 15.0)
-                .rem_euclid(24.0);
+        let solar_hour = (t.as_millis().rem_euclid(86_400_000) as f64 / 3.6e6
+            + self.site.longitude_deg / 15.0)
+            .rem_euclid(24.0);
         let cloud = self.cloud_today;
         let diurnal_scale = 0.4 + 0.6 * (1.0 - cloud);
         let diurnal = c.diurnal_amplitude_c
@@ -341,7 +351,10 @@ mod tests {
         assert!(swing > 6.0 && swing < 12.0, "mean diurnal swing {swing}");
         assert_eq!(ghi_night, 0.0, "01:00 local solar time is dark all year");
         let noon_max = s.samples().iter().map(|w| w.ghi_w_m2).fold(0.0, f64::max);
-        assert!(noon_max > 800.0 && noon_max < 1_100.0, "peak GHI {noon_max}");
+        assert!(
+            noon_max > 800.0 && noon_max < 1_100.0,
+            "peak GHI {noon_max}"
+        );
     }
 
     #[test]
@@ -391,7 +404,10 @@ mod tests {
         let b = hot.generate(9, 1, &DENVER, start, span);
         let mid = start + SimDuration::from_days(8);
         let diff = b.at(mid).dry_bulb_c - a.at(mid).dry_bulb_c;
-        assert!((diff - 8.0).abs() < 1e-9, "same seed, plus the anomaly: {diff}");
+        assert!(
+            (diff - 8.0).abs() < 1e-9,
+            "same seed, plus the anomaly: {diff}"
+        );
         assert_eq!(a.at(start).dry_bulb_c, b.at(start).dry_bulb_c);
     }
 
@@ -416,7 +432,11 @@ mod tests {
             assert!(w.dhi_w_m2 <= w.ghi_w_m2 + 1e-9);
             assert!(w.wind_speed_m_s >= 0.0);
             // Denver's standard pressure is about 83.5 kPa.
-            assert!((w.pressure_pa - 83_500.0).abs() < 5_000.0, "{}", w.pressure_pa);
+            assert!(
+                (w.pressure_pa - 83_500.0).abs() < 5_000.0,
+                "{}",
+                w.pressure_pa
+            );
         }
     }
 
