@@ -1,4 +1,6 @@
 //! hvac-models: the physics of thermotwin's digital twin.
+pub mod electrics;
+pub mod equipment;
 pub mod params;
 pub mod sun;
 pub mod thermal;

@@ -32,19 +32,6 @@ pub(crate) fn check_range(
     }
 }
 
-/// Checks `0 < value <= hi` (and that it is finite).
-pub(crate) fn check_positive(name: &'static str, value: f64, hi: f64) -> Result<(), ParamError> {
-    if value.is_finite() && value > 0.0 && value <= hi {
-        Ok(())
-    } else {
-        Err(ParamError {
-            name,
-            value,
-            range: format!("greater than 0, at most {hi}"),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,7 +44,5 @@ mod tests {
             "latitude_deg = 91 is out of range: expected -90 to 90"
         );
         assert!(check_range("x", f64::NAN, 0.0, 1.0).is_err());
-        assert!(check_positive("ua_w_per_k", 0.0, 1e4).is_err());
-        assert!(check_positive("ua_w_per_k", 300.0, 1e4).is_ok());
     }
 }
