@@ -393,7 +393,7 @@ mod tests {
             let dt_ms = (17_000 + (i * 7_919) % 600_000).min(86_400_000 - elapsed);
             let u = ThermalInputs {
                 outdoor_c: 5.0 * ((i as f64) * 0.1).sin(),
-                q_air_w: if i % 3 == 0 { 8_000.0 } else { 150.0 },
+                q_air_w: if i.is_multiple_of(3) { 8_000.0 } else { 150.0 },
                 q_mass_w: 250.0 * ((i as f64) * 0.05).cos().max(0.0),
             };
             let dt = SimDuration::from_millis(dt_ms);
