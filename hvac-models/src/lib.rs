@@ -1,4 +1,5 @@
 //! hvac-models: the physics of thermotwin's digital twin.
+pub mod degradation;
 pub mod electrics;
 pub mod equipment;
 pub mod params;
