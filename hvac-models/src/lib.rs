@@ -5,4 +5,5 @@ pub mod equipment;
 pub mod params;
 pub mod sun;
 pub mod thermal;
+pub mod vibration;
 pub mod weather;
