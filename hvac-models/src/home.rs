@@ -1,0 +1,505 @@
+//! A home: its envelope (the 2R2C [`thermal`](crate::thermal) model), solar
+//! and internal gains, and its heating/cooling [`equipment`](crate::equipment),
+//! advanced together between events.
+//!
+//! ```text
+//!   weather + sun ─► FacadeIrradiance (once per site and instant)
+//!                              │ × window areas × SHGC
+//!   occupancy ─► internal gains ┤
+//!                              ▼
+//!   relays ─► Equipment ─► Q_hvac ─► ThermalModel (exact step) ─► T_air, T_mass
+//! ```
+//!
+//! Solar gains: the irradiance on each vertical facade (N, E, S, W) is the
+//! beam component `DNI·max(0, cos θ)` with `cos θ = cos α·cos(A − γ)` for a
+//! vertical surface, plus isotropic sky diffuse `DHI·(1 + cos 90°)/2` and
+//! ground-reflected `ρ·GHI·(1 − cos 90°)/2` (Liu & Jordan 1963; Duffie &
+//! Beckman, "Solar Engineering of Thermal Processes", §2.15–2.16); the gain is
+//! `SHGC·Σ A_f·I_f`. Most transmitted sunlight is absorbed by floors and walls
+//! (the mass node), so only a small share goes straight to the air; internal
+//! gains from people and appliances are mostly convective (ASHRAE Handbook —
+//! Fundamentals, ch. 18, radiant/convective splits). People give off about
+//! 70 W of sensible heat awake and 45 W asleep (ibid., Table 1).
+//!
+//! Archetype parameters are ETP values in GridLAB-D's `house_e` ranges, set so
+//! that free-floating homes cool with the 15–55 h time constants measured on
+//! real homes (e.g. Bacher & Madsen 2011, "Identifying suitable models for the
+//! heat dynamics of buildings", Energy and Buildings 43).
+
+use rand_distr::{Distribution, StandardNormal};
+use sim_core::{SimDuration, SimRng, SimTime};
+
+use crate::equipment::{Equipment, EquipmentOutput, EquipmentParams, Health, Relays};
+use crate::occupancy::Presence;
+use crate::params::{ParamError, check_range};
+use crate::sun::SunPosition;
+use crate::thermal::{
+    J_PER_KWH, StepSummary, ThermalInputs, ThermalModel, ThermalParams, ThermalState,
+};
+use crate::weather::WeatherSample;
+
+/// Facade azimuths [°]: north, east, south, west.
+pub const FACADE_AZIMUTHS_DEG: [f64; 4] = [0.0, 90.0, 180.0, 270.0];
+
+/// Solar irradiance on the four vertical facades [W/m²], computed once per
+/// site and instant and shared by every home there.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FacadeIrradiance {
+    /// North, east, south, west.
+    pub w_m2: [f64; 4],
+}
+
+impl FacadeIrradiance {
+    /// Irradiance on vertical N/E/S/W surfaces for the sun at `sun` and the
+    /// weather's irradiance components, with ground reflectance `albedo`.
+    pub fn new(sun: &SunPosition, w: &WeatherSample, albedo: f64) -> FacadeIrradiance {
+        let diffuse = 0.5 * w.dhi_w_m2 + 0.5 * albedo * w.ghi_w_m2;
+        if sun.elevation_deg <= 0.0 {
+            return FacadeIrradiance { w_m2: [diffuse; 4] };
+        }
+        let cos_alt = sun.elevation_deg.to_radians().cos();
+        let w_m2 = FACADE_AZIMUTHS_DEG.map(|facade| {
+            let cos_theta = cos_alt * (sun.azimuth_deg - facade).to_radians().cos();
+            w.dni_w_m2 * cos_theta.max(0.0) + diffuse
+        });
+        FacadeIrradiance { w_m2 }
+    }
+}
+
+/// A home's envelope and gains.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HomeParams {
+    /// The 2R2C parameters.
+    pub thermal: ThermalParams,
+    /// Conditioned floor area [m²], 10 to 2,000 (for reports).
+    pub floor_area_m2: f64,
+    /// Window area per facade, N/E/S/W [m²], each 0 to 200.
+    pub window_area_m2: [f64; 4],
+    /// Solar heat gain coefficient of the glazing, 0.1 to 0.9.
+    pub shgc: f64,
+    /// Share of solar gains released to the air node, 0 to 1.
+    pub solar_to_air: f64,
+    /// Share of internal gains released to the air node, 0 to 1.
+    pub internal_to_air: f64,
+    /// Appliances and lighting, always on [W], 0 to 5,000.
+    pub base_internal_w: f64,
+    /// Sensible heat per occupant awake [W], 0 to 300 (asleep: 45/70 of it).
+    pub per_occupant_w: f64,
+}
+
+impl HomeParams {
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<(), ParamError> {
+        self.thermal.validate()?;
+        check_range("floor_area_m2", self.floor_area_m2, 10.0, 2_000.0)?;
+        for a in self.window_area_m2 {
+            check_range("window_area_m2", a, 0.0, 200.0)?;
+        }
+        check_range("shgc", self.shgc, 0.1, 0.9)?;
+        check_range("solar_to_air", self.solar_to_air, 0.0, 1.0)?;
+        check_range("internal_to_air", self.internal_to_air, 0.0, 1.0)?;
+        check_range("base_internal_w", self.base_internal_w, 0.0, 5_000.0)?;
+        check_range("per_occupant_w", self.per_occupant_w, 0.0, 300.0)
+    }
+
+    /// Heat gains [W] to (air, mass) for the given facade irradiance and
+    /// occupancy.
+    pub fn gains_w(
+        &self,
+        sun: &FacadeIrradiance,
+        presence: Presence,
+        occupants: u32,
+    ) -> (f64, f64) {
+        let solar: f64 = self.shgc
+            * self
+                .window_area_m2
+                .iter()
+                .zip(sun.w_m2)
+                .map(|(a, i)| a * i)
+                .sum::<f64>();
+        let people = match presence {
+            Presence::Away => 0.0,
+            Presence::Home => f64::from(occupants) * self.per_occupant_w,
+            Presence::Asleep => f64::from(occupants) * self.per_occupant_w * (45.0 / 70.0),
+        };
+        let internal = self.base_internal_w + people;
+        (
+            solar * self.solar_to_air + internal * self.internal_to_air,
+            solar * (1.0 - self.solar_to_air) + internal * (1.0 - self.internal_to_air),
+        )
+    }
+}
+
+/// Typical home types. Each has nominal parameters and a spread for drawing
+/// a fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Archetype {
+    /// A flat in a multi-family building: small envelope, neighbours as mass.
+    Apartment,
+    /// An attached row house.
+    Townhouse,
+    /// A 1970s detached house: leaky, moderately insulated.
+    OlderDetached,
+    /// A post-2010 detached house: tight, well insulated, heavy.
+    NewDetached,
+}
+
+impl Archetype {
+    /// Every archetype.
+    pub const ALL: [Archetype; 4] = [
+        Archetype::Apartment,
+        Archetype::Townhouse,
+        Archetype::OlderDetached,
+        Archetype::NewDetached,
+    ];
+
+    /// The archetype's name in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Archetype::Apartment => "apartment",
+            Archetype::Townhouse => "townhouse",
+            Archetype::OlderDetached => "older_detached",
+            Archetype::NewDetached => "new_detached",
+        }
+    }
+
+    /// Nominal parameters.
+    pub fn nominal(self) -> HomeParams {
+        // (floor m², UA W/K, C_air kWh/K, C_mass kWh/K, H_m W/K, windows N/E/S/W m², base W)
+        let (floor, ua, ca, cm, hm, windows, base) = match self {
+            Archetype::Apartment => (75.0, 110.0, 0.25, 3.0, 3_000.0, [2.0, 3.0, 5.0, 2.0], 250.0),
+            Archetype::Townhouse => (
+                130.0,
+                220.0,
+                0.45,
+                5.5,
+                4_500.0,
+                [4.0, 2.0, 6.0, 2.0],
+                350.0,
+            ),
+            Archetype::OlderDetached => (
+                180.0,
+                380.0,
+                0.60,
+                7.0,
+                5_000.0,
+                [5.0, 5.0, 7.0, 5.0],
+                400.0,
+            ),
+            Archetype::NewDetached => (
+                220.0,
+                230.0,
+                0.65,
+                9.5,
+                6_500.0,
+                [5.0, 6.0, 10.0, 6.0],
+                400.0,
+            ),
+        };
+        HomeParams {
+            thermal: ThermalParams {
+                ua_w_per_k: ua,
+                c_air_j_per_k: ca * J_PER_KWH,
+                c_mass_j_per_k: cm * J_PER_KWH,
+                h_mass_w_per_k: hm,
+            },
+            floor_area_m2: floor,
+            window_area_m2: windows,
+            shgc: 0.4,
+            solar_to_air: 0.1,
+            internal_to_air: 0.6,
+            base_internal_w: base,
+            per_occupant_w: 70.0,
+        }
+    }
+
+    /// A home drawn around the nominal parameters: each size-like parameter
+    /// is log-normal with coefficient of variation `cv` (0 to 0.5), so homes
+    /// differ but stay physical.
+    pub fn draw(self, cv: f64, rng: &mut SimRng) -> HomeParams {
+        let cv = cv.clamp(0.0, 0.5);
+        let sigma = (1.0 + cv * cv).ln().sqrt();
+        let mut factor = || -> f64 {
+            let z: f64 = StandardNormal.sample(rng);
+            (sigma * z.clamp(-3.0, 3.0) - sigma * sigma / 2.0).exp()
+        };
+        let mut p = self.nominal();
+        p.thermal.ua_w_per_k *= factor();
+        p.thermal.c_air_j_per_k *= factor();
+        p.thermal.c_mass_j_per_k *= factor();
+        p.thermal.h_mass_w_per_k *= factor();
+        p.floor_area_m2 *= factor();
+        let window_scale = factor();
+        for a in &mut p.window_area_m2 {
+            *a *= window_scale;
+        }
+        p.base_internal_w *= factor();
+        p
+    }
+}
+
+/// What one home step produced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HomeStep {
+    /// Mean equipment outputs.
+    pub equipment: EquipmentOutput,
+    /// Mean temperatures and envelope loss.
+    pub thermal: StepSummary,
+    /// Gains to (air, mass) [W].
+    pub gains_w: (f64, f64),
+}
+
+/// Conditions outside the home's control during a step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Surroundings {
+    /// Outdoor dry bulb [°C].
+    pub outdoor_c: f64,
+    /// Sunlight on the facades.
+    pub facades: FacadeIrradiance,
+    /// Where the household is.
+    pub presence: Presence,
+    /// People in the household.
+    pub occupants: u32,
+}
+
+/// One home: envelope, gains and equipment.
+#[derive(Debug, Clone)]
+pub struct Home {
+    params: HomeParams,
+    model: ThermalModel,
+    state: ThermalState,
+    equipment: Equipment,
+}
+
+impl Home {
+    /// A home at `initial_c` throughout, with validated parameters.
+    pub fn new(
+        params: HomeParams,
+        equipment: EquipmentParams,
+        initial_c: f64,
+    ) -> Result<Home, ParamError> {
+        params.validate()?;
+        check_range("initial_c", initial_c, -40.0, 60.0)?;
+        Ok(Home {
+            params,
+            model: ThermalModel::new(params.thermal)?,
+            state: ThermalState {
+                air_c: initial_c,
+                mass_c: initial_c,
+            },
+            equipment: Equipment::new(equipment)?,
+        })
+    }
+
+    /// The envelope and gains parameters.
+    pub fn params(&self) -> &HomeParams {
+        &self.params
+    }
+
+    /// Indoor air temperature [°C]: what the thermostat senses.
+    pub fn air_c(&self) -> f64 {
+        self.state.air_c
+    }
+
+    /// Both temperatures.
+    pub fn state(&self) -> ThermalState {
+        self.state
+    }
+
+    /// The thermal model (time constants, stored heat).
+    pub fn thermal_model(&self) -> &ThermalModel {
+        &self.model
+    }
+
+    /// The equipment (mode, runtime totals).
+    pub fn equipment(&self) -> &Equipment {
+        &self.equipment
+    }
+
+    /// Advances the home over `[t0, t0 + dt)` with `relays` held and the
+    /// surroundings constant, the compressor in condition `health`.
+    pub fn step(
+        &mut self,
+        t0: SimTime,
+        dt: SimDuration,
+        relays: Relays,
+        s: &Surroundings,
+        health: &Health,
+    ) -> HomeStep {
+        let equipment = self
+            .equipment
+            .step(t0, dt, relays, self.state.air_c, s.outdoor_c, health);
+        let gains_w = self.params.gains_w(&s.facades, s.presence, s.occupants);
+        let inputs = ThermalInputs {
+            outdoor_c: s.outdoor_c,
+            q_air_w: equipment.q_air_w + gains_w.0,
+            q_mass_w: gains_w.1,
+        };
+        let thermal = self.model.step(&mut self.state, &inputs, dt);
+        HomeStep {
+            equipment,
+            thermal,
+            gains_w,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::equipment::SystemKind;
+    use sim_core::stream;
+
+    fn quiet(outdoor_c: f64) -> Surroundings {
+        Surroundings {
+            outdoor_c,
+            facades: FacadeIrradiance::default(),
+            presence: Presence::Away,
+            occupants: 0,
+        }
+    }
+
+    /// Fits the slow time constant of a free-floating home cooling in a
+    /// constant 0 °C winter night with no gains, from its decay between 24 h
+    /// and 96 h (after the fast air–mass mode has died out).
+    fn measured_time_constant_h(params: HomeParams) -> f64 {
+        let params = HomeParams {
+            base_internal_w: 0.0,
+            ..params
+        };
+        let mut home = Home::new(params, EquipmentParams::default(), 20.0).unwrap();
+        let hour = SimDuration::from_hours(1);
+        let mut t = SimTime::EPOCH;
+        let mut temps = Vec::new();
+        for _ in 0..96 {
+            home.step(t, hour, Relays::default(), &quiet(0.0), &Health::default());
+            t += hour;
+            temps.push(home.air_c());
+        }
+        // ΔT(t) = ΔT(24 h)·e^{−(t − 24 h)/τ}.
+        let (a, b) = (temps[23], temps[95]);
+        72.0 / (a / b).ln()
+    }
+
+    #[test]
+    fn free_floating_homes_decay_with_measured_time_constants() {
+        for archetype in Archetype::ALL {
+            let tau = measured_time_constant_h(archetype.nominal());
+            assert!(
+                (15.0..=55.0).contains(&tau),
+                "{archetype:?}: τ = {tau:.1} h"
+            );
+            // And it is the model's slow eigen-mode.
+            let model = ThermalModel::new(archetype.nominal().thermal).unwrap();
+            let slow_h = model.time_constants_s().1 / 3600.0;
+            assert!((tau - slow_h).abs() / slow_h < 0.01, "{tau} vs {slow_h}");
+        }
+        // Drawn homes (10 % spread) stay within the range too.
+        let mut rng = stream(1, 0, "homes");
+        let mut inside = 0;
+        for i in 0..200 {
+            let archetype = Archetype::ALL[i % 4];
+            let tau = measured_time_constant_h(archetype.draw(0.1, &mut rng));
+            if (15.0..=55.0).contains(&tau) {
+                inside += 1;
+            }
+        }
+        assert!(inside >= 190, "{inside}/200 drawn homes within 15–55 h");
+    }
+
+    #[test]
+    fn south_windows_gain_most_at_noon_and_nothing_at_night() {
+        let noon_sun = SunPosition {
+            elevation_deg: 30.0,
+            azimuth_deg: 180.0,
+        };
+        let w = WeatherSample {
+            ghi_w_m2: 500.0,
+            dni_w_m2: 700.0,
+            dhi_w_m2: 100.0,
+            ..WeatherSample::default()
+        };
+        let f = FacadeIrradiance::new(&noon_sun, &w, 0.2);
+        // South: 700·cos30° + 50 + 50 = 706.2 W/m²; north gets only diffuse.
+        assert!((f.w_m2[2] - (700.0 * 30f64.to_radians().cos() + 100.0)).abs() < 1e-9);
+        assert!((f.w_m2[0] - 100.0).abs() < 1e-9);
+        assert!((f.w_m2[1] - 100.0).abs() < 1e-6 && (f.w_m2[3] - 100.0).abs() < 1e-6);
+        let night = FacadeIrradiance::new(
+            &SunPosition {
+                elevation_deg: -10.0,
+                azimuth_deg: 0.0,
+            },
+            &WeatherSample::default(),
+            0.2,
+        );
+        assert_eq!(night.w_m2, [0.0; 4]);
+        let p = Archetype::NewDetached.nominal();
+        let (air, mass) = p.gains_w(&f, Presence::Away, 0);
+        let solar = 0.4 * (5.0 * 100.0 + 6.0 * 100.0 + 10.0 * f.w_m2[2] + 6.0 * 100.0);
+        assert!((air + mass - solar - 400.0).abs() < 1e-6);
+        assert!(mass > air, "sunlight mostly heats the mass");
+    }
+
+    #[test]
+    fn occupants_add_heat_and_less_when_asleep() {
+        let p = Archetype::Apartment.nominal();
+        let f = FacadeIrradiance::default();
+        let total = |presence| {
+            let (a, m) = p.gains_w(&f, presence, 3);
+            a + m
+        };
+        assert_eq!(total(Presence::Away), 250.0);
+        assert_eq!(total(Presence::Home), 250.0 + 210.0);
+        assert!((total(Presence::Asleep) - (250.0 + 135.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_heat_pump_holds_a_winter_home_and_a_failed_one_cannot() {
+        let eq = EquipmentParams {
+            kind: SystemKind::HeatPump,
+            ..EquipmentParams::default()
+        };
+        let heat = Relays {
+            y_compressor: true,
+            o_cool: false,
+            w_heat: false,
+            g_fan: false,
+        };
+        let run = |health: Health| {
+            let mut home = Home::new(Archetype::OlderDetached.nominal(), eq, 20.0).unwrap();
+            let mut t = SimTime::EPOCH;
+            let step = SimDuration::from_mins(1);
+            // A crude bang-bang thermostat at 20 ± 0.5 °C for two days at 2 °C.
+            let mut on = false;
+            for _ in 0..2 * 24 * 60 {
+                on = if home.air_c() < 19.5 {
+                    true
+                } else if home.air_c() > 20.5 {
+                    false
+                } else {
+                    on
+                };
+                let relays = if on { heat } else { Relays::default() };
+                home.step(t, step, relays, &quiet(2.0), &health);
+                t += step;
+            }
+            home
+        };
+        let ok = run(Health::default());
+        assert!((ok.air_c() - 20.0).abs() < 1.0, "{}", ok.air_c());
+        let r = ok.equipment().runtime();
+        // Load ≈ 380 W/K·18 K − 400 W ≈ 6.4 kW against ≈ 9 kW of capacity
+        // (with fan heat) at 2 °C: a duty cycle near 0.7.
+        let duty = r.compressor_s / (2.0 * 86_400.0);
+        assert!(duty > 0.6 && duty < 1.0, "duty {duty}");
+        let failed = run(Health {
+            compressor_failed: true,
+            ..Health::default()
+        });
+        assert!(
+            failed.air_c() < 12.0,
+            "comfort collapses: {}",
+            failed.air_c()
+        );
+    }
+}
