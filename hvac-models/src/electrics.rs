@@ -15,6 +15,7 @@ use rand::RngExt;
 use rand_distr::{Distribution, Exp, StandardNormal};
 use sim_core::{SimDuration, SimRng, SimTime};
 
+use crate::equipment::Health;
 use crate::params::{ParamError, check_range};
 
 /// Supply and motor-electrical parameters. Defaults: 240 V, σ = 1 V noise,
@@ -166,20 +167,22 @@ impl Supply {
 
     /// What the sensors read at `t` while the unit draws `power_w` (compressor
     /// plus fan), `since_start` after the compressor started (`None`: not
-    /// running), with the health model's `current_factor`.
+    /// running), in condition `health` (its current and start-duration
+    /// factors).
     pub fn read(
         &mut self,
         t: SimTime,
         power_w: f64,
         since_start: Option<SimDuration>,
-        current_factor: f64,
+        health: &Health,
     ) -> ElectricalReading {
         let p = self.params;
         let sag = self.sag_at(t).map_or(0.0, |s| s.depth);
         let noise: f64 = StandardNormal.sample(&mut self.rng);
         let source_v = p.nominal_v * (1.0 - sag) + p.noise_sigma_v * noise;
-        let running_a = power_w.max(0.0) / (source_v * p.power_factor) * current_factor;
-        let inrush = since_start.is_some_and(|d| (d.as_millis() as f64) < p.inrush_ms);
+        let running_a = power_w.max(0.0) / (source_v * p.power_factor) * health.current_factor;
+        let inrush_ms = p.inrush_ms * health.start_duration_factor;
+        let inrush = since_start.is_some_and(|d| (d.as_millis() as f64) < inrush_ms);
         let current_a = if inrush {
             running_a * p.locked_rotor_multiple
         } else {
@@ -210,28 +213,32 @@ mod tests {
             line_resistance_ohm: 0.0,
             ..SupplyParams::default()
         });
-        let r = s.read(
-            SimTime::from_secs(10),
-            3_500.0,
-            Some(SimDuration::from_secs(60)),
-            1.0,
-        );
+        let healthy = Health::default();
+        let running = Some(SimDuration::from_secs(60));
+        let r = s.read(SimTime::from_secs(10), 3_500.0, running, &healthy);
         assert!((r.current_a - 17.16).abs() < 0.01, "{}", r.current_a);
         assert_eq!(r.voltage_v, 240.0);
-        let inrush = s.read(
-            SimTime::from_secs(11),
-            3_500.0,
-            Some(SimDuration::from_millis(100)),
-            1.0,
-        );
+        let starting = Some(SimDuration::from_millis(100));
+        let inrush = s.read(SimTime::from_secs(11), 3_500.0, starting, &healthy);
         assert!((inrush.current_a / r.current_a - 5.5).abs() < 1e-9);
-        let weak_capacitor = s.read(
-            SimTime::from_secs(12),
-            3_500.0,
-            Some(SimDuration::from_secs(60)),
-            1.15,
+        let later = Some(SimDuration::from_millis(800));
+        let after = s.read(SimTime::from_secs(12), 3_500.0, later, &healthy);
+        assert!(
+            (after.current_a - r.current_a).abs() < 1e-9,
+            "inrush over after 300 ms"
         );
+        let weak = Health {
+            current_factor: 1.15,
+            start_duration_factor: 3.0,
+            ..Health::default()
+        };
+        let weak_capacitor = s.read(SimTime::from_secs(13), 3_500.0, running, &weak);
         assert!((weak_capacitor.current_a / r.current_a - 1.15).abs() < 1e-9);
+        let hard_start = s.read(SimTime::from_secs(14), 3_500.0, later, &weak);
+        assert!(
+            hard_start.current_a > 5.0 * r.current_a,
+            "a hard start still draws locked-rotor current at 800 ms"
+        );
     }
 
     #[test]
@@ -243,7 +250,9 @@ mod tests {
         let n = 20_000;
         let (mut sum, mut sq) = (0.0, 0.0);
         for i in 0..n {
-            let v = s.read(SimTime::from_secs(i), 0.0, None, 1.0).voltage_v;
+            let v = s
+                .read(SimTime::from_secs(i), 0.0, None, &Health::default())
+                .voltage_v;
             sum += v;
             sq += v * v;
         }
@@ -259,7 +268,7 @@ mod tests {
                     SimTime::from_secs(n + i),
                     4_000.0,
                     Some(SimDuration::from_secs(9)),
-                    1.0,
+                    &Health::default(),
                 )
                 .voltage_v
             })
@@ -303,7 +312,9 @@ mod tests {
             noise_sigma_v: 0.0,
             ..SupplyParams::default()
         });
-        let v = again.read(sag.start, 0.0, None, 1.0).voltage_v;
+        let v = again
+            .read(sag.start, 0.0, None, &Health::default())
+            .voltage_v;
         assert!((v - 240.0 * (1.0 - sag.depth)).abs() < 1e-9, "{v}");
     }
 }

@@ -139,6 +139,9 @@ pub struct Health {
     pub eir_factor: f64,
     /// Multiplier on the running current (capacitor, bearing friction).
     pub current_factor: f64,
+    /// Multiplier on how long a start draws locked-rotor current (≥ 1; a
+    /// weak run capacitor gives hard, slow starts).
+    pub start_duration_factor: f64,
     /// The compressor has failed: it neither runs nor draws power.
     pub compressor_failed: bool,
 }
@@ -149,6 +152,7 @@ impl Default for Health {
             capacity_factor: 1.0,
             eir_factor: 1.0,
             current_factor: 1.0,
+            start_duration_factor: 1.0,
             compressor_failed: false,
         }
     }
