@@ -10,6 +10,11 @@
 //! 29 February is dropped. A missing value (the format's 99.9 / 999 / 999999 /
 //! 9999 codes) repeats the previous hour's value, as EnergyPlus does; one in
 //! the first row is an error.
+//!
+//! Why not a crate: the one EPW crate on crates.io (`epw-rs` 0.1) is marked
+//! alpha, unmaintained since January 2025, brings chrono, and does not report
+//! the line of a malformed row, which users need; this reader is the few
+//! fields the physics uses, with line-numbered errors.
 
 use std::path::Path;
 
