@@ -5,13 +5,15 @@
 //!   archetypes, half of them cooling, 60 s steps.
 //! - `thermal_step`: the 2R2C step alone (cached discretisation).
 //! - `vibration`: synthesising one 4096-sample accelerometer window, extracting
-//!   its features (FFT), and drawing the same features on the fast path.
+//!   its features with the firmware's FFT extractor, and drawing the same
+//!   features on the fast path.
 //!
 //! `cargo bench --bench physics`
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use device_firmware::vibration::FeatureExtractor;
 use hvac_models::equipment::{EquipmentParams, Health, Relays, SystemKind};
 use hvac_models::home::{Archetype, FacadeIrradiance, Home, Surroundings};
 use hvac_models::occupancy::Presence;
@@ -110,6 +112,8 @@ fn vibration(c: &mut Criterion) {
     let mut synth = Synthesizer::new(params).unwrap();
     let mut rng = stream(1, 0, "bench-vibration");
     let mut window = vec![0.0; params.window_samples];
+    let mut extractor = FeatureExtractor::new(params.window_samples);
+    let fs = params.sample_rate_hz;
     let mut group = c.benchmark_group("vibration_4096");
     group.throughput(Throughput::Elements(1));
     group.bench_function("synthesize", |b| {
@@ -117,12 +121,12 @@ fn vibration(c: &mut Criterion) {
     });
     synth.synthesize(0.5, &mut rng, &mut window);
     group.bench_function("extract_features_fft", |b| {
-        b.iter(|| black_box(synth.features(black_box(&window))));
+        b.iter(|| black_box(extractor.extract(black_box(&window), fs)));
     });
     group.bench_function("synthesize_and_extract", |b| {
         b.iter(|| {
             synth.synthesize(black_box(0.5), &mut rng, &mut window);
-            black_box(synth.features(&window))
+            black_box(extractor.extract(&window, fs))
         });
     });
     group.bench_function("features_fast", |b| {

@@ -154,7 +154,13 @@ impl Task {
 
     /// Settles the request in flight; `interval_ms` is the regular period
     /// after a success. Returns the delay chosen.
-    pub(crate) fn settle(&mut self, now: Instant, outcome: Outcome, interval_ms: u64, rng: &mut ChaCha8Rng) -> u64 {
+    pub(crate) fn settle(
+        &mut self,
+        now: Instant,
+        outcome: Outcome,
+        interval_ms: u64,
+        rng: &mut ChaCha8Rng,
+    ) -> u64 {
         self.in_flight = None;
         let delay = match outcome {
             Outcome::Success => {
@@ -173,7 +179,12 @@ impl Task {
 
     /// If the request in flight has passed its deadline, settles it as
     /// failed and returns its id.
-    pub(crate) fn expire(&mut self, now: Instant, interval_ms: u64, rng: &mut ChaCha8Rng) -> Option<RequestId> {
+    pub(crate) fn expire(
+        &mut self,
+        now: Instant,
+        interval_ms: u64,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<RequestId> {
         match self.in_flight {
             Some((id, deadline)) if now >= deadline => {
                 self.settle(now, Outcome::Failed, interval_ms, rng);
@@ -212,7 +223,10 @@ mod tests {
                 c
             })
             .collect();
-        assert_eq!(ceilings, [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+        assert_eq!(
+            ceilings,
+            [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]
+        );
         b.reset();
         assert_eq!(b.ceiling_ms(), 1_000);
     }
@@ -233,17 +247,29 @@ mod tests {
     #[test]
     fn tasks_honour_retry_after_and_back_off_on_failures() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let mut t = Task::new(Instant(0), Backoff::new(1_000, 300_000), RateGuard::new(60, 60_000));
+        let mut t = Task::new(
+            Instant(0),
+            Backoff::new(1_000, 300_000),
+            RateGuard::new(60, 60_000),
+        );
         assert!(t.ready(Instant(0)));
         t.sent(RequestId(1), Instant(0), 10_000);
         assert!(!t.ready(Instant(1)));
         assert!(t.owns(RequestId(1)) && !t.owns(RequestId(2)));
         assert_eq!(t.wake_at(Instant(1)), Instant(10_000));
-        t.settle(Instant(500), Outcome::RateLimited(Some(17)), 60_000, &mut rng);
+        t.settle(
+            Instant(500),
+            Outcome::RateLimited(Some(17)),
+            60_000,
+            &mut rng,
+        );
         assert_eq!(t.next_due, Instant(17_500));
         t.sent(RequestId(2), Instant(17_500), 10_000);
         assert_eq!(t.expire(Instant(20_000), 60_000, &mut rng), None);
-        assert_eq!(t.expire(Instant(27_500), 60_000, &mut rng), Some(RequestId(2)));
+        assert_eq!(
+            t.expire(Instant(27_500), 60_000, &mut rng),
+            Some(RequestId(2))
+        );
         assert!(t.next_due <= Instant(27_500 + 1_000));
         assert_eq!(outcome_of(503, None), Outcome::Failed);
         assert_eq!(outcome_of(404, None), Outcome::Rejected);

@@ -220,21 +220,53 @@ impl Controller {
 
     fn wanted_call(&self, temp_f: f64, t: &Targets) -> Call {
         let d = self.cfg.differential_f;
-        let heat_want = |current: bool| if current { temp_f < t.heat_f } else { temp_f <= t.heat_f - d };
-        let cool_want = |current: bool| if current { temp_f > t.cool_f } else { temp_f >= t.cool_f + d };
+        let heat_want = |current: bool| {
+            if current {
+                temp_f < t.heat_f
+            } else {
+                temp_f <= t.heat_f - d
+            }
+        };
+        let cool_want = |current: bool| {
+            if current {
+                temp_f > t.cool_f
+            } else {
+                temp_f >= t.cool_f + d
+            }
+        };
         match t.mode {
             Mode::Off => Call::Idle,
             Mode::Heat => {
-                if heat_want(self.call == Call::Heat) { Call::Heat } else { Call::Idle }
+                if heat_want(self.call == Call::Heat) {
+                    Call::Heat
+                } else {
+                    Call::Idle
+                }
             }
             Mode::Cool => {
-                if cool_want(self.call == Call::Cool) { Call::Cool } else { Call::Idle }
+                if cool_want(self.call == Call::Cool) {
+                    Call::Cool
+                } else {
+                    Call::Idle
+                }
             }
             Mode::Auto => {
                 let cool_f = t.cool_f.max(t.heat_f + self.cfg.auto_min_gap_f);
                 let t = Targets { cool_f, ..*t };
-                let heat_want = |current: bool| if current { temp_f < t.heat_f } else { temp_f <= t.heat_f - d };
-                let cool_want = |current: bool| if current { temp_f > t.cool_f } else { temp_f >= t.cool_f + d };
+                let heat_want = |current: bool| {
+                    if current {
+                        temp_f < t.heat_f
+                    } else {
+                        temp_f <= t.heat_f - d
+                    }
+                };
+                let cool_want = |current: bool| {
+                    if current {
+                        temp_f > t.cool_f
+                    } else {
+                        temp_f >= t.cool_f + d
+                    }
+                };
                 match self.call {
                     Call::Heat if heat_want(true) => Call::Heat,
                     Call::Cool if cool_want(true) => Call::Cool,
@@ -287,7 +319,8 @@ impl Controller {
         self.aux_on = match (self.cfg.equipment, call) {
             (Equipment::AcFurnace, Call::Heat) => true,
             (Equipment::HeatPump { aux_heat: true }, Call::Heat) => {
-                let far_below = temp_f.is_some_and(|f| f <= targets.heat_f - self.cfg.aux_differential_f);
+                let far_below =
+                    temp_f.is_some_and(|f| f <= targets.heat_f - self.cfg.aux_differential_f);
                 let too_long = now.ms_since(self.call_since) >= self.cfg.aux_delay_ms;
                 // Once on, stays on until the call ends.
                 self.aux_on || far_below || too_long
@@ -359,7 +392,11 @@ mod tests {
         let r = ac.step(at_min(6), Some(f_to_c(75.2)), &t);
         assert!(r.y_compressor && !r.o_cool);
         // Furnace heat is W alone.
-        let r = ac.step(at_min(20), Some(f_to_c(60.0)), &targets(Mode::Heat, 68.0, 74.0));
+        let r = ac.step(
+            at_min(20),
+            Some(f_to_c(60.0)),
+            &targets(Mode::Heat, 68.0, 74.0),
+        );
         assert!(r.w_heat);
     }
 
@@ -374,7 +411,10 @@ mod tests {
         slow.step(at_min(10), Some(f_to_c(68.5)), &t);
         assert!(!slow.relays().w_heat);
         assert!(!slow.step(at_min(24), Some(f_to_c(68.8)), &t).w_heat);
-        assert!(slow.step(at_min(25), Some(f_to_c(68.8)), &t).w_heat, "15 min without reaching 70 °F");
+        assert!(
+            slow.step(at_min(25), Some(f_to_c(68.8)), &t).w_heat,
+            "15 min without reaching 70 °F"
+        );
         assert!(!slow.step(at_min(30), Some(f_to_c(70.2)), &t).w_heat);
     }
 
@@ -403,7 +443,13 @@ mod tests {
             ..targets(Mode::Off, 70.0, 74.0)
         };
         let r = c.step(at_min(10), Some(f_to_c(50.0)), &t);
-        assert_eq!(r, Relays { g_fan: true, ..Relays::default() });
+        assert_eq!(
+            r,
+            Relays {
+                g_fan: true,
+                ..Relays::default()
+            }
+        );
         let r = c.step(at_min(11), None, &targets(Mode::Heat, 70.0, 74.0));
         assert_eq!(r, Relays::default(), "no sensor, no heat");
     }

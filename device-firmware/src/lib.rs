@@ -4,3 +4,4 @@ pub mod control;
 pub mod http;
 pub mod schedule;
 pub mod time;
+pub mod vibration;

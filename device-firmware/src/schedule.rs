@@ -124,7 +124,9 @@ impl Schedule {
         let mut blocks = Vec::with_capacity(spec.blocks.len());
         for (i, b) in spec.blocks.iter().enumerate() {
             let f = |name: &str| format!("blocks[{i}].{name}");
-            let start_min = parse_hhmm(&b.start).filter(|&m| m < 1_440).ok_or_else(|| err(f("start"), "must be HH:MM"))?;
+            let start_min = parse_hhmm(&b.start)
+                .filter(|&m| m < 1_440)
+                .ok_or_else(|| err(f("start"), "must be HH:MM"))?;
             let end_min = parse_hhmm(&b.end).ok_or_else(|| err(f("end"), "must be HH:MM"))?;
             if !(lo..=hi).contains(&b.heat) {
                 return Err(err(f("heat"), "must be 40 to 90 °F"));
@@ -137,7 +139,8 @@ impl Schedule {
             }
             let mut days = 0;
             for d in &b.days {
-                days |= day_bit(d).ok_or_else(|| err(f("days"), "days are mon, tue, wed, thu, fri, sat, sun"))?;
+                days |= day_bit(d)
+                    .ok_or_else(|| err(f("days"), "days are mon, tue, wed, thu, fri, sat, sun"))?;
             }
             if days == 0 {
                 return Err(err(f("days"), "must name at least one day"));
@@ -159,11 +162,15 @@ impl Schedule {
     /// The block in force at local time `local`, with the local date-time its
     /// current occurrence began (which identifies the occurrence).
     pub fn active(&self, local: DateTime) -> Option<(usize, DateTime)> {
-        let minute = u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0);
+        let minute =
+            u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0);
         let today = weekday_bit(local.weekday());
         let yesterday = weekday_bit(local.weekday().previous());
         let start_of = |date: jiff::civil::Date, min: u16| {
-            date.to_datetime(jiff::civil::Time::new((min / 60) as i8, (min % 60) as i8, 0, 0).unwrap_or_default())
+            date.to_datetime(
+                jiff::civil::Time::new((min / 60) as i8, (min % 60) as i8, 0, 0)
+                    .unwrap_or_default(),
+            )
         };
         for (i, b) in self.blocks.iter().enumerate() {
             let crosses = b.end_min <= b.start_min;
@@ -270,8 +277,15 @@ impl Comfort {
             Mode::Auto => (t - 2.0, t + 2.0),
             Mode::Off => (current.heat_f, current.cool_f),
         };
-        let during = self.schedule.as_ref().and_then(|s| s.active(self.local(now)));
-        self.hold = Some(Hold { heat_f, cool_f, during });
+        let during = self
+            .schedule
+            .as_ref()
+            .and_then(|s| s.active(self.local(now)));
+        self.hold = Some(Hold {
+            heat_f,
+            cool_f,
+            during,
+        });
     }
 
     /// Replaces the schedule (and ends any hold).
@@ -288,7 +302,10 @@ impl Comfort {
     /// The targets in force at `now`: the hold if it still applies, else the
     /// schedule block, else the base setpoints; then Eco limits.
     pub fn effective(&mut self, now: Instant) -> Targets {
-        let active = self.schedule.as_ref().and_then(|s| s.active(self.local(now)));
+        let active = self
+            .schedule
+            .as_ref()
+            .and_then(|s| s.active(self.local(now)));
         if let Some(h) = self.hold
             && active.is_some()
             && active != h.during
@@ -358,7 +375,11 @@ mod tests {
         // none: the base setpoints apply.
         assert_eq!(heat(&mut c, "2026-07-18T09:00:00Z"), 68.0);
         assert_eq!(c.effective(at("2026-07-18T19:00:00Z")).cool_f, 76.0);
-        assert_eq!(heat(&mut c, "2026-07-19T09:00:00Z"), 68.0, "base heat on Sunday night");
+        assert_eq!(
+            heat(&mut c, "2026-07-19T09:00:00Z"),
+            68.0,
+            "base heat on Sunday night"
+        );
     }
 
     #[test]
@@ -394,18 +415,20 @@ mod tests {
     #[test]
     fn invalid_schedules_name_the_field() {
         let bad = |blocks: serde_json::Value| {
-            let spec: ScheduleSpec = serde_json::from_value(json!({ "name": "x", "blocks": blocks })).unwrap();
+            let spec: ScheduleSpec =
+                serde_json::from_value(json!({ "name": "x", "blocks": blocks })).unwrap();
             Schedule::from_spec(&spec).unwrap_err().field
         };
-        let block = |start: &str, heat: i64, days: serde_json::Value| {
-            json!([{ "start": start, "end": "08:00", "heat": heat, "cool": 80, "days": days }])
-        };
+        let block = |start: &str, heat: i64, days: serde_json::Value| json!([{ "start": start, "end": "08:00", "heat": heat, "cool": 80, "days": days }]);
         assert_eq!(bad(block("25:00", 70, json!(["mon"]))), "blocks[0].start");
         assert_eq!(bad(block("04:00", 95, json!(["mon"]))), "blocks[0].heat");
         assert_eq!(bad(block("04:00", 70, json!(["monday"]))), "blocks[0].days");
         assert_eq!(bad(block("04:00", 70, json!([]))), "blocks[0].days");
         assert_eq!(bad(json!([])), "blocks");
-        assert!(serde_json::from_value::<ScheduleSpec>(json!({"name": "x", "blocks": [], "extra": 1})).is_err());
+        assert!(
+            serde_json::from_value::<ScheduleSpec>(json!({"name": "x", "blocks": [], "extra": 1}))
+                .is_err()
+        );
     }
 
     #[test]

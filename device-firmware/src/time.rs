@@ -21,7 +21,11 @@ impl Instant {
 
     /// Milliseconds from `earlier` to `self` (0 if `earlier` is later).
     pub const fn ms_since(self, earlier: Instant) -> u64 {
-        if self.0 <= earlier.0 { 0 } else { self.0.abs_diff(earlier.0) }
+        if self.0 <= earlier.0 {
+            0
+        } else {
+            self.0.abs_diff(earlier.0)
+        }
     }
 
     /// RFC 3339 in UTC with whole seconds, as the APIs want timestamps
@@ -34,7 +38,9 @@ impl Instant {
 
     /// Parses an RFC 3339 timestamp (any offset).
     pub fn parse_rfc3339(s: &str) -> Option<Instant> {
-        s.parse::<jiff::Timestamp>().ok().map(|t| Instant(t.as_millisecond()))
+        s.parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| Instant(t.as_millisecond()))
     }
 
     /// This instant as a `jiff` timestamp.

@@ -210,7 +210,10 @@ impl VibrationParams {
     }
 }
 
-/// Features of one window, as the firmware reports them.
+/// Features of one window, as the firmware reports them (the fast fidelity's
+/// output; on the waveform path the firmware computes them itself with
+/// `device_firmware::vibration::FeatureExtractor`, against which the fast
+/// path is calibrated).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Features {
     /// Peak absolute acceleration [g].
@@ -224,8 +227,8 @@ pub struct Features {
     pub kurtosis: f64,
 }
 
-/// Synthesises waveform windows and extracts features, with FFT plans made
-/// once and reused.
+/// Synthesises waveform windows, and computes their envelope spectrum for
+/// diagnosis, with FFT plans made once and reused.
 pub struct Synthesizer {
     params: VibrationParams,
     fft: Arc<dyn Fft<f64>>,
@@ -332,39 +335,6 @@ impl Synthesizer {
                 break;
             }
             t_k += period * (1.0 + p.slip_jitter * jitter).max(0.5);
-        }
-    }
-
-    /// Peak, dominant frequency, RMS and kurtosis of a window.
-    pub fn features(&mut self, signal: &[f64]) -> Features {
-        let n = signal.len() as f64;
-        let mean = signal.iter().sum::<f64>() / n;
-        let (mut m2, mut m4, mut peak) = (0.0, 0.0, 0.0f64);
-        for &x in signal {
-            let d = x - mean;
-            let d2 = d * d;
-            m2 += d2;
-            m4 += d2 * d2;
-            peak = peak.max(x.abs());
-        }
-        m2 /= n;
-        m4 /= n;
-        let kurtosis = if m2 > 0.0 { m4 / (m2 * m2) } else { 0.0 };
-        let spectrum = self.spectrum_of(signal);
-        // Largest line above DC, in the one-sided spectrum.
-        let half = signal.len() / 2;
-        let (k, _) = spectrum[1..half]
-            .iter()
-            .enumerate()
-            .fold((0, 0.0), |best, (i, c)| {
-                let m = c.norm_sqr();
-                if m > best.1 { (i + 1, m) } else { best }
-            });
-        Features {
-            peak_g: peak,
-            dominant_hz: k as f64 * self.params.sample_rate_hz / signal.len() as f64,
-            rms_g: (m2 + mean * mean).sqrt(),
-            kurtosis,
         }
     }
 
@@ -553,7 +523,21 @@ fn expected_max_normal(n: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use device_firmware::vibration::FeatureExtractor;
     use sim_core::stream;
+
+    /// The device's own feature computation, as the firmware runs it.
+    fn device_features(x: &[f64], fs: f64) -> Features {
+        let f = FeatureExtractor::new(x.len())
+            .extract(x, fs)
+            .expect("a valid window");
+        Features {
+            peak_g: f.peak_g,
+            dominant_hz: f.dominant_hz,
+            rms_g: f.rms_g,
+            kurtosis: f.kurtosis,
+        }
+    }
 
     #[test]
     fn bearing_frequencies_of_a_6205_at_3500_rpm() {
@@ -604,11 +588,11 @@ mod tests {
     #[test]
     fn a_healthy_bearing_shows_its_shaft_and_gaussian_statistics() {
         let p = VibrationParams::default();
-        let mut s = Synthesizer::new(p).unwrap();
+        let s = Synthesizer::new(p).unwrap();
         let mut rng = stream(2, 1, "vibration");
         let mut x = vec![0.0; p.window_samples];
         s.synthesize(0.0, &mut rng, &mut x);
-        let f = s.features(&x);
+        let f = device_features(&x, p.sample_rate_hz);
         assert!((f.dominant_hz - 58.33).abs() <= 1.0, "{f:?}");
         let expected_rms = (0.08f64.powi(2) / 2.0 + 0.03f64.powi(2) / 2.0 + 0.03f64.powi(2)).sqrt();
         assert!(
@@ -622,7 +606,7 @@ mod tests {
     #[test]
     fn amplitude_and_impulsiveness_grow_with_wear() {
         let p = VibrationParams::default();
-        let mut s = Synthesizer::new(p).unwrap();
+        let s = Synthesizer::new(p).unwrap();
         let mut rng = stream(3, 1, "vibration");
         let mut x = vec![0.0; p.window_samples];
         let mut last = Features {
@@ -633,7 +617,7 @@ mod tests {
         };
         for severity in [0.0, 0.1, 0.3, 0.6, 1.0] {
             s.synthesize(severity, &mut rng, &mut x);
-            let f = s.features(&x);
+            let f = device_features(&x, p.sample_rate_hz);
             assert!(
                 f.rms_g > last.rms_g && f.peak_g > last.peak_g,
                 "{severity}: {f:?} after {last:?}"
@@ -656,7 +640,7 @@ mod tests {
         let mut fast = Vec::new();
         for _ in 0..n {
             s.synthesize(severity, &mut rng, &mut x);
-            wave.push(s.features(&x));
+            wave.push(device_features(&x, p.sample_rate_hz));
             fast.push(features_fast(&p, severity, &mut rng));
         }
         let mean = |v: &[Features]| Features {
