@@ -633,7 +633,7 @@ mod tests {
 
     /// Mean features over `n` windows on each path.
     fn compare(p: VibrationParams, severity: f64, n: usize) -> (Features, Features, f64) {
-        let mut s = Synthesizer::new(p).unwrap();
+        let s = Synthesizer::new(p).unwrap();
         let mut rng = stream(4, (severity * 1000.0) as u64, "vibration");
         let mut x = vec![0.0; p.window_samples];
         let mut wave = Vec::new();
