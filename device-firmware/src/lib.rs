@@ -3,5 +3,6 @@ pub mod backoff;
 pub mod control;
 pub mod http;
 pub mod schedule;
+pub mod telemetry;
 pub mod time;
 pub mod vibration;
