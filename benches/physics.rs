@@ -109,7 +109,7 @@ fn thermal_step(c: &mut Criterion) {
 
 fn vibration(c: &mut Criterion) {
     let params = VibrationParams::default();
-    let mut synth = Synthesizer::new(params).unwrap();
+    let synth = Synthesizer::new(params).unwrap();
     let mut rng = stream(1, 0, "bench-vibration");
     let mut window = vec![0.0; params.window_samples];
     let mut extractor = FeatureExtractor::new(params.window_samples);

@@ -97,7 +97,13 @@ impl TelemetryBuffer {
     }
 
     /// Adds a reading; `false` (and counted) if the buffer is full.
-    pub fn push(&mut self, sensor_type: SensorType, value: f64, timestamp: Instant, sensor_id: Option<String>) -> bool {
+    pub fn push(
+        &mut self,
+        sensor_type: SensorType,
+        value: f64,
+        timestamp: Instant,
+        sensor_id: Option<String>,
+    ) -> bool {
         let seq = self.next_seq;
         self.next_seq += 1;
         if self.readings.len() >= self.capacity {
@@ -176,7 +182,10 @@ mod tests {
             serde_json::json!({"sensor_type": "temperature", "value": 23.5, "timestamp": "2026-03-29T12:00:00Z", "seq": 0})
         );
         assert_eq!(batch[1].to_json()["sensor_id"], "zb-1");
-        assert_eq!(SensorType::parse("battery_level"), Some(SensorType::BatteryLevel));
+        assert_eq!(
+            SensorType::parse("battery_level"),
+            Some(SensorType::BatteryLevel)
+        );
         assert_eq!(SensorType::parse("lux"), None);
     }
 
@@ -184,7 +193,12 @@ mod tests {
     fn full_buffers_refuse_and_count() {
         let mut b = TelemetryBuffer::new(3);
         for i in 0..5 {
-            b.push(SensorType::Temperature, f64::from(i), Instant(i64::from(i)), None);
+            b.push(
+                SensorType::Temperature,
+                f64::from(i),
+                Instant(i64::from(i)),
+                None,
+            );
         }
         assert_eq!((b.len(), b.dropped(), b.next_seq()), (3, 2, 5));
         let batch = b.take_batch(2);
@@ -193,7 +207,10 @@ mod tests {
         assert_eq!(b.len(), 3);
         b.take_batch(2);
         b.ack();
-        assert_eq!(b.take_batch(100).iter().map(|r| r.seq).collect::<Vec<_>>(), [2]);
+        assert_eq!(
+            b.take_batch(100).iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [2]
+        );
     }
 
     proptest! {

@@ -1,0 +1,170 @@
+//! Commands: each executed and reported exactly once; expired ones skipped.
+
+use device_firmware::config::FirmwareConfig;
+use device_firmware::control::Mode;
+use device_firmware::http::Response;
+use serde_json::{Value, json};
+
+use crate::harness::{World, identity, minutes, t0};
+
+fn command(id: &str, kind: &str, payload: Value) -> Value {
+    json!({"command_id": id, "type": kind, "payload": payload, "expires_at": t0().plus_secs(86_400).to_rfc3339()})
+}
+
+fn result_for<'a>(w: &'a World, id: &str) -> Vec<&'a Value> {
+    w.server
+        .results
+        .iter()
+        .filter(|r| r["command_id"] == id)
+        .collect()
+}
+
+#[test]
+fn config_update_changes_setpoints_and_schedule() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server.pending.push(command(
+        "cmd-1",
+        "config_update",
+        json!({
+            "setpoint": {"temperature": 72, "mode": "cool"},
+            "eco": {"enabled": false},
+            "schedule": {"name": "Workday", "blocks": [
+                {"label": "Day", "start": "08:00", "end": "16:30", "heat": 65, "cool": 78, "days": ["mon","tue","wed","thu","fri"]}
+            ]}
+        }),
+    ));
+    w.run_until(minutes(5));
+    let r = result_for(&w, "cmd-1");
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["status"], "acked");
+    assert_eq!(w.fw().comfort().mode, Mode::Cool);
+    assert!(w.fw().comfort().schedule.is_some());
+    // 24 °C is above 72 °F + 1: the compressor cools after the boot rest.
+    w.temperature_c = Box::new(|_| 24.0);
+    w.run_until(minutes(10));
+    let relays = w.fw().relays();
+    assert!(relays.y_compressor && relays.o_cool, "{relays:?}");
+}
+
+#[test]
+fn invalid_updates_fail_and_change_nothing() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server.pending.push(command(
+        "cmd-2",
+        "config_update",
+        json!({"mode": "cool", "setpoint": {"temperature": 99, "mode": "heat"}}),
+    ));
+    w.server
+        .pending
+        .push(command("cmd-3", "factory_reset", json!({})));
+    w.server
+        .pending
+        .push(command("cmd-4", "self_destruct", json!({})));
+    w.run_until(minutes(3));
+    let r2 = result_for(&w, "cmd-2");
+    assert_eq!(r2[0]["status"], "failed");
+    assert!(
+        r2[0]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("setpoint.temperature")
+    );
+    assert_eq!(w.fw().comfort().mode, Mode::Heat, "all or nothing");
+    assert!(
+        result_for(&w, "cmd-3")[0]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("confirm")
+    );
+    assert_eq!(result_for(&w, "cmd-4")[0]["status"], "failed");
+    assert!(w.fw().reboot_due().is_none());
+}
+
+#[test]
+fn results_are_reported_exactly_once_even_when_the_report_fails() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    let mut failures = 2;
+    w.server.script("/v1/commands/result", move |_, _| {
+        if failures > 0 {
+            failures -= 1;
+            Some(Response::json(
+                503,
+                &json!({"error": "unavailable", "message": ""}),
+            ))
+        } else {
+            None
+        }
+    });
+    w.server
+        .pending
+        .push(command("cmd-5", "diagnostics", json!({})));
+    w.run_until(minutes(2));
+    w.server.overrides.clear();
+    // The same command listed again must not run again.
+    w.server
+        .pending
+        .push(command("cmd-5", "diagnostics", json!({})));
+    w.run_until(minutes(30));
+    let r = result_for(&w, "cmd-5");
+    assert_eq!(r.len(), 1, "{:?}", w.server.results);
+    let d = &r[0]["result"];
+    assert_eq!(d["firmware_version"], "1.0.0");
+    assert_eq!(d["temperature_c"], 22.0);
+    assert!(d["relays"].is_object() && d["telemetry_buffered"].is_number());
+}
+
+#[test]
+fn expired_commands_are_skipped() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server.pending.push(json!({
+        "command_id": "cmd-old", "type": "reboot", "payload": {"delay_seconds": 0},
+        "expires_at": t0().to_rfc3339()
+    }));
+    w.run_until(minutes(5));
+    assert!(result_for(&w, "cmd-old").is_empty());
+    assert_eq!(w.reboots, 0);
+}
+
+#[test]
+fn reboot_waits_its_delay_and_keeps_flash() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server
+        .pending
+        .push(command("cmd-6", "reboot", json!({"delay_seconds": 120})));
+    w.run_until(minutes(1));
+    assert_eq!(w.reboots, 0);
+    w.run_until(minutes(4));
+    assert_eq!(w.reboots, 1);
+    assert_eq!(result_for(&w, "cmd-6").len(), 1);
+    // After the reboot the device carries on: settings again, no reading lost.
+    assert!(
+        w.server
+            .seen
+            .iter()
+            .filter(|s| s.path == "/v1/settings")
+            .count()
+            >= 2
+    );
+    w.run_until(minutes(10));
+    let mut seqs = w.server.telemetry_seqs.clone();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len() as u64, seqs.last().unwrap() + 1);
+}
+
+#[test]
+fn factory_reset_with_confirmation_restores_defaults() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server
+        .pending
+        .push(command("cmd-7", "config_update", json!({"mode": "cool"})));
+    w.run_until(minutes(2));
+    assert_eq!(w.fw().comfort().mode, Mode::Cool);
+    w.server
+        .pending
+        .push(command("cmd-8", "factory_reset", json!({"confirm": true})));
+    w.run_until(minutes(5));
+    assert_eq!(w.reboots, 1);
+    assert_eq!(w.fw().comfort().mode, Mode::Heat);
+    assert_eq!(result_for(&w, "cmd-8")[0]["status"], "acked");
+}
