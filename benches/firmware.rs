@@ -29,7 +29,9 @@ fn control_step(c: &mut Criterion) {
         fan: FanMode::Auto,
     };
     // A temperature sweep across both setpoints, precomputed.
-    let temps: Vec<f64> = (0..1_024).map(|i| f_to_c(64.0 + 14.0 * ((i as f64) * 0.01).sin().abs())).collect();
+    let temps: Vec<f64> = (0..1_024)
+        .map(|i| f_to_c(64.0 + 14.0 * ((i as f64) * 0.01).sin().abs()))
+        .collect();
     let mut now = start;
     let mut i = 0usize;
     let mut group = c.benchmark_group("control_step");
@@ -74,13 +76,18 @@ fn vibration_features(c: &mut Criterion) {
     let window: Vec<f64> = (0..4_096)
         .map(|i| {
             let t = i as f64 / fs;
-            0.08 * (std::f64::consts::TAU * 58.3 * t).sin() + 0.5 * (std::f64::consts::TAU * 1_200.0 * t).sin() * (-(t * 209.0).fract() * 20.0).exp()
+            0.08 * (std::f64::consts::TAU * 58.3 * t).sin()
+                + 0.5
+                    * (std::f64::consts::TAU * 1_200.0 * t).sin()
+                    * (-(t * 209.0).fract() * 20.0).exp()
         })
         .collect();
     let mut extractor = FeatureExtractor::new(4_096);
     let mut group = c.benchmark_group("vibration_features");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("window_4096", |b| b.iter(|| black_box(extractor.extract(black_box(&window), fs))));
+    group.bench_function("window_4096", |b| {
+        b.iter(|| black_box(extractor.extract(black_box(&window), fs)))
+    });
     group.finish();
 }
 

@@ -100,6 +100,207 @@ pub struct FirmwareConfig {
     pub ota_max_attempts: u32,
 }
 
+/// A tunable outside its allowed range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The field, as `FirmwareConfig` spells it.
+    pub field: &'static str,
+    /// The offending value.
+    pub value: f64,
+    /// The allowed range, in words.
+    pub range: &'static str,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} = {} is out of range: expected {}",
+            self.field, self.value, self.range
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl FirmwareConfig {
+    /// Checks every tunable's range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let check = |field: &'static str, value: f64, lo: f64, hi: f64, range: &'static str| {
+            if value.is_finite() && value >= lo && value <= hi {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    field,
+                    value,
+                    range,
+                })
+            }
+        };
+        let ms = |v: u64| v as f64;
+        let c = &self.control;
+        check(
+            "control.differential_f",
+            c.differential_f,
+            0.5,
+            1.0,
+            "0.5 to 1.0 °F",
+        )?;
+        check(
+            "control.min_on_ms",
+            ms(c.min_on_ms),
+            60_000.0,
+            1_800_000.0,
+            "1 to 30 minutes",
+        )?;
+        check(
+            "control.min_off_ms",
+            ms(c.min_off_ms),
+            60_000.0,
+            1_800_000.0,
+            "1 to 30 minutes",
+        )?;
+        check(
+            "control.auto_min_gap_f",
+            c.auto_min_gap_f,
+            2.0,
+            10.0,
+            "2 to 10 °F",
+        )?;
+        check(
+            "control.aux_differential_f",
+            c.aux_differential_f,
+            1.0,
+            10.0,
+            "1 to 10 °F",
+        )?;
+        check(
+            "control.aux_delay_ms",
+            ms(c.aux_delay_ms),
+            60_000.0,
+            7_200_000.0,
+            "1 to 120 minutes",
+        )?;
+        check(
+            "control_interval_ms",
+            ms(self.control_interval_ms),
+            1_000.0,
+            300_000.0,
+            "1 s to 5 min",
+        )?;
+        check(
+            "request_timeout_ms",
+            ms(self.request_timeout_ms),
+            1_000.0,
+            120_000.0,
+            "1 s to 2 min",
+        )?;
+        check(
+            "telemetry_buffer_capacity",
+            self.telemetry_buffer_capacity as f64,
+            1.0,
+            1_000_000.0,
+            "1 to 1,000,000 readings",
+        )?;
+        check(
+            "telemetry_batch_max",
+            self.telemetry_batch_max as f64,
+            1.0,
+            100.0,
+            "1 to 100 readings",
+        )?;
+        check(
+            "telemetry_drain_spacing_ms",
+            ms(self.telemetry_drain_spacing_ms),
+            1_000.0,
+            60_000.0,
+            "1 to 60 s (60 uploads a minute at most)",
+        )?;
+        check(
+            "default_reporting_interval_s",
+            ms(self.default_reporting_interval_s),
+            60.0,
+            3_600.0,
+            "60 to 3600 s",
+        )?;
+        check(
+            "settings_refresh_ms",
+            ms(self.settings_refresh_ms),
+            6_000.0,
+            86_400_000.0,
+            "6 s (10 a minute) to 1 day",
+        )?;
+        check(
+            "command_poll_ms",
+            ms(self.command_poll_ms),
+            2_000.0,
+            3_600_000.0,
+            "2 s (30 a minute) to 1 h",
+        )?;
+        check(
+            "ota_check_ms",
+            ms(self.ota_check_ms),
+            6_000.0,
+            604_800_000.0,
+            "6 s (10 a minute) to 1 week",
+        )?;
+        check(
+            "vibration_interval_ms",
+            ms(self.vibration_interval_ms),
+            10_000.0,
+            3_600_000.0,
+            "10 s to 1 h",
+        )?;
+        check(
+            "energy_interval_ms",
+            ms(self.energy_interval_ms),
+            60_000.0,
+            86_400_000.0,
+            "1 min to 1 day",
+        )?;
+        check(
+            "token_refresh_margin_ms",
+            ms(self.token_refresh_margin_ms),
+            0.0,
+            1_800_000.0,
+            "0 to 30 minutes",
+        )?;
+        check(
+            "backoff_base_ms",
+            ms(self.backoff_base_ms),
+            100.0,
+            60_000.0,
+            "100 ms to 1 min",
+        )?;
+        check(
+            "backoff_cap_ms",
+            ms(self.backoff_cap_ms),
+            ms(self.backoff_base_ms),
+            86_400_000.0,
+            "backoff_base_ms to 1 day",
+        )?;
+        check(
+            "ota_max_attempts",
+            f64::from(self.ota_max_attempts),
+            1.0,
+            100.0,
+            "1 to 100",
+        )?;
+        let v = &self.version;
+        let semver = v.split('.').count() == 3
+            && v.split('.')
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if !semver {
+            return Err(ConfigError {
+                field: "version",
+                value: f64::NAN,
+                range: "a semantic version such as 1.2.3",
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for FirmwareConfig {
     fn default() -> Self {
         FirmwareConfig {
@@ -123,5 +324,30 @@ impl Default for FirmwareConfig {
             backoff_cap_ms: 600_000,
             ota_max_attempts: 3,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(FirmwareConfig::default().validate(), Ok(()));
+        let mut c = FirmwareConfig::default();
+        c.control.differential_f = 2.0;
+        let e = c.validate().unwrap_err();
+        assert_eq!(e.field, "control.differential_f");
+        assert!(e.to_string().contains("0.5 to 1.0"), "{e}");
+        let c = FirmwareConfig {
+            telemetry_batch_max: 101,
+            ..FirmwareConfig::default()
+        };
+        assert_eq!(c.validate().unwrap_err().field, "telemetry_batch_max");
+        let c = FirmwareConfig {
+            version: "v2".into(),
+            ..FirmwareConfig::default()
+        };
+        assert_eq!(c.validate().unwrap_err().field, "version");
     }
 }

@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::backoff::{Backoff, Outcome, RateGuard, Task, outcome_of};
-use crate::config::{FirmwareConfig, Identity};
+use crate::config::{ConfigError, FirmwareConfig, Identity};
 use crate::control::{Controller, FanMode, Mode, Relays};
 use crate::http::{Api, Method, Request, RequestId, Response};
 use crate::schedule::{Comfort, Eco, SETPOINT_RANGE_F, Schedule, ScheduleSpec};
@@ -222,7 +222,9 @@ struct Release {
 #[derive(Debug, Clone)]
 struct Token {
     value: String,
-    expires_at: Instant,
+    /// When to fetch the next one: `token_refresh_margin` before expiry, but
+    /// never earlier than half-way through a short-lived token's life.
+    refresh_at: Instant,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -306,13 +308,20 @@ impl Firmware {
     }
 
     /// A new device booting at `now` with factory flash; `rng` drives the
-    /// backoff jitter.
-    pub fn new(cfg: FirmwareConfig, id: Identity, rng: ChaCha8Rng, now: Instant) -> Firmware {
+    /// backoff jitter. Fails if a tunable is out of range.
+    pub fn new(
+        cfg: FirmwareConfig,
+        id: Identity,
+        rng: ChaCha8Rng,
+        now: Instant,
+    ) -> Result<Firmware, ConfigError> {
+        cfg.validate()?;
         let flash = Firmware::factory_flash(&cfg);
-        Firmware::boot(cfg, id, flash, rng, now)
+        Ok(Firmware::boot(cfg, id, flash, rng, now))
     }
 
-    /// Boots at `now` from `flash` (after a reboot or power loss).
+    /// Boots at `now` from `flash` (after a reboot or power loss), with the
+    /// configuration the device was created with.
     pub fn boot(
         cfg: FirmwareConfig,
         id: Identity,
@@ -583,9 +592,7 @@ impl Firmware {
     }
 
     fn token_valid(&self) -> bool {
-        self.token
-            .as_ref()
-            .is_some_and(|t| self.now.plus_ms(self.cfg.token_refresh_margin_ms) < t.expires_at)
+        self.token.as_ref().is_some_and(|t| self.now < t.refresh_at)
     }
 
     /// Wakes the firmware at `now`: timers, the control loop, sampling, and
@@ -1033,9 +1040,13 @@ impl Firmware {
             return;
         };
         let expires_at = now.plus_secs(expires_in);
+        let lifetime_ms = expires_in.saturating_mul(1_000);
+        let refresh_after = lifetime_ms
+            .saturating_sub(self.cfg.token_refresh_margin_ms)
+            .max(lifetime_ms / 2);
         self.token = Some(Token {
             value: token.to_owned(),
-            expires_at,
+            refresh_at: now.plus_ms(refresh_after),
         });
         self.event(Event::TokenAcquired { expires_at });
     }

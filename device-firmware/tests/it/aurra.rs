@@ -117,3 +117,52 @@ fn a_hub_registers_its_sensors_and_reports_for_them() {
     assert_eq!(with_sensor[0]["sensor_id"], "sensor-2");
     assert_eq!(with_sensor[0]["sensor_type"], "iaq");
 }
+
+#[test]
+fn raw_windows_go_through_the_devices_fft() {
+    let mut w = cooling_world();
+    // 0.5 g at 100 Hz plus a 0.1 g tone at 58 Hz: 4096 samples at 4096 Hz.
+    let fs = 4_096.0;
+    let samples: Vec<f64> = (0..4_096)
+        .map(|i| {
+            let t = i as f64 / fs;
+            0.5 * (std::f64::consts::TAU * 100.0 * t).sin()
+                + 0.1 * (std::f64::consts::TAU * 58.0 * t).sin()
+        })
+        .collect();
+    w.window = Some((samples, fs));
+    w.run_until(minutes(10));
+    let v = w.server.vibration.last().expect("a vibration report");
+    assert_eq!(v["frequency"], 100.0);
+    assert_eq!(v["duration_ms"], 1_000);
+    let amplitude = v["amplitude"].as_f64().unwrap();
+    assert!(amplitude > 0.5 && amplitude <= 0.6, "{amplitude}");
+    let rms = v["rms"].as_f64().unwrap();
+    assert!((rms - (0.125f64 + 0.005).sqrt()).abs() < 1e-3, "{rms}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..proptest::prelude::ProptestConfig::default() })]
+
+    /// Whatever the token lifetime the server grants and the refresh margin,
+    /// no diagnostics request ever carries an expired token.
+    #[test]
+    fn a_token_is_never_used_after_its_expiry(lifetime_s in 120u64..7_200, margin_s in 0u64..1_800) {
+        let mut w = World::new(FirmwareConfig { token_refresh_margin_ms: margin_s * 1_000, ..FirmwareConfig::default() }, identity(true, 0));
+        w.server.token_lifetime_s = lifetime_s;
+        w.server.pending.push(json!({
+            "command_id": "c1", "type": "config_update",
+            "payload": {"setpoint": {"temperature": 70, "mode": "cool"}},
+            "expires_at": t0().plus_secs(86_400).to_rfc3339()
+        }));
+        w.temperature_c = Box::new(|_| 27.0);
+        w.run_until(minutes(180));
+        let diag: Vec<_> = w.server.seen.iter().filter(|s| s.path.starts_with("/v1/diagnostics/")).collect();
+        proptest::prop_assert!(!diag.is_empty());
+        for s in diag {
+            let token = s.auth.trim_start_matches("Bearer ");
+            let exp = w.server.tokens.get(token).copied();
+            proptest::prop_assert!(exp.is_some_and(|e| s.at < e), "token {} used at {:?}, expiring {:?}", token, s.at, exp);
+        }
+    }
+}

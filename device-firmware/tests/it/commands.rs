@@ -168,3 +168,76 @@ fn factory_reset_with_confirmation_restores_defaults() {
     assert_eq!(w.fw().comfort().mode, Mode::Heat);
     assert_eq!(result_for(&w, "cmd-8")[0]["status"], "acked");
 }
+
+#[test]
+fn eco_and_fan_through_config_update() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.server.pending.push(command(
+        "cmd-9",
+        "config_update",
+        json!({"mode": "off", "fan": "on", "eco": {"enabled": true, "heat_limit": 60, "cool_limit": 84}}),
+    ));
+    w.run_until(minutes(2));
+    assert_eq!(
+        result_for(&w, "cmd-9")[0]["result"]["applied"],
+        json!(["eco", "fan", "mode"])
+    );
+    let relays = w.fw().relays();
+    assert!(
+        relays.g_fan && !relays.y_compressor && !relays.w_heat,
+        "{relays:?}"
+    );
+    let eco = w.fw().eco();
+    assert!(eco.enabled && eco.heat_limit == 60 && eco.cool_limit == 84);
+    w.server.pending.push(command(
+        "cmd-10",
+        "config_update",
+        json!({"eco": {"enabled": true, "heat_limit": 20}}),
+    ));
+    w.run_until(minutes(4));
+    assert!(
+        result_for(&w, "cmd-10")[0]["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("eco.heat_limit")
+    );
+}
+
+#[test]
+fn a_power_loss_stops_everything_and_loses_no_reading() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.temperature_c = Box::new(|_| 15.0);
+    w.run_until(minutes(20));
+    assert!(w.fw().relays().y_compressor, "heating");
+    w.power_cycle(minutes(20));
+    // After power returns the compressor rests min_off (5 min) first.
+    w.run_until(minutes(24));
+    assert!(!w.fw().relays().y_compressor);
+    w.run_until(minutes(26));
+    assert!(w.fw().relays().y_compressor);
+    w.run_until(minutes(40));
+    let mut seqs = w.server.telemetry_seqs.clone();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(
+        seqs.len() as u64,
+        seqs.last().unwrap() + 1,
+        "no reading lost across the power loss"
+    );
+}
+
+#[test]
+fn an_invalid_config_is_refused_at_boot() {
+    use device_firmware::firmware::Firmware;
+    use rand::SeedableRng;
+    let mut cfg = FirmwareConfig::default();
+    cfg.control.min_off_ms = 0;
+    let err = Firmware::new(
+        cfg,
+        identity(false, 0),
+        rand::rngs::ChaCha8Rng::seed_from_u64(1),
+        t0(),
+    )
+    .unwrap_err();
+    assert_eq!(err.field, "control.min_off_ms");
+}

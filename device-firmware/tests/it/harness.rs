@@ -220,11 +220,14 @@ pub(crate) struct World {
     pub(crate) events: Vec<(Instant, Event)>,
     pub(crate) reboots: u32,
     pub(crate) features: Features,
+    /// Hand the firmware raw accelerometer windows instead of features.
+    pub(crate) window: Option<(Vec<f64>, f64)>,
 }
 
 impl World {
     pub(crate) fn new(cfg: FirmwareConfig, id: Identity) -> World {
-        let fw = Firmware::new(cfg.clone(), id.clone(), ChaCha8Rng::seed_from_u64(7), t0());
+        let fw = Firmware::new(cfg.clone(), id.clone(), ChaCha8Rng::seed_from_u64(7), t0())
+            .expect("a valid config");
         World {
             fw: Some(fw),
             cfg,
@@ -240,6 +243,7 @@ impl World {
                 rms_g: 0.1,
                 kurtosis: 3.2,
             },
+            window: None,
         }
     }
 
@@ -291,13 +295,35 @@ impl World {
         }
     }
 
+    /// Power fails at `now` and comes back at once: the firmware boots again
+    /// from its flash.
+    pub(crate) fn power_cycle(&mut self, now: Instant) {
+        let mut fw = self.fw.take().unwrap();
+        fw.power_loss(now);
+        assert_eq!(fw.relays(), device_firmware::control::Relays::default());
+        let flash = fw.into_flash();
+        self.reboots += 1;
+        self.fw = Some(Firmware::boot(
+            self.cfg.clone(),
+            self.id.clone(),
+            flash,
+            ChaCha8Rng::seed_from_u64(100 + u64::from(self.reboots)),
+            now,
+        ));
+    }
+
     fn exchange(&mut self, now: Instant) {
         loop {
             let mut progressed = false;
             while let Some(e) = self.fw().poll_event() {
                 if e == Event::SampleAccelerometer {
-                    let f = self.features;
-                    self.fw().handle_vibration_features(now, f, 1_000);
+                    match self.window.clone() {
+                        Some((samples, fs)) => self.fw().handle_vibration_window(now, &samples, fs),
+                        None => {
+                            let f = self.features;
+                            self.fw().handle_vibration_features(now, f, 1_000);
+                        }
+                    }
                 }
                 self.events.push((now, e));
                 progressed = true;

@@ -114,3 +114,30 @@ fn failed_downloads_stay_within_five_an_hour() {
         assert!(in_hour <= 5, "{in_hour} downloads within an hour");
     }
 }
+
+#[test]
+fn an_image_that_does_not_match_its_release_fails_to_apply() {
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    let image = vec![7u8; 512];
+    w.server.ota = Some(("1.3.0".into(), image.clone(), checksum(&image)));
+    // The release claims another size than the image it serves.
+    let sum = checksum(&image);
+    w.server.script("/v1/ota/check", move |_, _| {
+        let body = serde_json::json!({"update_available": true, "version": "1.3.0", "checksum": sum, "size_bytes": 999});
+        Some(device_firmware::http::Response::json(200, &body))
+    });
+    w.run_until(minutes(5));
+    assert_eq!(
+        stages(&w),
+        [
+            "downloading",
+            "downloading",
+            "downloaded",
+            "verifying",
+            "applying",
+            "failed"
+        ]
+    );
+    assert_eq!(w.fw().version(), "1.0.0");
+    assert_eq!(w.reboots, 0);
+}
