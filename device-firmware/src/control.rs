@@ -220,6 +220,13 @@ impl Controller {
 
     fn wanted_call(&self, temp_f: f64, t: &Targets) -> Call {
         let d = self.cfg.differential_f;
+        // Auto keeps the cool setpoint at least the gap above the heat one.
+        let cool_f = match t.mode {
+            Mode::Auto => t.cool_f.max(t.heat_f + self.cfg.auto_min_gap_f),
+            _ => t.cool_f,
+        };
+        // A running call continues until its setpoint is reached; a new one
+        // starts `differential` beyond it.
         let heat_want = |current: bool| {
             if current {
                 temp_f < t.heat_f
@@ -229,52 +236,25 @@ impl Controller {
         };
         let cool_want = |current: bool| {
             if current {
-                temp_f > t.cool_f
+                temp_f > cool_f
             } else {
-                temp_f >= t.cool_f + d
+                temp_f >= cool_f + d
             }
         };
+        let heating = self.call == Call::Heat;
+        let cooling = self.call == Call::Cool;
         match t.mode {
             Mode::Off => Call::Idle,
-            Mode::Heat => {
-                if heat_want(self.call == Call::Heat) {
-                    Call::Heat
-                } else {
-                    Call::Idle
-                }
-            }
-            Mode::Cool => {
-                if cool_want(self.call == Call::Cool) {
-                    Call::Cool
-                } else {
-                    Call::Idle
-                }
-            }
-            Mode::Auto => {
-                let cool_f = t.cool_f.max(t.heat_f + self.cfg.auto_min_gap_f);
-                let t = Targets { cool_f, ..*t };
-                let heat_want = |current: bool| {
-                    if current {
-                        temp_f < t.heat_f
-                    } else {
-                        temp_f <= t.heat_f - d
-                    }
-                };
-                let cool_want = |current: bool| {
-                    if current {
-                        temp_f > t.cool_f
-                    } else {
-                        temp_f >= t.cool_f + d
-                    }
-                };
-                match self.call {
-                    Call::Heat if heat_want(true) => Call::Heat,
-                    Call::Cool if cool_want(true) => Call::Cool,
-                    _ if heat_want(false) => Call::Heat,
-                    _ if cool_want(false) => Call::Cool,
-                    _ => Call::Idle,
-                }
-            }
+            Mode::Heat if heat_want(heating) => Call::Heat,
+            Mode::Cool if cool_want(cooling) => Call::Cool,
+            Mode::Heat | Mode::Cool => Call::Idle,
+            Mode::Auto => match self.call {
+                Call::Heat if heat_want(true) => Call::Heat,
+                Call::Cool if cool_want(true) => Call::Cool,
+                _ if heat_want(false) => Call::Heat,
+                _ if cool_want(false) => Call::Cool,
+                _ => Call::Idle,
+            },
         }
     }
 

@@ -5,7 +5,7 @@ use device_firmware::control::Mode;
 use device_firmware::http::Response;
 use serde_json::{Value, json};
 
-use crate::harness::{World, identity, minutes, t0};
+use crate::harness::{World, assert_no_reading_lost, identity, minutes, t0};
 
 fn command(id: &str, kind: &str, payload: Value) -> Value {
     json!({"command_id": id, "type": kind, "payload": payload, "expires_at": t0().plus_secs(86_400).to_rfc3339()})
@@ -146,10 +146,7 @@ fn reboot_waits_its_delay_and_keeps_flash() {
             >= 2
     );
     w.run_until(minutes(10));
-    let mut seqs = w.server.telemetry_seqs.clone();
-    seqs.sort_unstable();
-    seqs.dedup();
-    assert_eq!(seqs.len() as u64, seqs.last().unwrap() + 1);
+    assert_no_reading_lost(&w.server.telemetry_seqs);
 }
 
 #[test]

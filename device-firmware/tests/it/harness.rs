@@ -344,3 +344,17 @@ impl World {
 pub(crate) fn minutes(m: u64) -> Instant {
     t0().plus_secs(m * 60)
 }
+
+/// Asserts that the server received every sequence number from 0 up to the
+/// highest it saw (duplicates allowed: a resent batch).
+pub(crate) fn assert_no_reading_lost(seqs: &[u64]) {
+    let mut sorted = seqs.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.first(), Some(&0), "readings from the first on");
+    assert_eq!(
+        sorted.len() as u64,
+        sorted.last().unwrap() + 1,
+        "no reading lost"
+    );
+}
