@@ -1,9 +1,73 @@
 //! api-server: the AURRA integration API, the ClimaSense device API and the
-//! Automations API, as one axum `Router` over an injectable clock.
+//! Automations API as one axum [`Router`], over an injectable clock.
 //!
-//! Planned contents (issue 5): auth (OAuth client credentials, hashed device
-//! keys), rate limits as the seeds tables give them, webhooks signed with
-//! HMAC-SHA256, predictive maintenance, storage behind a trait, a `tick(now)`
-//! entry point for time-driven work, and the OpenAPI spec at `/openapi.json`.
+//! ```text
+//!   request ─► Router ─┬─ /v1/auth/token,
+//!                      │  /v1/thermostat/{id}/status ─ aurra (OAuth bearer tokens)
+//!                      ├─ /v1/telemetry, /v1/settings,
+//!                      │  /v1/commands/* ─────────── device_api (hashed API keys)
+//!                      └─ (fallback 404)
+//!              each handler: Now (RequestTime | clock) → auth → rate limit →
+//!              validate → account partition (Mutex) → JSON + X-RateLimit-*
+//! ```
 //!
-//! Depends on `sim-core` for the `Clock` only. Nothing is implemented here yet.
+//! The same `app(state)` runs under `thermotwin serve` on the system clock
+//! and inside the simulator, where the transport stamps each request with its
+//! virtual arrival time ([`time::RequestTime`]) and requests of different
+//! accounts run in parallel (each account is its own lock).
+//!
+//! Built so far: auth (tokens, device keys), rate limiting, the error
+//! envelopes, telemetry, settings and commands. The rest of the seeds'
+//! surface (thermostat control, diagnostics and prediction, alerts,
+//! webhooks, OTA, Zigbee, automations, energy, voice links, OpenAPI, `tick`)
+//! is listed in issue 5's notes.
+
+pub mod aurra;
+pub mod credentials;
+pub mod device_api;
+pub mod error;
+pub(crate) mod http_util;
+pub mod ratelimit;
+pub mod state;
+pub mod time;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use error::{ApiError, Family, Kind};
+
+pub use state::{AppState, ServerConfig, Tier};
+pub use time::RequestTime;
+
+async fn not_found() -> ApiError {
+    ApiError::new(Family::Device, Kind::NotFound, "no such endpoint")
+}
+
+/// The whole API as a router over `state`.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config().body_limit_bytes;
+    Router::new()
+        .route("/v1/auth/token", post(aurra::post_token))
+        .route("/v1/thermostat/{device_id}/status", get(aurra::get_status))
+        .route("/v1/telemetry", post(device_api::post_telemetry))
+        .route(
+            "/v1/settings",
+            get(device_api::get_settings).patch(device_api::patch_settings),
+        )
+        .route("/v1/commands/pending", get(device_api::get_pending))
+        .route("/v1/commands/result", post(device_api::post_result))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

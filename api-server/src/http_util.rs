@@ -1,0 +1,173 @@
+//! Request plumbing shared by every handler: bodies (size limit → 413,
+//! malformed JSON → 400), bearer credentials, field validation helpers and
+//! responses carrying rate-limit headers.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+use sim_core::SimTime;
+
+use crate::error::{ApiError, Family, Kind, RateInfo};
+
+/// The JSON object of a request body.
+pub(crate) fn json_object(
+    family: Family,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                family,
+                Kind::PayloadTooLarge,
+                "request body exceeds the size limit",
+            )
+        } else {
+            ApiError::new(
+                family,
+                Kind::BadRequest,
+                format!("cannot read the request body: {r}"),
+            )
+        }
+    })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::new(
+            family,
+            Kind::BadRequest,
+            "request body must be a JSON object",
+        )),
+        Err(e) => Err(ApiError::new(
+            family,
+            Kind::BadRequest,
+            format!("malformed JSON: {e}"),
+        )),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+/// A JSON response with status and optional rate-limit headers.
+pub(crate) fn respond(status: StatusCode, body: Value, rate: Option<RateInfo>) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if let Some(rate) = rate {
+        rate.apply(response.headers_mut());
+    }
+    response
+}
+
+/// Field checks that name the field in their error.
+pub(crate) struct Fields<'a> {
+    pub(crate) family: Family,
+    pub(crate) map: &'a Map<String, Value>,
+    pub(crate) prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    pub(crate) fn new(family: Family, map: &'a Map<String, Value>) -> Fields<'a> {
+        Fields {
+            family,
+            map,
+            prefix: String::new(),
+        }
+    }
+
+    pub(crate) fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    pub(crate) fn bad(&self, field: &str, what: &str) -> ApiError {
+        ApiError::new(
+            self.family,
+            Kind::BadRequest,
+            format!("{} {what}", self.name(field)),
+        )
+    }
+
+    /// Rejects keys outside `allowed`.
+    pub(crate) fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) => Err(self.bad(k, "is not a known field")),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn required(&self, field: &str) -> Result<&'a Value, ApiError> {
+        match self.map.get(field) {
+            Some(Value::Null) | None => Err(self.bad(field, "is required")),
+            Some(v) => Ok(v),
+        }
+    }
+
+    pub(crate) fn string(&self, field: &str, max_len: usize) -> Result<&'a str, ApiError> {
+        let s = self
+            .required(field)?
+            .as_str()
+            .ok_or_else(|| self.bad(field, "must be a string"))?;
+        if s.is_empty() || s.chars().count() > max_len {
+            return Err(self.bad(field, &format!("must be 1 to {max_len} characters")));
+        }
+        Ok(s)
+    }
+
+    pub(crate) fn opt_string(
+        &self,
+        field: &str,
+        max_len: usize,
+    ) -> Result<Option<&'a str>, ApiError> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.string(field, max_len).map(Some),
+        }
+    }
+
+    pub(crate) fn number_in(&self, field: &str, lo: f64, hi: f64) -> Result<f64, ApiError> {
+        let v = self.required(field)?.as_f64().filter(|v| v.is_finite());
+        match v {
+            Some(v) if (lo..=hi).contains(&v) => Ok(v),
+            Some(_) => Err(self.bad(field, &format!("must be between {lo} and {hi}"))),
+            None => Err(self.bad(field, "must be a number")),
+        }
+    }
+
+    pub(crate) fn opt_number_in(
+        &self,
+        field: &str,
+        lo: f64,
+        hi: f64,
+    ) -> Result<Option<f64>, ApiError> {
+        match self.map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.number_in(field, lo, hi).map(Some),
+        }
+    }
+
+    pub(crate) fn integer_in(&self, field: &str, lo: i64, hi: i64) -> Result<i64, ApiError> {
+        let v = self.required(field)?;
+        match v.as_i64() {
+            Some(i) if (lo..=hi).contains(&i) => Ok(i),
+            Some(_) => Err(self.bad(field, &format!("must be an integer from {lo} to {hi}"))),
+            None => Err(self.bad(field, "must be an integer")),
+        }
+    }
+
+    /// An ISO 8601 UTC timestamp (`…Z` or `…+00:00`).
+    pub(crate) fn utc_timestamp(&self, field: &str) -> Result<SimTime, ApiError> {
+        let s = self.string(field, 64)?;
+        let utc = s.ends_with('Z') || s.ends_with("+00:00");
+        match s.parse::<SimTime>() {
+            Ok(t) if utc => Ok(t),
+            _ => Err(self.bad(
+                field,
+                "must be an ISO 8601 UTC timestamp such as 2026-03-29T12:00:00Z",
+            )),
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! The server's state: accounts (each behind its own lock, so requests of
+//! different accounts can be handled on different threads), global indices
+//! from credentials to accounts, and provisioning.
+//!
+//! ```text
+//!   AppState ─┬─ clock (system under `serve`, virtual in simulations)
+//!             ├─ index: RwLock { device key hash → (account, device),
+//!             │                  client id → account, token hash → grant }
+//!             └─ accounts: [Mutex<Account>] ─ devices, clients, limiters,
+//!                                             a seeded stream for ids
+//! ```
+//!
+//! Everything an account mints (tokens, command ids, …) comes from that
+//! account's own seeded stream, so ids do not depend on how accounts are
+//! spread over threads.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use rand::Rng;
+use serde_json::Value;
+use sim_core::{Clock, SimDuration, SimRng, SimTime, stream};
+
+use crate::credentials::{SecretHash, hex};
+use crate::ratelimit::Limiter;
+
+/// Index of an account.
+pub type AccountId = usize;
+
+/// An integration's rate-limit tier (AURRA seed, "Rate Limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    /// 500 requests per minute per access token.
+    Enterprise,
+    /// 100 requests per minute per access token.
+    Standard,
+}
+
+impl Tier {
+    /// Requests per minute per token.
+    pub fn per_minute(self) -> u32 {
+        match self {
+            Tier::Enterprise => 500,
+            Tier::Standard => 100,
+        }
+    }
+
+    /// The `X-RateLimit-Tier` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Enterprise => "enterprise",
+            Tier::Standard => "standard",
+        }
+    }
+}
+
+/// The AURRA OAuth scopes (seed, "Required OAuth Scopes").
+pub const SCOPES: [&str; 4] = [
+    "diagnostics:read",
+    "alerts:write",
+    "energy:read",
+    "comfort:write",
+];
+
+/// An OAuth client of an account.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Public id.
+    pub client_id: String,
+    /// Hash of the secret.
+    pub secret: SecretHash,
+    /// Scopes it may request.
+    pub scopes: Vec<String>,
+    /// Its tier.
+    pub tier: Tier,
+}
+
+/// What an access token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The account.
+    pub account: AccountId,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Tier for rate limiting.
+    pub tier: Tier,
+    /// Expiry (3600 s after issue).
+    pub expires_at: SimTime,
+}
+
+/// Device settings (ClimaSense `GET/PATCH /v1/settings`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Reporting interval [s], 60–3600.
+    pub reporting_interval_seconds: u64,
+    /// Sensors the device reports.
+    pub enabled_sensors: Vec<String>,
+    /// Location, if set.
+    pub location: Option<Location>,
+    /// IANA time zone.
+    pub timezone: String,
+}
+
+/// A device's location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    /// Latitude [°], −90 to 90.
+    pub latitude: f64,
+    /// Longitude [°], −180 to 180.
+    pub longitude: f64,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// A stored sensor reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReading {
+    /// The device's sequence number, if it sent one.
+    pub seq: Option<u64>,
+    /// Sensor type.
+    pub sensor_type: String,
+    /// Value.
+    pub value: f64,
+    /// When it was measured.
+    pub timestamp: SimTime,
+    /// The Zigbee sensor it came from (hub submissions).
+    pub sensor_id: Option<String>,
+    /// When the server stored it.
+    pub received_at: SimTime,
+}
+
+/// A command for a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// Id (a UUID).
+    pub command_id: String,
+    /// `reboot`, `config_update`, `factory_reset` or `diagnostics`.
+    pub kind: String,
+    /// Payload object.
+    pub payload: Value,
+    /// When it was created.
+    pub created_at: SimTime,
+    /// When it expires (24 h after creation).
+    pub expires_at: SimTime,
+    /// The device's result, once reported: (status, error message, result, when).
+    pub result: Option<(String, Option<String>, Option<Value>, SimTime)>,
+}
+
+/// How long a command waits for its device.
+pub const COMMAND_TTL: SimDuration = SimDuration::from_hours(24);
+
+/// A device registered to an account.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// Device id.
+    pub device_id: String,
+    /// Whether it is a hub (may register Zigbee sensors).
+    pub hub: bool,
+    /// Settings.
+    pub settings: Settings,
+    /// Stored readings, oldest first, at most `ServerConfig::telemetry_retention` of them.
+    pub telemetry: VecDeque<StoredReading>,
+    /// Readings evicted by the retention bound (after being stored).
+    pub telemetry_evicted: u64,
+    /// Commands, oldest first.
+    pub commands: Vec<Command>,
+    /// Zigbee sensors registered through this hub: sensor id → IEEE address.
+    pub zigbee: HashMap<String, Option<String>>,
+    /// Last request from the device.
+    pub last_seen: Option<SimTime>,
+    /// The thermostat state integrations set (mode, setpoints, Eco).
+    pub thermostat: Thermostat,
+}
+
+/// What integrations have asked of a thermostat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thermostat {
+    /// `heat`, `cool`, `auto` or `off`.
+    pub mode: String,
+    /// Target temperature [°F], 40–90.
+    pub setpoint_f: i64,
+    /// Eco Mode on.
+    pub eco_mode: bool,
+}
+
+impl Default for Thermostat {
+    /// Heat at 68 °F, Eco off: the firmware's factory settings.
+    fn default() -> Self {
+        Thermostat {
+            mode: "heat".into(),
+            setpoint_f: 68,
+            eco_mode: false,
+        }
+    }
+}
+
+/// A device counts as offline after this long without a request (AURRA
+/// seed: `device.offline` after > 5 minutes).
+pub const OFFLINE_AFTER: SimDuration = SimDuration::from_mins(5);
+
+impl Device {
+    /// The latest stored value of `sensor_type` from the device itself.
+    pub fn latest(&self, sensor_type: &str) -> Option<f64> {
+        self.telemetry
+            .iter()
+            .rev()
+            .find(|r| r.sensor_type == sensor_type && r.sensor_id.is_none())
+            .map(|r| r.value)
+    }
+
+    /// Whether the device has been heard from within [`OFFLINE_AFTER`].
+    pub fn online(&self, now: SimTime) -> bool {
+        self.last_seen
+            .is_some_and(|t| now.saturating_duration_since(t) <= OFFLINE_AFTER)
+    }
+}
+
+/// Limits of the in-memory store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Largest request body [bytes]; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Readings kept per device; older ones are evicted (and counted).
+    pub telemetry_retention: usize,
+}
+
+impl Default for ServerConfig {
+    /// 256 KiB bodies (100 readings take about 10 KiB); 100,000 readings per
+    /// device (about 35 days of two sensors at 60 s).
+    fn default() -> Self {
+        ServerConfig {
+            body_limit_bytes: 256 * 1024,
+            telemetry_retention: 100_000,
+        }
+    }
+}
+
+/// Rate-limit keys inside an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LimitKey {
+    /// A token's tier limit.
+    Token(SecretHash),
+    /// A token's diagnostics limit.
+    Diagnostics(SecretHash),
+    /// A device endpoint.
+    DeviceEndpoint(String, &'static str),
+}
+
+/// One account's partition.
+#[derive(Debug)]
+pub struct Account {
+    /// Name.
+    pub name: String,
+    /// OAuth clients.
+    pub clients: Vec<Client>,
+    /// Devices by id.
+    pub devices: HashMap<String, Device>,
+    /// Rate-limit windows.
+    pub limiter: Limiter<LimitKey>,
+    rng: SimRng,
+}
+
+impl Account {
+    /// 128 random bits as hex, from the account's stream.
+    pub fn random_hex(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        format!("{a:016x}{b:016x}")
+    }
+
+    /// A random (version 4) UUID from the account's stream.
+    pub fn uuid(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.rng.next_u64().to_le_bytes());
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        let h = hex(&bytes);
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+
+    /// Queues a command for `device_id` at `now`; `None` if no such device.
+    pub fn enqueue_command(
+        &mut self,
+        device_id: &str,
+        kind: &str,
+        payload: Value,
+        now: SimTime,
+    ) -> Option<String> {
+        let command_id = self.uuid();
+        let device = self.devices.get_mut(device_id)?;
+        device.commands.push(Command {
+            command_id: command_id.clone(),
+            kind: kind.to_owned(),
+            payload,
+            created_at: now,
+            expires_at: now + COMMAND_TTL,
+            result: None,
+        });
+        Some(command_id)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    device_keys: HashMap<SecretHash, (AccountId, String)>,
+    clients: HashMap<String, AccountId>,
+    tokens: HashMap<SecretHash, Grant>,
+}
+
+/// Why provisioning failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisionError {
+    /// No account with that id.
+    #[error("no account {0}")]
+    NoAccount(AccountId),
+    /// The client id is taken.
+    #[error("client id {0:?} is already registered")]
+    DuplicateClient(String),
+    /// The device id is taken in this account.
+    #[error("device id {0:?} is already registered in this account")]
+    DuplicateDevice(String),
+    /// The API key is already in use.
+    #[error("that API key is already in use")]
+    DuplicateKey,
+    /// A scope is not one of the AURRA scopes.
+    #[error("unknown scope {0:?}")]
+    UnknownScope(String),
+}
+
+struct Inner {
+    clock: Arc<dyn Clock>,
+    seed: u64,
+    config: ServerConfig,
+    index: RwLock<Index>,
+    accounts: RwLock<Vec<Arc<Mutex<Account>>>>,
+}
+
+/// The shared server state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("accounts", &self.account_count())
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock is a bug; the data stays usable.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl AppState {
+    /// Empty state on `clock`, minting ids from `seed`.
+    pub fn new(clock: Arc<dyn Clock>, seed: u64, config: ServerConfig) -> AppState {
+        AppState(Arc::new(Inner {
+            clock,
+            seed,
+            config,
+            index: RwLock::new(Index::default()),
+            accounts: RwLock::new(Vec::new()),
+        }))
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.0.clock.as_ref()
+    }
+
+    /// The store limits.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// Number of accounts.
+    pub fn account_count(&self) -> usize {
+        self.0
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Creates an account; its ids come from stream (seed, account, "server").
+    pub fn create_account(&self, name: &str) -> AccountId {
+        let mut accounts = self
+            .0
+            .accounts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let id = accounts.len();
+        accounts.push(Arc::new(Mutex::new(Account {
+            name: name.to_owned(),
+            clients: Vec::new(),
+            devices: HashMap::new(),
+            limiter: Limiter::default(),
+            rng: stream(self.0.seed, id as u64, "server"),
+        })));
+        id
+    }
+
+    /// The account's partition.
+    pub fn account(&self, id: AccountId) -> Option<Arc<Mutex<Account>>> {
+        self.0
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
+    }
+
+    /// Runs `f` with the account locked.
+    pub fn with_account<R>(&self, id: AccountId, f: impl FnOnce(&mut Account) -> R) -> Option<R> {
+        let account = self.account(id)?;
+        let mut guard = lock(&account);
+        Some(f(&mut guard))
+    }
+
+    /// Registers an OAuth client.
+    pub fn add_client(
+        &self,
+        account: AccountId,
+        client_id: &str,
+        secret: &str,
+        scopes: &[&str],
+        tier: Tier,
+    ) -> Result<(), ProvisionError> {
+        if let Some(s) = scopes.iter().find(|s| !SCOPES.contains(s)) {
+            return Err(ProvisionError::UnknownScope((*s).to_owned()));
+        }
+        let acc = self
+            .account(account)
+            .ok_or(ProvisionError::NoAccount(account))?;
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if index.clients.contains_key(client_id) {
+            return Err(ProvisionError::DuplicateClient(client_id.to_owned()));
+        }
+        index.clients.insert(client_id.to_owned(), account);
+        lock(&acc).clients.push(Client {
+            client_id: client_id.to_owned(),
+            secret: SecretHash::of(secret),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            tier,
+        });
+        Ok(())
+    }
+
+    /// Registers a device with its API key and default settings.
+    pub fn add_device(
+        &self,
+        account: AccountId,
+        device_id: &str,
+        api_key: &str,
+        hub: bool,
+    ) -> Result<(), ProvisionError> {
+        let acc = self
+            .account(account)
+            .ok_or(ProvisionError::NoAccount(account))?;
+        let key = SecretHash::of(api_key);
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if index.device_keys.contains_key(&key) {
+            return Err(ProvisionError::DuplicateKey);
+        }
+        let mut acc = lock(&acc);
+        if acc.devices.contains_key(device_id) {
+            return Err(ProvisionError::DuplicateDevice(device_id.to_owned()));
+        }
+        index
+            .device_keys
+            .insert(key, (account, device_id.to_owned()));
+        acc.devices.insert(
+            device_id.to_owned(),
+            Device {
+                device_id: device_id.to_owned(),
+                hub,
+                settings: Settings {
+                    reporting_interval_seconds: 300,
+                    enabled_sensors: vec!["temperature".into(), "humidity".into()],
+                    location: None,
+                    timezone: "UTC".into(),
+                },
+                telemetry: VecDeque::new(),
+                telemetry_evicted: 0,
+                commands: Vec::new(),
+                zigbee: HashMap::new(),
+                last_seen: None,
+                thermostat: Thermostat::default(),
+            },
+        );
+        Ok(())
+    }
+
+    /// The device behind an API key.
+    pub fn device_for_key(&self, api_key: &str) -> Option<(AccountId, String)> {
+        let index = self
+            .0
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.device_keys.get(&SecretHash::of(api_key)).cloned()
+    }
+
+    /// Registers a key for a Zigbee sensor under the index (hubs register
+    /// their sensors' pre-provisioned keys).
+    pub fn index_sensor_key(&self, api_key: &str, account: AccountId, sensor_id: &str) -> bool {
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = SecretHash::of(api_key);
+        if index.device_keys.contains_key(&key) {
+            return false;
+        }
+        index
+            .device_keys
+            .insert(key, (account, sensor_id.to_owned()));
+        true
+    }
+
+    /// The account of an OAuth client id.
+    pub fn client_account(&self, client_id: &str) -> Option<AccountId> {
+        let index = self
+            .0
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.clients.get(client_id).copied()
+    }
+
+    /// Records a minted token (only its hash is kept).
+    pub fn store_token(&self, token: &str, grant: Grant) {
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.tokens.insert(SecretHash::of(token), grant);
+    }
+
+    /// The grant behind a token, if it exists (expiry is the caller's check).
+    pub fn grant(&self, token: &str) -> Option<(SecretHash, Grant)> {
+        let hash = SecretHash::of(token);
+        let index = self
+            .0
+            .index
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.tokens.get(&hash).map(|g| (hash, g.clone()))
+    }
+
+    /// Forgets tokens that expired before `now` (bounded memory).
+    pub fn evict_expired_tokens(&self, now: SimTime) {
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        index.tokens.retain(|_, g| g.expires_at > now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sim_core::VirtualClock;
+
+    fn state() -> AppState {
+        AppState::new(
+            Arc::new(VirtualClock::new(SimTime::EPOCH)),
+            1,
+            ServerConfig::default(),
+        )
+    }
+
+    #[test]
+    fn provisioning_rejects_duplicates_and_unknown_scopes() {
+        let s = state();
+        let a = s.create_account("acme");
+        s.add_client(a, "acc_1", "secret", &["comfort:write"], Tier::Standard)
+            .unwrap();
+        assert_eq!(
+            s.add_client(a, "acc_1", "x", &[], Tier::Standard),
+            Err(ProvisionError::DuplicateClient("acc_1".into()))
+        );
+        assert_eq!(
+            s.add_client(a, "acc_2", "x", &["root"], Tier::Standard),
+            Err(ProvisionError::UnknownScope("root".into()))
+        );
+        s.add_device(a, "dev-1", "key-1", false).unwrap();
+        assert_eq!(
+            s.add_device(a, "dev-2", "key-1", false),
+            Err(ProvisionError::DuplicateKey)
+        );
+        assert_eq!(
+            s.add_device(a, "dev-1", "key-2", false),
+            Err(ProvisionError::DuplicateDevice("dev-1".into()))
+        );
+        assert_eq!(s.device_for_key("key-1"), Some((a, "dev-1".into())));
+        assert_eq!(s.device_for_key("key-x"), None);
+        assert_eq!(
+            s.add_device(9, "d", "k", false),
+            Err(ProvisionError::NoAccount(9))
+        );
+    }
+
+    #[test]
+    fn ids_come_from_the_accounts_own_stream() {
+        let mk = || {
+            let s = state();
+            let a = s.create_account("a");
+            let b = s.create_account("b");
+            let ua = s.with_account(a, |acc| acc.uuid()).unwrap();
+            let ub = s.with_account(b, |acc| acc.uuid()).unwrap();
+            (ua, ub)
+        };
+        let (a1, b1) = mk();
+        assert_eq!((a1.clone(), b1.clone()), mk());
+        assert_ne!(a1, b1);
+        assert_eq!(a1.len(), 36);
+        assert_eq!(&a1[14..15], "4", "version 4");
+        assert!(
+            matches!(&a1[19..20], "8" | "9" | "a" | "b"),
+            "RFC 4122 variant"
+        );
+    }
+}

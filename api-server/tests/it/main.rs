@@ -1,0 +1,5 @@
+//! api-server integration tests: the router in process, on a virtual clock.
+
+mod auth;
+mod device;
+mod harness;
