@@ -19,7 +19,7 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
 use crate::http_util::{Fields, bearer, json_object, respond};
-use crate::state::{AppState, Grant, LimitKey};
+use crate::state::{AppState, Grant, LimitKey, SensorType};
 use crate::time::Now;
 
 const F: Family = Family::Aurra;
@@ -74,8 +74,8 @@ pub(crate) async fn post_token(
             let token = format!("at_{}", acc.random_hex());
             let grant = Grant {
                 account,
-                client_id: client.client_id.clone(),
-                scopes,
+                client_id: client.client_id.as_str().into(),
+                scopes: scopes.into(),
                 tier: client.tier,
                 expires_at: now + TOKEN_LIFETIME,
             };
@@ -171,7 +171,7 @@ pub(crate) async fn get_status(
     )?;
     let body = state
         .with_account(caller.grant.account, |acc| {
-            let d = acc.devices.get(&device_id).ok_or_else(|| {
+            let d = acc.device(&device_id).ok_or_else(|| {
                 ApiError::new(
                     F,
                     Kind::NotFound,
@@ -179,9 +179,9 @@ pub(crate) async fn get_status(
                 )
             })?;
             let temperature_f = d
-                .latest("temperature")
+                .latest(SensorType::Temperature)
                 .map(|c| (c * 9.0 / 5.0 + 32.0).round() as i64);
-            let humidity = d.latest("humidity").map(|h| h.round() as i64);
+            let humidity = d.latest(SensorType::Humidity).map(|h| h.round() as i64);
             Ok(json!({
                 "temperature": temperature_f,
                 "humidity": humidity,

@@ -11,31 +11,23 @@
 //! result is idempotent: the first report for a command is kept, repeats are
 //! acknowledged.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
-use crate::http_util::{Fields, bearer, json_object, respond};
-use crate::state::{Account, AccountId, AppState, LimitKey, Location, StoredReading};
-use crate::time::{Now, rfc3339};
+use crate::http_util::{Fields, bearer, body_bytes, json_object, respond, typed};
+use crate::state::{Account, AccountId, AppState, LimitKey, Location, SensorType, StoredReading};
+use crate::time::{Now, parse_utc, rfc3339};
 
 const F: Family = Family::Device;
-
-/// Sensor types of the seed, with the accepted value range.
-pub const SENSOR_TYPES: [(&str, f64, f64); 7] = [
-    ("temperature", -100.0, 150.0),
-    ("humidity", 0.0, 100.0),
-    ("pressure", 0.0, 2_000.0),
-    ("power_availability", 0.0, 1.0),
-    ("battery_level", 0.0, 100.0),
-    ("signal_strength", -200.0, 0.0),
-    ("iaq", 0.0, 500.0),
-];
 
 /// A device endpoint's limit: (name for `X-RateLimit-Endpoint`, requests, window).
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +46,7 @@ pub(crate) const COMMANDS: EndpointLimit = EndpointLimit("commands", 30, SimDura
 pub(crate) fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(AccountId, String), ApiError> {
+) -> Result<(AccountId, u32), ApiError> {
     let key = bearer(headers)
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
     state
@@ -65,16 +57,13 @@ pub(crate) fn authenticate(
 /// Counts a request against a device endpoint's limit.
 pub(crate) fn limit(
     acc: &mut Account,
-    device_id: &str,
+    index: u32,
     now: SimTime,
     l: EndpointLimit,
 ) -> Result<RateInfo, ApiError> {
-    let decision = acc.limiter.check(
-        LimitKey::DeviceEndpoint(device_id.to_owned(), l.0),
-        now,
-        l.1,
-        l.2,
-    );
+    let decision = acc
+        .limiter
+        .check(LimitKey::DeviceEndpoint(index, l.0), now, l.1, l.2);
     let rate = RateInfo {
         decision,
         scope: LimitScope::Endpoint(l.0),
@@ -93,16 +82,16 @@ fn with_device<R>(
     headers: &HeaderMap,
     now: SimTime,
     l: Option<EndpointLimit>,
-    f: impl FnOnce(&mut Account, &str, Option<RateInfo>) -> Result<R, ApiError>,
+    f: impl FnOnce(&mut Account, usize, Option<RateInfo>) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
-    let (account, device_id) = authenticate(state, headers)?;
+    let (account, index) = authenticate(state, headers)?;
     state
         .with_account(account, |acc| {
-            if let Some(d) = acc.devices.get_mut(&device_id) {
+            if let Some(d) = acc.devices.get_mut(index as usize) {
                 d.last_seen = Some(now);
             }
-            let rate = l.map(|l| limit(acc, &device_id, now, l)).transpose()?;
-            f(acc, &device_id, rate)
+            let rate = l.map(|l| limit(acc, index, now, l)).transpose()?;
+            f(acc, index as usize, rate)
         })
         .unwrap_or_else(|| {
             Err(ApiError::new(
@@ -113,65 +102,92 @@ fn with_device<R>(
         })
 }
 
-struct ValidReading {
-    seq: Option<u64>,
-    sensor_type: String,
-    value: f64,
-    timestamp: SimTime,
-    sensor_id: Option<String>,
+/// `POST /v1/telemetry`'s answer.
+#[derive(serde::Serialize)]
+struct Accepted {
+    accepted: usize,
+    timestamp: String,
 }
 
+/// `POST /v1/telemetry`'s body, parsed without copying strings.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetryBody<'a> {
+    #[serde(borrow)]
+    readings: Vec<ReadingIn<'a>>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadingIn<'a> {
+    #[serde(borrow)]
+    sensor_type: Cow<'a, str>,
+    value: f64,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    seq: Option<u64>,
+    #[serde(borrow, default)]
+    sensor_id: Option<Cow<'a, str>>,
+}
+
+fn bad(message: String) -> ApiError {
+    ApiError::new(F, Kind::BadRequest, message)
+}
+
+/// Checks ranges and references that the types alone do not.
 fn validate_readings(
-    body: &Map<String, Value>,
-    hub_sensors: Option<&dyn Fn(&str) -> bool>,
-) -> Result<Vec<ValidReading>, ApiError> {
-    let f = Fields::new(F, body);
-    f.only(&["readings", "latitude", "longitude"])?;
-    f.opt_number_in("latitude", -90.0, 90.0)?;
-    f.opt_number_in("longitude", -180.0, 180.0)?;
-    let readings = f
-        .required("readings")?
-        .as_array()
-        .ok_or_else(|| f.bad("readings", "must be an array"))?;
-    if readings.is_empty() || readings.len() > 100 {
-        return Err(f.bad("readings", "must hold 1 to 100 readings"));
+    body: &TelemetryBody<'_>,
+    hub_sensors: Option<&HashMap<String, Option<String>>>,
+) -> Result<Vec<StoredReading>, ApiError> {
+    if body.readings.is_empty() || body.readings.len() > 100 {
+        return Err(bad("readings must hold 1 to 100 readings".into()));
     }
-    readings
+    if let Some(lat) = body.latitude.filter(|l| !(-90.0..=90.0).contains(l)) {
+        return Err(bad(format!(
+            "latitude must be between -90 and 90, not {lat}"
+        )));
+    }
+    if let Some(lon) = body.longitude.filter(|l| !(-180.0..=180.0).contains(l)) {
+        return Err(bad(format!(
+            "longitude must be between -180 and 180, not {lon}"
+        )));
+    }
+    body.readings
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let map = r.as_object().ok_or_else(|| f.bad(&format!("readings[{i}]"), "must be an object"))?;
-            let rf = Fields {
-                family: F,
-                map,
-                prefix: format!("readings[{i}]."),
-            };
-            rf.only(&["sensor_type", "value", "timestamp", "seq", "sensor_id"])?;
-            let sensor_type = rf.string("sensor_type", 64)?;
-            let (_, lo, hi) = SENSOR_TYPES
-                .iter()
-                .find(|(t, _, _)| *t == sensor_type)
-                .ok_or_else(|| rf.bad("sensor_type", "must be one of temperature, humidity, pressure, power_availability, battery_level, signal_strength, iaq"))?;
-            let value = rf.number_in("value", *lo, *hi)?;
-            let timestamp = rf.utc_timestamp("timestamp")?;
-            let seq = match map.get("seq") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(v.as_u64().ok_or_else(|| rf.bad("seq", "must be a non-negative integer"))?),
-            };
-            let sensor_id = rf.opt_string("sensor_id", 64)?;
-            if let Some(id) = sensor_id {
+            let sensor_type = SensorType::parse(&r.sensor_type).ok_or_else(|| {
+                bad(format!(
+                    "readings[{i}].sensor_type must be one of temperature, humidity, pressure, power_availability, battery_level, signal_strength, iaq"
+                ))
+            })?;
+            let (lo, hi) = sensor_type.range();
+            if !(lo..=hi).contains(&r.value) {
+                return Err(bad(format!("readings[{i}].value must be between {lo} and {hi} for {}", sensor_type.as_str())));
+            }
+            let timestamp = parse_utc(&r.timestamp).ok_or_else(|| {
+                bad(format!(
+                    "readings[{i}].timestamp must be an ISO 8601 UTC timestamp such as 2026-03-29T12:00:00Z"
+                ))
+            })?;
+            if let Some(id) = &r.sensor_id {
                 match hub_sensors {
-                    None => return Err(rf.bad("sensor_id", "is only accepted from hubs")),
-                    Some(known) if !known(id) => return Err(rf.bad("sensor_id", "is not a sensor registered to this hub")),
+                    None => return Err(bad(format!("readings[{i}].sensor_id is only accepted from hubs"))),
+                    Some(known) if !known.contains_key(id.as_ref()) => {
+                        return Err(bad(format!("readings[{i}].sensor_id is not a sensor registered to this hub")));
+                    }
                     Some(_) => {}
                 }
             }
-            Ok(ValidReading {
-                seq,
-                sensor_type: sensor_type.to_owned(),
-                value,
+            Ok(StoredReading {
+                seq: r.seq,
+                sensor_type,
+                value: r.value,
                 timestamp,
-                sensor_id: sensor_id.map(str::to_owned),
+                sensor_id: r.sensor_id.as_ref().map(|s| s.to_string()),
+                received_at: SimTime::EPOCH,
             })
         })
         .collect()
@@ -185,60 +201,44 @@ pub(crate) async fn post_telemetry(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let retention = state.config().telemetry_retention;
-    with_device(
-        &state,
-        &headers,
-        now,
-        Some(TELEMETRY),
-        |acc, device_id, rate| {
-            let body = json_object(F, body)?;
-            let device = acc.devices.get_mut(device_id).ok_or_else(|| {
-                ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key")
-            })?;
-            let readings = if device.hub {
-                let zigbee = &device.zigbee;
-                let known = |id: &str| zigbee.contains_key(id);
-                validate_readings(&body, Some(&known))?
-            } else {
-                validate_readings(&body, None)?
-            };
-            if let (Some(lat), Some(lon)) = (
-                body.get("latitude").and_then(Value::as_f64),
-                body.get("longitude").and_then(Value::as_f64),
-            ) {
-                let name = device
-                    .settings
-                    .location
-                    .as_ref()
-                    .and_then(|l| l.name.clone());
-                device.settings.location = Some(Location {
-                    latitude: lat,
-                    longitude: lon,
-                    name,
-                });
+    with_device(&state, &headers, now, Some(TELEMETRY), |acc, idx, rate| {
+        let bytes = body_bytes(F, body)?;
+        let parsed: TelemetryBody<'_> = typed(F, &bytes)?;
+        let device = acc
+            .devices
+            .get_mut(idx)
+            .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
+        let readings = validate_readings(&parsed, device.hub.then_some(&device.zigbee))?;
+        if let (Some(latitude), Some(longitude)) = (parsed.latitude, parsed.longitude) {
+            let name = device
+                .settings
+                .location
+                .as_ref()
+                .and_then(|l| l.name.clone());
+            device.settings.location = Some(Location {
+                latitude,
+                longitude,
+                name,
+            });
+        }
+        let accepted = readings.len();
+        for mut r in readings {
+            if device.telemetry.len() >= retention {
+                device.telemetry.pop_front();
+                device.telemetry_evicted += 1;
             }
-            let accepted = readings.len();
-            for r in readings {
-                if device.telemetry.len() >= retention {
-                    device.telemetry.pop_front();
-                    device.telemetry_evicted += 1;
-                }
-                device.telemetry.push_back(StoredReading {
-                    seq: r.seq,
-                    sensor_type: r.sensor_type,
-                    value: r.value,
-                    timestamp: r.timestamp,
-                    sensor_id: r.sensor_id,
-                    received_at: now,
-                });
-            }
-            Ok(respond(
-                StatusCode::OK,
-                json!({"accepted": accepted, "timestamp": rfc3339(now)}),
-                rate,
-            ))
-        },
-    )
+            r.received_at = now;
+            device.telemetry.push_back(r);
+        }
+        Ok(respond(
+            StatusCode::OK,
+            Accepted {
+                accepted,
+                timestamp: rfc3339(now),
+            },
+            rate,
+        ))
+    })
 }
 
 fn settings_json(s: &crate::state::Settings) -> Value {
@@ -256,16 +256,10 @@ pub(crate) async fn get_settings(
     Now(now): Now,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    with_device(
-        &state,
-        &headers,
-        now,
-        Some(SETTINGS),
-        |acc, device_id, rate| {
-            let d = &acc.devices[device_id];
-            Ok(respond(StatusCode::OK, settings_json(&d.settings), rate))
-        },
-    )
+    with_device(&state, &headers, now, Some(SETTINGS), |acc, idx, rate| {
+        let d = &acc.devices[idx];
+        Ok(respond(StatusCode::OK, settings_json(&d.settings), rate))
+    })
 }
 
 /// `PATCH /v1/settings`: partial update, all fields validated before any
@@ -276,7 +270,7 @@ pub(crate) async fn patch_settings(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    with_device(&state, &headers, now, None, |acc, device_id, _| {
+    with_device(&state, &headers, now, None, |acc, idx, _| {
         let body = json_object(F, body)?;
         let f = Fields::new(F, &body);
         f.only(&[
@@ -285,7 +279,7 @@ pub(crate) async fn patch_settings(
             "location",
             "timezone",
         ])?;
-        let mut s = acc.devices[device_id].settings.clone();
+        let mut s = acc.devices[idx].settings.clone();
         if body.contains_key("reporting_interval_seconds") {
             s.reporting_interval_seconds =
                 f.integer_in("reporting_interval_seconds", 60, 3_600)? as u64;
@@ -296,9 +290,7 @@ pub(crate) async fn patch_settings(
                 .ok_or_else(|| f.bad("enabled_sensors", "must be an array of sensor types"))?;
             let mut sensors = Vec::new();
             for (i, t) in list.iter().enumerate() {
-                let t = t
-                    .as_str()
-                    .filter(|t| SENSOR_TYPES.iter().any(|(n, _, _)| n == t));
+                let t = t.as_str().filter(|t| SensorType::parse(t).is_some());
                 sensors.push(
                     t.ok_or_else(|| {
                         f.bad(
@@ -339,7 +331,7 @@ pub(crate) async fn patch_settings(
         }
         let device = acc
             .devices
-            .get_mut(device_id)
+            .get_mut(idx)
             .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
         device.settings = s;
         Ok(respond(
@@ -356,22 +348,16 @@ pub(crate) async fn get_pending(
     Now(now): Now,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    with_device(
-        &state,
-        &headers,
-        now,
-        Some(COMMANDS),
-        |acc, device_id, rate| {
-            let d = &acc.devices[device_id];
-            let commands: Vec<Value> = d
+    with_device(&state, &headers, now, Some(COMMANDS), |acc, idx, rate| {
+        let d = &acc.devices[idx];
+        let commands: Vec<Value> = d
             .commands
             .iter()
             .filter(|c| c.result.is_none() && c.expires_at > now)
             .map(|c| json!({"command_id": c.command_id, "type": c.kind, "payload": c.payload, "expires_at": rfc3339(c.expires_at)}))
             .collect();
-            Ok(respond(StatusCode::OK, json!({"commands": commands}), rate))
-        },
-    )
+        Ok(respond(StatusCode::OK, json!({"commands": commands}), rate))
+    })
 }
 
 /// `POST /v1/commands/result`.
@@ -381,7 +367,7 @@ pub(crate) async fn post_result(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    with_device(&state, &headers, now, None, |acc, device_id, _| {
+    with_device(&state, &headers, now, None, |acc, idx, _| {
         let body = json_object(F, body)?;
         let f = Fields::new(F, &body);
         f.only(&["command_id", "status", "error_message", "result"])?;
@@ -398,7 +384,7 @@ pub(crate) async fn post_result(
         };
         let device = acc
             .devices
-            .get_mut(device_id)
+            .get_mut(idx)
             .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
         let command = device
             .commands
@@ -420,4 +406,16 @@ pub(crate) async fn post_result(
             None,
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_body_parses_on_the_plain_path() {
+        let body = br#"{"readings":[{"sensor_type":"temperature","value":21.5,"timestamp":"2026-07-15T12:00:00Z","seq":1}]}"#;
+        let plain: Result<TelemetryBody<'_>, _> = serde_json::from_slice(body);
+        assert!(plain.is_ok(), "{:?}", plain.err());
+    }
 }

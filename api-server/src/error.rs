@@ -15,7 +15,7 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::json;
 use sim_core::SimTime;
 
@@ -86,6 +86,12 @@ pub enum LimitScope {
     Endpoint(&'static str),
 }
 
+const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const TIER: HeaderName = HeaderName::from_static("x-ratelimit-tier");
+const ENDPOINT: HeaderName = HeaderName::from_static("x-ratelimit-endpoint");
+
 /// Rate-limit state to report in headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateInfo {
@@ -101,25 +107,21 @@ impl RateInfo {
     /// Adds the `X-RateLimit-*` headers (and `Retry-After` when refused).
     pub fn apply(&self, headers: &mut HeaderMap) {
         let d = &self.decision;
-        let mut put = |name: &'static str, value: String| {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(name, v);
-            }
-        };
-        put("x-ratelimit-limit", d.limit.to_string());
-        put("x-ratelimit-remaining", d.remaining.to_string());
-        put(
-            "x-ratelimit-reset",
-            (d.reset_at.as_millis().div_euclid(1000)
-                + i64::from(d.reset_at.as_millis().rem_euclid(1000) > 0))
-            .to_string(),
-        );
+        // Integers become header values without a formatted string.
+        let reset_s = d.reset_at.as_millis().div_euclid(1000)
+            + i64::from(d.reset_at.as_millis().rem_euclid(1000) > 0);
+        headers.insert(LIMIT, HeaderValue::from(d.limit));
+        headers.insert(REMAINING, HeaderValue::from(d.remaining));
+        headers.insert(RESET, HeaderValue::from(reset_s));
         match self.scope {
-            LimitScope::Tier(t) => put("x-ratelimit-tier", t.to_owned()),
-            LimitScope::Endpoint(e) => put("x-ratelimit-endpoint", e.to_owned()),
-        }
+            LimitScope::Tier(t) => headers.insert(TIER, HeaderValue::from_static(t)),
+            LimitScope::Endpoint(e) => headers.insert(ENDPOINT, HeaderValue::from_static(e)),
+        };
         if !d.allowed {
-            put("retry-after", d.retry_after_s(self.now).to_string());
+            headers.insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(d.retry_after_s(self.now)),
+            );
         }
     }
 }

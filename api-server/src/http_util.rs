@@ -8,16 +8,15 @@ use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
-use sim_core::SimTime;
 
 use crate::error::{ApiError, Family, Kind, RateInfo};
 
-/// The JSON object of a request body.
-pub(crate) fn json_object(
+/// The request body's bytes: 413 past the size limit.
+pub(crate) fn body_bytes(
     family: Family,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Map<String, Value>, ApiError> {
-    let bytes = body.map_err(|r| {
+) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
                 family,
@@ -31,7 +30,38 @@ pub(crate) fn json_object(
                 format!("cannot read the request body: {r}"),
             )
         }
-    })?;
+    })
+}
+
+/// A typed body; a field's type error names its path (`readings[1].value`).
+pub(crate) fn typed<'de, T: serde::Deserialize<'de>>(
+    family: Family,
+    bytes: &'de [u8],
+) -> Result<T, ApiError> {
+    // Valid bodies are parsed once, plainly; only a failing body is parsed
+    // again with path tracking, to word the error.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner();
+        let message = match inner.classify() {
+            serde_json::error::Category::Data if path != "." => format!("{path}: {inner}"),
+            serde_json::error::Category::Data => inner.to_string(),
+            _ => format!("malformed JSON: {inner}"),
+        };
+        ApiError::new(family, Kind::BadRequest, message)
+    })
+}
+
+/// The JSON object of a request body.
+pub(crate) fn json_object(
+    family: Family,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = body_bytes(family, body)?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::new(
@@ -55,7 +85,11 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// A JSON response with status and optional rate-limit headers.
-pub(crate) fn respond(status: StatusCode, body: Value, rate: Option<RateInfo>) -> Response {
+pub(crate) fn respond<T: serde::Serialize>(
+    status: StatusCode,
+    body: T,
+    rate: Option<RateInfo>,
+) -> Response {
     let mut response = (status, Json(body)).into_response();
     if let Some(rate) = rate {
         rate.apply(response.headers_mut());
@@ -137,37 +171,12 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn opt_number_in(
-        &self,
-        field: &str,
-        lo: f64,
-        hi: f64,
-    ) -> Result<Option<f64>, ApiError> {
-        match self.map.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(_) => self.number_in(field, lo, hi).map(Some),
-        }
-    }
-
     pub(crate) fn integer_in(&self, field: &str, lo: i64, hi: i64) -> Result<i64, ApiError> {
         let v = self.required(field)?;
         match v.as_i64() {
             Some(i) if (lo..=hi).contains(&i) => Ok(i),
             Some(_) => Err(self.bad(field, &format!("must be an integer from {lo} to {hi}"))),
             None => Err(self.bad(field, "must be an integer")),
-        }
-    }
-
-    /// An ISO 8601 UTC timestamp (`…Z` or `…+00:00`).
-    pub(crate) fn utc_timestamp(&self, field: &str) -> Result<SimTime, ApiError> {
-        let s = self.string(field, 64)?;
-        let utc = s.ends_with('Z') || s.ends_with("+00:00");
-        match s.parse::<SimTime>() {
-            Ok(t) if utc => Ok(t),
-            _ => Err(self.bad(
-                field,
-                "must be an ISO 8601 UTC timestamp such as 2026-03-29T12:00:00Z",
-            )),
         }
     }
 }

@@ -81,9 +81,9 @@ pub struct Grant {
     /// The account.
     pub account: AccountId,
     /// The client it was issued to.
-    pub client_id: String,
+    pub client_id: Arc<str>,
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Arc<[String]>,
     /// Tier for rate limiting.
     pub tier: Tier,
     /// Expiry (3600 s after issue).
@@ -114,13 +114,77 @@ pub struct Location {
     pub name: Option<String>,
 }
 
+/// The device API's sensor types, with the value range accepted for each
+/// (temperature −100–150 °C, humidity and battery 0–100 %, pressure 0–2000
+/// hPa, power availability 0 or 1, signal −200–0 dBm, IAQ 0–500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SensorType {
+    /// °C.
+    Temperature,
+    /// %.
+    Humidity,
+    /// hPa.
+    Pressure,
+    /// 0/1.
+    PowerAvailability,
+    /// %.
+    BatteryLevel,
+    /// dBm.
+    SignalStrength,
+    /// Index.
+    Iaq,
+}
+
+impl SensorType {
+    /// Every type, in the seed's order.
+    pub const ALL: [SensorType; 7] = [
+        SensorType::Temperature,
+        SensorType::Humidity,
+        SensorType::Pressure,
+        SensorType::PowerAvailability,
+        SensorType::BatteryLevel,
+        SensorType::SignalStrength,
+        SensorType::Iaq,
+    ];
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorType::Temperature => "temperature",
+            SensorType::Humidity => "humidity",
+            SensorType::Pressure => "pressure",
+            SensorType::PowerAvailability => "power_availability",
+            SensorType::BatteryLevel => "battery_level",
+            SensorType::SignalStrength => "signal_strength",
+            SensorType::Iaq => "iaq",
+        }
+    }
+
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<SensorType> {
+        SensorType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The accepted value range.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            SensorType::Temperature => (-100.0, 150.0),
+            SensorType::Humidity | SensorType::BatteryLevel => (0.0, 100.0),
+            SensorType::Pressure => (0.0, 2_000.0),
+            SensorType::PowerAvailability => (0.0, 1.0),
+            SensorType::SignalStrength => (-200.0, 0.0),
+            SensorType::Iaq => (0.0, 500.0),
+        }
+    }
+}
+
 /// A stored sensor reading.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredReading {
     /// The device's sequence number, if it sent one.
     pub seq: Option<u64>,
     /// Sensor type.
-    pub sensor_type: String,
+    pub sensor_type: SensorType,
     /// Value.
     pub value: f64,
     /// When it was measured.
@@ -156,6 +220,8 @@ pub const COMMAND_TTL: SimDuration = SimDuration::from_hours(24);
 pub struct Device {
     /// Device id.
     pub device_id: String,
+    /// Its index within the account (keys rate limits without allocating).
+    pub index: u32,
     /// Whether it is a hub (may register Zigbee sensors).
     pub hub: bool,
     /// Settings.
@@ -202,7 +268,7 @@ pub const OFFLINE_AFTER: SimDuration = SimDuration::from_mins(5);
 
 impl Device {
     /// The latest stored value of `sensor_type` from the device itself.
-    pub fn latest(&self, sensor_type: &str) -> Option<f64> {
+    pub fn latest(&self, sensor_type: SensorType) -> Option<f64> {
         self.telemetry
             .iter()
             .rev()
@@ -244,8 +310,8 @@ pub enum LimitKey {
     Token(SecretHash),
     /// A token's diagnostics limit.
     Diagnostics(SecretHash),
-    /// A device endpoint.
-    DeviceEndpoint(String, &'static str),
+    /// A device (by index) and endpoint.
+    DeviceEndpoint(u32, &'static str),
 }
 
 /// One account's partition.
@@ -255,8 +321,10 @@ pub struct Account {
     pub name: String,
     /// OAuth clients.
     pub clients: Vec<Client>,
-    /// Devices by id.
-    pub devices: HashMap<String, Device>,
+    /// Devices, by index.
+    pub devices: Vec<Device>,
+    /// Device id → index.
+    pub device_ids: HashMap<String, u32>,
     /// Rate-limit windows.
     pub limiter: Limiter<LimitKey>,
     rng: SimRng,
@@ -288,6 +356,19 @@ impl Account {
         )
     }
 
+    /// The device with id `device_id`.
+    pub fn device(&self, device_id: &str) -> Option<&Device> {
+        self.device_ids
+            .get(device_id)
+            .map(|&i| &self.devices[i as usize])
+    }
+
+    /// The device with id `device_id`, mutably.
+    pub fn device_mut(&mut self, device_id: &str) -> Option<&mut Device> {
+        let i = *self.device_ids.get(device_id)?;
+        self.devices.get_mut(i as usize)
+    }
+
     /// Queues a command for `device_id` at `now`; `None` if no such device.
     pub fn enqueue_command(
         &mut self,
@@ -297,7 +378,7 @@ impl Account {
         now: SimTime,
     ) -> Option<String> {
         let command_id = self.uuid();
-        let device = self.devices.get_mut(device_id)?;
+        let device = self.device_mut(device_id)?;
         device.commands.push(Command {
             command_id: command_id.clone(),
             kind: kind.to_owned(),
@@ -312,7 +393,7 @@ impl Account {
 
 #[derive(Debug, Default)]
 struct Index {
-    device_keys: HashMap<SecretHash, (AccountId, String)>,
+    device_keys: HashMap<SecretHash, (AccountId, u32)>,
     clients: HashMap<String, AccountId>,
     tokens: HashMap<SecretHash, Grant>,
 }
@@ -405,7 +486,8 @@ impl AppState {
         accounts.push(Arc::new(Mutex::new(Account {
             name: name.to_owned(),
             clients: Vec::new(),
-            devices: HashMap::new(),
+            devices: Vec::new(),
+            device_ids: HashMap::new(),
             limiter: Limiter::default(),
             rng: stream(self.0.seed, id as u64, "server"),
         })));
@@ -483,60 +565,40 @@ impl AppState {
             return Err(ProvisionError::DuplicateKey);
         }
         let mut acc = lock(&acc);
-        if acc.devices.contains_key(device_id) {
+        if acc.device_ids.contains_key(device_id) {
             return Err(ProvisionError::DuplicateDevice(device_id.to_owned()));
         }
-        index
-            .device_keys
-            .insert(key, (account, device_id.to_owned()));
-        acc.devices.insert(
-            device_id.to_owned(),
-            Device {
-                device_id: device_id.to_owned(),
-                hub,
-                settings: Settings {
-                    reporting_interval_seconds: 300,
-                    enabled_sensors: vec!["temperature".into(), "humidity".into()],
-                    location: None,
-                    timezone: "UTC".into(),
-                },
-                telemetry: VecDeque::new(),
-                telemetry_evicted: 0,
-                commands: Vec::new(),
-                zigbee: HashMap::new(),
-                last_seen: None,
-                thermostat: Thermostat::default(),
+        let device_index = u32::try_from(acc.devices.len()).unwrap_or(u32::MAX);
+        index.device_keys.insert(key, (account, device_index));
+        acc.device_ids.insert(device_id.to_owned(), device_index);
+        acc.devices.push(Device {
+            device_id: device_id.to_owned(),
+            index: device_index,
+            hub,
+            settings: Settings {
+                reporting_interval_seconds: 300,
+                enabled_sensors: vec!["temperature".into(), "humidity".into()],
+                location: None,
+                timezone: "UTC".into(),
             },
-        );
+            telemetry: VecDeque::new(),
+            telemetry_evicted: 0,
+            commands: Vec::new(),
+            zigbee: HashMap::new(),
+            last_seen: None,
+            thermostat: Thermostat::default(),
+        });
         Ok(())
     }
 
-    /// The device behind an API key.
-    pub fn device_for_key(&self, api_key: &str) -> Option<(AccountId, String)> {
+    /// The device behind an API key: its account and index there.
+    pub fn device_for_key(&self, api_key: &str) -> Option<(AccountId, u32)> {
         let index = self
             .0
             .index
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        index.device_keys.get(&SecretHash::of(api_key)).cloned()
-    }
-
-    /// Registers a key for a Zigbee sensor under the index (hubs register
-    /// their sensors' pre-provisioned keys).
-    pub fn index_sensor_key(&self, api_key: &str, account: AccountId, sensor_id: &str) -> bool {
-        let mut index = self
-            .0
-            .index
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = SecretHash::of(api_key);
-        if index.device_keys.contains_key(&key) {
-            return false;
-        }
-        index
-            .device_keys
-            .insert(key, (account, sensor_id.to_owned()));
-        true
+        index.device_keys.get(&SecretHash::of(api_key)).copied()
     }
 
     /// The account of an OAuth client id.
@@ -617,7 +679,7 @@ mod tests {
             s.add_device(a, "dev-1", "key-2", false),
             Err(ProvisionError::DuplicateDevice("dev-1".into()))
         );
-        assert_eq!(s.device_for_key("key-1"), Some((a, "dev-1".into())));
+        assert_eq!(s.device_for_key("key-1"), Some((a, 0)));
         assert_eq!(s.device_for_key("key-x"), None);
         assert_eq!(
             s.add_device(9, "d", "k", false),

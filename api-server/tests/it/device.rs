@@ -24,7 +24,7 @@ async fn telemetry_is_stored_and_shows_in_the_status() {
     assert_eq!(r.header("x-ratelimit-remaining"), Some("59"));
     let stored = api
         .state
-        .with_account(0, |a| a.devices["aurra_001"].telemetry.len())
+        .with_account(0, |a| a.device("aurra_001").unwrap().telemetry.len())
         .unwrap();
     assert_eq!(stored, 3);
     let token = api.token("acc_std", "sk_std").await;
@@ -117,7 +117,7 @@ async fn bad_telemetry_names_the_field() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let stored = api
         .state
-        .with_account(0, |a| a.devices["aurra_001"].telemetry.len())
+        .with_account(0, |a| a.device("aurra_001").unwrap().telemetry.len())
         .unwrap();
     assert_eq!(stored, 0, "nothing from a refused request is stored");
 }
@@ -323,7 +323,11 @@ async fn commands_are_listed_until_reported_or_expired() {
     let kept = api
         .state
         .with_account(0, |a| {
-            a.devices["aurra_001"].commands[0].result.clone().unwrap().0
+            a.device("aurra_001").unwrap().commands[0]
+                .result
+                .clone()
+                .unwrap()
+                .0
         })
         .unwrap();
     assert_eq!(kept, "acked");

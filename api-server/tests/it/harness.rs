@@ -80,6 +80,10 @@ impl Api {
         Api::with_config(ServerConfig::default())
     }
 
+    pub(crate) fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(SimDuration::from_secs(secs));
     }

@@ -3,3 +3,4 @@
 mod auth;
 mod device;
 mod harness;
+mod robustness;
