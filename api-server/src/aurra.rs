@@ -17,6 +17,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::json;
 use sim_core::{SimDuration, SimTime};
 
+use crate::credentials::SecretHash;
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
 use crate::http_util::{Fields, bearer, json_object, respond};
 use crate::state::{AppState, Grant, LimitKey, SensorType};
@@ -94,6 +95,8 @@ pub(crate) async fn post_token(
 /// An authenticated AURRA caller.
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
+    /// The token's hash (keys per-token limits).
+    pub(crate) token: SecretHash,
     pub(crate) grant: Grant,
     /// The tier limit's state, for the response headers.
     pub(crate) rate: RateInfo,
@@ -150,7 +153,11 @@ pub(crate) fn authorize(
     if !decision.allowed {
         return Err(ApiError::rate_limited(F, rate));
     }
-    Ok(Caller { grant, rate })
+    Ok(Caller {
+        token: hash,
+        grant,
+        rate,
+    })
 }
 
 /// `GET /v1/thermostat/{device_id}/status` (scope `diagnostics:read` or

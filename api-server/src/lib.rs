@@ -4,6 +4,7 @@
 //! ```text
 //!   request ─► Router ─┬─ /v1/auth/token,
 //!                      │  /v1/thermostat/{id}/status ─ aurra (OAuth bearer tokens)
+//!                      ├─ /v1/diagnostics/{vibration,energy} ─ diagnostics
 //!                      ├─ /v1/telemetry, /v1/settings,
 //!                      │  /v1/commands/* ─────────── device_api (hashed API keys)
 //!                      └─ (fallback 404)
@@ -17,7 +18,8 @@
 //! accounts run in parallel (each account is its own lock).
 //!
 //! Built so far: auth (tokens, device keys), rate limiting, the error
-//! envelopes, telemetry, settings and commands. The rest of the seeds'
+//! envelopes, thermostat status, diagnostics, telemetry, settings and
+//! commands. The rest of the seeds'
 //! surface (thermostat control, diagnostics and prediction, alerts,
 //! webhooks, OTA, Zigbee, automations, energy, voice links, OpenAPI, `tick`)
 //! is listed in issue 5's notes.
@@ -25,6 +27,7 @@
 pub mod aurra;
 pub mod credentials;
 pub mod device_api;
+pub mod diagnostics;
 pub mod error;
 pub(crate) mod http_util;
 pub mod ratelimit;
@@ -49,6 +52,11 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/auth/token", post(aurra::post_token))
         .route("/v1/thermostat/{device_id}/status", get(aurra::get_status))
+        .route(
+            "/v1/diagnostics/vibration",
+            post(diagnostics::post_vibration),
+        )
+        .route("/v1/diagnostics/energy", post(diagnostics::post_energy))
         .route("/v1/telemetry", post(device_api::post_telemetry))
         .route(
             "/v1/settings",

@@ -238,6 +238,44 @@ pub struct Device {
     pub last_seen: Option<SimTime>,
     /// The thermostat state integrations set (mode, setpoints, Eco).
     pub thermostat: Thermostat,
+    /// Vibration reports, oldest first (bounded like telemetry).
+    pub vibration: VecDeque<VibrationReport>,
+    /// Energy reports, oldest first (bounded like telemetry).
+    pub energy: VecDeque<EnergyReport>,
+}
+
+/// A `POST /v1/diagnostics/vibration` report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VibrationReport {
+    /// When the window was sampled.
+    pub timestamp: SimTime,
+    /// Peak amplitude [g], 0–10.
+    pub amplitude_g: f64,
+    /// Dominant frequency [Hz].
+    pub frequency_hz: f64,
+    /// Window length [ms].
+    pub duration_ms: u64,
+    /// RMS [g], if sent.
+    pub rms_g: Option<f64>,
+    /// Kurtosis, if sent.
+    pub kurtosis: Option<f64>,
+    /// When the server stored it.
+    pub received_at: SimTime,
+}
+
+/// A `POST /v1/diagnostics/energy` report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnergyReport {
+    /// Start of the reporting period.
+    pub period_start: SimTime,
+    /// Runtime in the period [min].
+    pub runtime_mins: u64,
+    /// Supply voltage [V].
+    pub voltage_v: f64,
+    /// Current [A].
+    pub current_a: f64,
+    /// When the server stored it.
+    pub received_at: SimTime,
 }
 
 /// What integrations have asked of a thermostat.
@@ -587,6 +625,8 @@ impl AppState {
             zigbee: HashMap::new(),
             last_seen: None,
             thermostat: Thermostat::default(),
+            vibration: VecDeque::new(),
+            energy: VecDeque::new(),
         });
         Ok(())
     }

@@ -2,5 +2,6 @@
 
 mod auth;
 mod device;
+mod diagnostics;
 mod harness;
 mod robustness;
