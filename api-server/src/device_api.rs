@@ -419,3 +419,79 @@ mod tests {
         assert!(plain.is_ok(), "{:?}", plain.err());
     }
 }
+
+/// `POST /v1/zigbee/sensors` (hubs only): registers a paired sensor by its
+/// pre-provisioned key. 403 for a device that is not a hub, 404 for a key
+/// that was never provisioned, 409 for a key another hub holds; registering
+/// the same sensor again answers the same `sensor_id`. Answers 201.
+pub(crate) async fn post_zigbee(
+    State(state): State<AppState>,
+    Now(now): Now,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (account, index) = authenticate(&state, &headers)?;
+    let body = json_object(F, body)?;
+    let f = Fields::new(F, &body);
+    f.only(&["sensor_api_key", "ieee_address"])?;
+    let key = f.string("sensor_api_key", 256)?;
+    let ieee = f.opt_string("ieee_address", 32)?.map(str::to_owned);
+    if let Some(a) = &ieee {
+        let hex = a.strip_prefix("0x").unwrap_or(a);
+        if hex.len() != 16 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(f.bad(
+                "ieee_address",
+                "must be a 64-bit IEEE address such as 0x00124b001cce5a7d",
+            ));
+        }
+    }
+    let (hub, uuid) = state
+        .with_account(account, |acc| {
+            let hub = acc.devices.get(index as usize).is_some_and(|d| d.hub);
+            if let Some(d) = acc.devices.get_mut(index as usize) {
+                d.last_seen = Some(now);
+            }
+            (hub, acc.uuid())
+        })
+        .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
+    if !hub {
+        return Err(ApiError::new(
+            F,
+            Kind::Forbidden,
+            "Only hub devices can register Zigbee sensors",
+        ));
+    }
+    let claimed = state
+        .claim_sensor_key(key, (account, index), || uuid)
+        .map_err(|_| {
+            ApiError::new(
+                F,
+                Kind::Conflict,
+                "this sensor is registered to another hub",
+            )
+        })?
+        .ok_or_else(|| {
+            ApiError::new(
+                F,
+                Kind::NotFound,
+                "no pre-provisioned sensor has that API key",
+            )
+        })?;
+    let Some((_, _, sensor_id)) = claimed.claimed.clone() else {
+        return Err(ApiError::new(
+            F,
+            Kind::Conflict,
+            "the sensor could not be claimed",
+        ));
+    };
+    state.with_account(account, |acc| {
+        if let Some(d) = acc.devices.get_mut(index as usize) {
+            d.zigbee.insert(sensor_id.clone(), ieee);
+        }
+    });
+    Ok(respond(
+        StatusCode::CREATED,
+        json!({"registered": true, "sensor_id": sensor_id, "serial_number": claimed.serial_number}),
+        None,
+    ))
+}

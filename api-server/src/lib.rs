@@ -64,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/commands/pending", get(device_api::get_pending))
         .route("/v1/commands/result", post(device_api::post_result))
+        .route("/v1/zigbee/sensors", post(device_api::post_zigbee))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -429,8 +429,18 @@ impl Account {
     }
 }
 
+/// A pre-provisioned Zigbee sensor key and who claimed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorKey {
+    /// The sensor's serial number.
+    pub serial_number: String,
+    /// (account, hub index, sensor id) once a hub registered it.
+    pub claimed: Option<(AccountId, u32, String)>,
+}
+
 #[derive(Debug, Default)]
 struct Index {
+    sensor_keys: HashMap<SecretHash, SensorKey>,
     device_keys: HashMap<SecretHash, (AccountId, u32)>,
     clients: HashMap<String, AccountId>,
     tokens: HashMap<SecretHash, Grant>,
@@ -639,6 +649,54 @@ impl AppState {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         index.device_keys.get(&SecretHash::of(api_key)).copied()
+    }
+
+    /// Pre-provisions a Zigbee sensor's API key (at manufacture).
+    pub fn add_sensor_key(&self, api_key: &str, serial_number: &str) -> Result<(), ProvisionError> {
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = SecretHash::of(api_key);
+        if index.sensor_keys.contains_key(&key) || index.device_keys.contains_key(&key) {
+            return Err(ProvisionError::DuplicateKey);
+        }
+        index.sensor_keys.insert(
+            key,
+            SensorKey {
+                serial_number: serial_number.to_owned(),
+                claimed: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Claims a pre-provisioned sensor key for a hub: `Ok(None)` if the key
+    /// is unknown, `Err(existing)` if another hub holds it, else the sensor
+    /// (the same one again if this hub already holds it).
+    pub fn claim_sensor_key(
+        &self,
+        api_key: &str,
+        claimant: (AccountId, u32),
+        new_sensor_id: impl FnOnce() -> String,
+    ) -> Result<Option<SensorKey>, SensorKey> {
+        let mut index = self
+            .0
+            .index
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(entry) = index.sensor_keys.get_mut(&SecretHash::of(api_key)) else {
+            return Ok(None);
+        };
+        match &entry.claimed {
+            Some((a, h, _)) if (*a, *h) == claimant => Ok(Some(entry.clone())),
+            Some(_) => Err(entry.clone()),
+            None => {
+                entry.claimed = Some((claimant.0, claimant.1, new_sensor_id()));
+                Ok(Some(entry.clone()))
+            }
+        }
     }
 
     /// The account of an OAuth client id.

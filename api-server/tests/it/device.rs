@@ -366,3 +366,97 @@ async fn commands_are_listed_until_reported_or_expired() {
         .await;
     assert_eq!(r.body["commands"], json!([]));
 }
+
+#[tokio::test]
+async fn hubs_register_zigbee_sensors_and_report_for_them() {
+    let api = Api::new();
+    api.state
+        .add_sensor_key("sk_sensor_abc123", "ZB-0001")
+        .unwrap();
+    api.state
+        .add_sensor_key("sk_sensor_def456", "ZB-0002")
+        .unwrap();
+    let body = json!({"sensor_api_key": "sk_sensor_abc123", "ieee_address": "0x00124b001cce5a7d"});
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_hub"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["registered"], true);
+    assert_eq!(r.body["serial_number"], "ZB-0001");
+    let sensor_id = r.body["sensor_id"].as_str().unwrap().to_owned();
+    assert_eq!(sensor_id.len(), 36);
+    // Registering again is idempotent.
+    let again = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_hub"),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(again.body["sensor_id"], sensor_id.as_str());
+    // Not a hub: 403. Unknown key: 404. Bad address: 400.
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_001"),
+            Some(json!({"sensor_api_key": "sk_sensor_def456"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_hub"),
+            Some(json!({"sensor_api_key": "sk_nope"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_hub"),
+            Some(json!({"sensor_api_key": "sk_sensor_def456", "ieee_address": "0xZZ"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Another account's hub cannot take it.
+    api.state
+        .add_device(1, "hub_999", "dk_hub_999", true)
+        .unwrap();
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/zigbee/sensors",
+            Some("dk_hub_999"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // The hub submits the sensor's readings with its sensor_id.
+    let readings = json!({"readings": [{"sensor_type": "iaq", "value": 42, "timestamp": "2026-07-15T12:00:00Z", "sensor_id": sensor_id}]});
+    let r = api
+        .call(
+            Method::POST,
+            "/v1/telemetry",
+            Some("dk_hub"),
+            Some(readings),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let stored = api
+        .state
+        .with_account(0, |a| {
+            a.device("hub_001").unwrap().telemetry[0].sensor_id.clone()
+        })
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some(sensor_id.as_str()));
+}
