@@ -65,6 +65,15 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
         })
         .unwrap()
         .unwrap();
+    // A new firmware for the whole fleet.
+    let image: Vec<u8> = (0..8_192u32).map(|i| (i * 7 % 256) as u8).collect();
+    let plan = api_server::ota::RolloutPlan {
+        batches: vec![100.0],
+        ..api_server::ota::RolloutPlan::default()
+    };
+    state
+        .publish_release("1.1.0", image, "Contract test release", plan)
+        .unwrap();
     let router = app(state.clone());
 
     let id = Identity {
@@ -77,9 +86,10 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
         zigbee_sensors: Vec::new(),
     };
     let t0 = Instant(start.as_millis());
+    let cfg = FirmwareConfig::default();
     let mut fw = Firmware::new(
-        FirmwareConfig::default(),
-        id,
+        cfg.clone(),
+        id.clone(),
         rand::rngs::ChaCha8Rng::seed_from_u64(3),
         t0,
     )
@@ -87,7 +97,19 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
     let end = t0.plus_secs(2 * 3_600);
     let mut statuses: Vec<(String, u16)> = Vec::new();
     let mut now = t0;
+    let mut reboots = 0;
     while now < end {
+        if fw.reboot_due().is_some_and(|t| t <= now) {
+            let flash = fw.shutdown_for_reboot();
+            reboots += 1;
+            fw = Firmware::boot(
+                cfg.clone(),
+                id.clone(),
+                flash,
+                rand::rngs::ChaCha8Rng::seed_from_u64(4),
+                now,
+            );
+        }
         fw.handle_sensors(
             now,
             SensorSnapshot {
@@ -208,4 +230,10 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
     // Vibration each minute while cooling, energy every five minutes.
     assert!(vibration >= 110, "{vibration} vibration reports");
     assert!(energy >= 23, "{energy} energy reports");
+    // The update installed once, the device rebooted into it and said so.
+    assert_eq!(reboots, 1);
+    assert_eq!(fw.version(), "1.1.0");
+    let release = state.release("1.1.0").unwrap();
+    let reported = &release.statuses[&(acct, "aurra_001".to_owned())];
+    assert_eq!(reported.status, "completed");
 }

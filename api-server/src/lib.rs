@@ -18,8 +18,8 @@
 //! accounts run in parallel (each account is its own lock).
 //!
 //! Built so far: auth (tokens, device keys), rate limiting, the error
-//! envelopes, thermostat status, diagnostics, telemetry, settings and
-//! commands. The rest of the seeds'
+//! envelopes, thermostat status, diagnostics, telemetry, settings,
+//! commands, Zigbee registration, OTA with staged rollouts and `tick`. The rest of the seeds'
 //! surface (thermostat control, diagnostics and prediction, alerts,
 //! webhooks, OTA, Zigbee, automations, energy, voice links, OpenAPI, `tick`)
 //! is listed in issue 5's notes.
@@ -30,6 +30,7 @@ pub mod device_api;
 pub mod diagnostics;
 pub mod error;
 pub(crate) mod http_util;
+pub mod ota;
 pub mod ratelimit;
 pub mod state;
 pub mod time;
@@ -65,6 +66,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/commands/pending", get(device_api::get_pending))
         .route("/v1/commands/result", post(device_api::post_result))
         .route("/v1/zigbee/sensors", post(device_api::post_zigbee))
+        .route("/v1/ota/check", get(ota::get_check))
+        .route("/v1/ota/download/{version}", get(ota::get_download))
+        .route("/v1/ota/status", post(ota::post_status))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -472,6 +472,8 @@ struct Inner {
     config: ServerConfig,
     index: RwLock<Index>,
     accounts: RwLock<Vec<Arc<Mutex<Account>>>>,
+    /// Firmware releases (fleet-wide; rollouts advance in `tick`).
+    releases: RwLock<Vec<crate::ota::Release>>,
 }
 
 /// The shared server state; cheap to clone.
@@ -501,7 +503,22 @@ impl AppState {
             config,
             index: RwLock::new(Index::default()),
             accounts: RwLock::new(Vec::new()),
+            releases: RwLock::new(Vec::new()),
         }))
+    }
+
+    pub(crate) fn releases(&self) -> std::sync::RwLockReadGuard<'_, Vec<crate::ota::Release>> {
+        self.0
+            .releases
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn releases_mut(&self) -> std::sync::RwLockWriteGuard<'_, Vec<crate::ota::Release>> {
+        self.0
+            .releases
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The clock.

@@ -84,6 +84,48 @@ impl Api {
         self.router.clone()
     }
 
+    pub(crate) fn clock_now(&self) -> SimTime {
+        use sim_core::Clock;
+        self.clock.now()
+    }
+
+    /// A raw GET with an optional `Range`: (status, Content-Range, body bytes).
+    pub(crate) async fn bytes(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&str>,
+        range: Option<&str>,
+    ) -> (StatusCode, Option<String>, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(a) = auth {
+            req = req.header("authorization", format!("Bearer {a}"));
+        }
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let cr = resp
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        (status, cr, body)
+    }
+
     pub(crate) fn advance(&self, secs: u64) {
         self.clock.advance(SimDuration::from_secs(secs));
     }

@@ -4,4 +4,5 @@ mod auth;
 mod device;
 mod diagnostics;
 mod harness;
+mod ota;
 mod robustness;
