@@ -408,18 +408,6 @@ pub(crate) async fn post_result(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_valid_body_parses_on_the_plain_path() {
-        let body = br#"{"readings":[{"sensor_type":"temperature","value":21.5,"timestamp":"2026-07-15T12:00:00Z","seq":1}]}"#;
-        let plain: Result<TelemetryBody<'_>, _> = serde_json::from_slice(body);
-        assert!(plain.is_ok(), "{:?}", plain.err());
-    }
-}
-
 /// `POST /v1/zigbee/sensors` (hubs only): registers a paired sensor by its
 /// pre-provisioned key. 403 for a device that is not a hub, 404 for a key
 /// that was never provisioned, 409 for a key another hub holds; registering
@@ -494,4 +482,16 @@ pub(crate) async fn post_zigbee(
         json!({"registered": true, "sensor_id": sensor_id, "serial_number": claimed.serial_number}),
         None,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_body_parses_on_the_plain_path() {
+        let body = br#"{"readings":[{"sensor_type":"temperature","value":21.5,"timestamp":"2026-07-15T12:00:00Z","seq":1}]}"#;
+        let plain: Result<TelemetryBody<'_>, _> = serde_json::from_slice(body);
+        assert!(plain.is_ok(), "{:?}", plain.err());
+    }
 }
