@@ -52,19 +52,6 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
                 .reporting_interval_seconds = 60
         })
         .unwrap();
-    // An integration asks for cooling at 70 °F: the room is at 27 °C, so the
-    // compressor runs and diagnostics flow.
-    state
-        .with_account(acct, |a| {
-            a.enqueue_command(
-                "aurra_001",
-                "config_update",
-                json!({"setpoint": {"temperature": 70, "mode": "cool"}}),
-                start,
-            )
-        })
-        .unwrap()
-        .unwrap();
     // A new firmware for the whole fleet.
     let image: Vec<u8> = (0..8_192u32).map(|i| (i * 7 % 256) as u8).collect();
     let plan = api_server::ota::RolloutPlan {
@@ -75,6 +62,63 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
         .publish_release("1.1.0", image, "Contract test release", plan)
         .unwrap();
     let router = app(state.clone());
+    state
+        .add_client(
+            acct,
+            "acc_integration",
+            "sk_integration",
+            &["comfort:write"],
+            Tier::Standard,
+        )
+        .unwrap();
+    // An integration asks for cooling at 70 °F and sends a weekly schedule:
+    // the room is at 27 °C, so the compressor runs and diagnostics flow.
+    let integration =
+        |method: http::Method, path: &str, token: Option<&str>, body: serde_json::Value| {
+            let mut b = http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-type", "application/json")
+                .extension(RequestTime(start));
+            if let Some(t) = token {
+                b = b.header("authorization", format!("Bearer {t}"));
+            }
+            let req = b
+                .body(Body::from(serde_json::to_vec(&body).unwrap()))
+                .unwrap();
+            let router = router.clone();
+            async move {
+                let resp = router.oneshot(req).await.unwrap();
+                let status = resp.status();
+                let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+                )
+            }
+        };
+    let (_, token) = integration(
+        http::Method::POST,
+        "/v1/auth/token",
+        None,
+        json!({"client_id": "acc_integration", "client_secret": "sk_integration", "grant_type": "client_credentials"}),
+    )
+    .await;
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let schedule = json!({"name": "Workday", "blocks": [
+        {"label": "Day", "start": "08:00", "end": "16:30", "heat": 65, "cool": 78, "days": ["mon","tue","wed","thu","fri"]}
+    ]});
+    for (path, body) in [
+        ("/v1/thermostat/aurra_001/schedule", schedule),
+        ("/v1/thermostat/aurra_001/schedule/sync", json!({})),
+        (
+            "/v1/thermostat/aurra_001/setpoint",
+            json!({"temperature": 70, "mode": "cool"}),
+        ),
+    ] {
+        let (status, body) = integration(http::Method::POST, path, Some(&token), body).await;
+        assert!(status.is_success(), "{path}: {status} {body}");
+    }
 
     let id = Identity {
         device_id: "aurra_001".into(),
@@ -205,21 +249,26 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
             "the firmware never called {path}"
         );
     }
-    // The command ran and its result was recorded once.
-    let (result, seqs, vibration, energy) = state
+    // The commands ran and their results were recorded once each.
+    let (results, seqs, vibration, energy) = state
         .with_account(acct, |a| {
             let d = a.device("aurra_001").unwrap();
             let mut seqs: Vec<u64> = d.telemetry.iter().filter_map(|r| r.seq).collect();
             seqs.sort_unstable();
-            (
-                d.commands[0].result.clone(),
-                seqs,
-                d.vibration.len(),
-                d.energy.len(),
-            )
+            let results: Vec<String> = d
+                .commands
+                .iter()
+                .filter_map(|c| c.result.as_ref().map(|r| r.0.clone()))
+                .collect();
+            (results, seqs, d.vibration.len(), d.energy.len())
         })
         .unwrap();
-    assert_eq!(result.map(|r| r.0).as_deref(), Some("acked"));
+    assert_eq!(
+        results,
+        ["acked", "acked"],
+        "schedule and setpoint applied on the device"
+    );
+    assert!(fw.comfort().schedule.is_some());
     assert!(fw.relays().y_compressor && fw.relays().o_cool, "cooling");
     // Two sensors a minute for two hours, none lost or duplicated.
     assert!(seqs.len() >= 238, "{} readings stored", seqs.len());

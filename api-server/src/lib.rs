@@ -18,7 +18,7 @@
 //! accounts run in parallel (each account is its own lock).
 //!
 //! Built so far: auth (tokens, device keys), rate limiting, the error
-//! envelopes, thermostat status, diagnostics, telemetry, settings,
+//! envelopes, thermostat status and control, diagnostics, telemetry, settings,
 //! commands, Zigbee registration, OTA with staged rollouts and `tick`. The rest of the seeds'
 //! surface (thermostat control, diagnostics and prediction, alerts,
 //! webhooks, OTA, Zigbee, automations, energy, voice links, OpenAPI, `tick`)
@@ -33,6 +33,7 @@ pub(crate) mod http_util;
 pub mod ota;
 pub mod ratelimit;
 pub mod state;
+pub mod thermostat;
 pub mod time;
 
 use axum::Router;
@@ -53,6 +54,19 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/auth/token", post(aurra::post_token))
         .route("/v1/thermostat/{device_id}/status", get(aurra::get_status))
+        .route(
+            "/v1/thermostat/{device_id}/setpoint",
+            post(thermostat::post_setpoint),
+        )
+        .route("/v1/thermostat/{device_id}/eco", post(thermostat::post_eco))
+        .route(
+            "/v1/thermostat/{device_id}/schedule",
+            post(thermostat::post_schedule),
+        )
+        .route(
+            "/v1/thermostat/{device_id}/schedule/sync",
+            post(thermostat::post_schedule_sync),
+        )
         .route(
             "/v1/diagnostics/vibration",
             post(diagnostics::post_vibration),

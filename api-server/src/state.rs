@@ -287,6 +287,8 @@ pub struct Thermostat {
     pub setpoint_f: i64,
     /// Eco Mode on.
     pub eco_mode: bool,
+    /// The schedule last posted (sent to the device by `schedule/sync`).
+    pub schedule: Option<Value>,
 }
 
 impl Default for Thermostat {
@@ -296,6 +298,7 @@ impl Default for Thermostat {
             mode: "heat".into(),
             setpoint_f: 68,
             eco_mode: false,
+            schedule: None,
         }
     }
 }

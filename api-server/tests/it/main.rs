@@ -6,3 +6,4 @@ mod diagnostics;
 mod harness;
 mod ota;
 mod robustness;
+mod thermostat;
