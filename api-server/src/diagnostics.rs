@@ -83,6 +83,7 @@ async fn submit(
             let f = Fields::new(F, &body);
             let device_id = f.string("device_id", 128)?;
             let report = parse(&f, now)?;
+            let index = acc.device_ids.get(device_id).copied();
             let device = acc.device_mut(device_id).ok_or_else(|| {
                 ApiError::new(
                     F,
@@ -96,6 +97,9 @@ async fn submit(
                         device.vibration.pop_front();
                     }
                     device.vibration.push_back(r);
+                    if let Some(i) = index {
+                        crate::predictive::assess(&state, acc, i as usize, now);
+                    }
                 }
                 Report::Energy(r) => {
                     if device.energy.len() >= retention {

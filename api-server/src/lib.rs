@@ -17,12 +17,13 @@
 //! virtual arrival time ([`time::RequestTime`]) and requests of different
 //! accounts run in parallel (each account is its own lock).
 //!
-//! Built so far: auth (tokens, device keys), rate limiting, the error
-//! envelopes, thermostat status and control, diagnostics, telemetry, settings,
-//! commands, Zigbee registration, OTA with staged rollouts and `tick`. The rest of the seeds'
-//! surface (thermostat control, diagnostics and prediction, alerts,
-//! webhooks, OTA, Zigbee, automations, energy, voice links, OpenAPI, `tick`)
-//! is listed in issue 5's notes.
+//! Built so far: auth (OAuth tokens, hashed device keys), rate limits, the
+//! three error envelopes, thermostat status and control, diagnostics,
+//! predictions (baseline predictor) and alerts, telemetry, settings,
+//! commands, Zigbee registration, OTA with staged rollouts, and `tick`.
+//! Still to build (issue 5's note): webhooks, offline detection, climate
+//! optimisation, the energy ecosystem, voice links, the Automations API,
+//! `/openapi.json` and `thermotwin serve`.
 
 pub mod aurra;
 pub mod credentials;
@@ -31,6 +32,7 @@ pub mod diagnostics;
 pub mod error;
 pub(crate) mod http_util;
 pub mod ota;
+pub mod predictive;
 pub mod ratelimit;
 pub mod state;
 pub mod thermostat;
@@ -66,6 +68,15 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/v1/thermostat/{device_id}/schedule/sync",
             post(thermostat::post_schedule_sync),
+        )
+        .route(
+            "/v1/predictive/hvac/{device_id}/status",
+            get(predictive::get_prediction),
+        )
+        .route("/v1/alerts", post(predictive::post_alert))
+        .route(
+            "/v1/alerts/{alert_id}/resolve",
+            post(predictive::post_resolve),
         )
         .route(
             "/v1/diagnostics/vibration",

@@ -368,6 +368,10 @@ pub struct Account {
     pub device_ids: HashMap<String, u32>,
     /// Rate-limit windows.
     pub limiter: Limiter<LimitKey>,
+    /// Alerts, oldest first.
+    pub alerts: Vec<crate::predictive::Alert>,
+    /// Confidence at which the predictor raises an alert (default 0.72).
+    pub alert_threshold: f64,
     rng: SimRng,
 }
 
@@ -477,6 +481,8 @@ struct Inner {
     accounts: RwLock<Vec<Arc<Mutex<Account>>>>,
     /// Firmware releases (fleet-wide; rollouts advance in `tick`).
     releases: RwLock<Vec<crate::ota::Release>>,
+    /// The failure predictor behind predictions and automatic alerts.
+    predictor: Arc<dyn crate::predictive::Predictor>,
 }
 
 /// The shared server state; cheap to clone.
@@ -507,6 +513,7 @@ impl AppState {
             index: RwLock::new(Index::default()),
             accounts: RwLock::new(Vec::new()),
             releases: RwLock::new(Vec::new()),
+            predictor: Arc::new(crate::predictive::SeverityZones::default()),
         }))
     }
 
@@ -522,6 +529,22 @@ impl AppState {
             .releases
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Replaces the predictor (before serving: state handles share it).
+    pub fn with_predictor(self, predictor: Arc<dyn crate::predictive::Predictor>) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.predictor = predictor;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// The predictor.
+    pub fn predictor(&self) -> &dyn crate::predictive::Predictor {
+        self.0.predictor.as_ref()
     }
 
     /// The clock.
@@ -557,6 +580,8 @@ impl AppState {
             devices: Vec::new(),
             device_ids: HashMap::new(),
             limiter: Limiter::default(),
+            alerts: Vec::new(),
+            alert_threshold: crate::predictive::DEFAULT_ALERT_THRESHOLD,
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id

@@ -1,5 +1,6 @@
 //! api-server integration tests: the router in process, on a virtual clock.
 
+mod alerts;
 mod auth;
 mod device;
 mod diagnostics;
