@@ -21,7 +21,8 @@
 //! three error envelopes, thermostat status and control, diagnostics,
 //! predictions (baseline predictor) and alerts, telemetry, settings,
 //! commands, Zigbee registration, OTA with staged rollouts, and `tick`.
-//! Still to build (issue 5's note): webhooks, offline detection, climate
+//! Webhooks (signed, retried) and offline detection run from `tick`.
+//! Still to build (issue 5's note): a real-HTTP webhook sink, climate
 //! optimisation, the energy ecosystem, voice links, the Automations API,
 //! `/openapi.json` and `thermotwin serve`.
 
@@ -37,6 +38,7 @@ pub mod ratelimit;
 pub mod state;
 pub mod thermostat;
 pub mod time;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -74,6 +76,11 @@ pub fn app(state: AppState) -> Router {
             get(predictive::get_prediction),
         )
         .route("/v1/alerts", post(predictive::post_alert))
+        .route("/v1/webhooks", post(webhooks::post_webhook))
+        .route(
+            "/v1/webhooks/{webhook_id}",
+            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
+        )
         .route(
             "/v1/alerts/{alert_id}/resolve",
             post(predictive::post_resolve),

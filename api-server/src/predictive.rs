@@ -172,6 +172,10 @@ pub struct Alert {
 }
 
 impl Alert {
+    fn created_event(&self) -> Value {
+        json!({"device_id": self.device_id, "alert_id": self.alert_id, "issue": self.issue, "confidence": self.confidence, "action": self.action})
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "alert_id": self.alert_id,
@@ -223,6 +227,7 @@ pub(crate) fn assess(
         resolved_at: None,
     };
     acc.alerts.push(alert.clone());
+    crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
     Some(alert)
 }
 
@@ -311,6 +316,7 @@ pub(crate) async fn post_alert(
                 resolved_at: None,
             };
             acc.alerts.push(alert.clone());
+            crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
             Ok(alert)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
@@ -351,7 +357,10 @@ pub(crate) async fn post_resolve(
                 ));
             }
             a.resolved_at = Some(now);
-            Ok(a.clone())
+            let resolved = a.clone();
+            let data = json!({"device_id": resolved.device_id, "alert_id": resolved.alert_id, "resolved_at": rfc3339(now)});
+            crate::webhooks::emit(acc, "predictive.alert_resolved", data, now);
+            Ok(resolved)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
     Ok(respond(StatusCode::OK, alert.to_json(), Some(caller.rate)))

@@ -242,6 +242,8 @@ pub struct Device {
     pub vibration: VecDeque<VibrationReport>,
     /// Energy reports, oldest first (bounded like telemetry).
     pub energy: VecDeque<EnergyReport>,
+    /// A `device.offline` event went out for the current silence.
+    pub offline_notified: bool,
 }
 
 /// A `POST /v1/diagnostics/vibration` report.
@@ -372,6 +374,12 @@ pub struct Account {
     pub alerts: Vec<crate::predictive::Alert>,
     /// Confidence at which the predictor raises an alert (default 0.72).
     pub alert_threshold: f64,
+    /// Registered webhooks.
+    pub webhooks: Vec<crate::webhooks::Webhook>,
+    /// Deliveries waiting for an attempt.
+    pub deliveries: Vec<crate::webhooks::Delivery>,
+    /// Deliveries refused because the queue was full.
+    pub deliveries_dropped: u64,
     rng: SimRng,
 }
 
@@ -483,6 +491,8 @@ struct Inner {
     releases: RwLock<Vec<crate::ota::Release>>,
     /// The failure predictor behind predictions and automatic alerts.
     predictor: Arc<dyn crate::predictive::Predictor>,
+    /// Where webhook deliveries go.
+    sink: Arc<dyn crate::webhooks::WebhookSink>,
 }
 
 /// The shared server state; cheap to clone.
@@ -514,6 +524,7 @@ impl AppState {
             accounts: RwLock::new(Vec::new()),
             releases: RwLock::new(Vec::new()),
             predictor: Arc::new(crate::predictive::SeverityZones::default()),
+            sink: Arc::new(crate::webhooks::Unreachable),
         }))
     }
 
@@ -540,6 +551,31 @@ impl AppState {
             }
             Err(shared) => AppState(shared),
         }
+    }
+
+    /// Replaces the webhook sink (before serving: state handles share it).
+    pub fn with_webhook_sink(self, sink: Arc<dyn crate::webhooks::WebhookSink>) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.sink = sink;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// The webhook sink.
+    pub fn webhook_sink(&self) -> &dyn crate::webhooks::WebhookSink {
+        self.0.sink.as_ref()
+    }
+
+    /// Every account's partition, in id order.
+    pub fn accounts(&self) -> Vec<Arc<Mutex<Account>>> {
+        self.0
+            .accounts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The predictor.
@@ -582,6 +618,9 @@ impl AppState {
             limiter: Limiter::default(),
             alerts: Vec::new(),
             alert_threshold: crate::predictive::DEFAULT_ALERT_THRESHOLD,
+            webhooks: Vec::new(),
+            deliveries: Vec::new(),
+            deliveries_dropped: 0,
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id
@@ -682,6 +721,7 @@ impl AppState {
             thermostat: Thermostat::default(),
             vibration: VecDeque::new(),
             energy: VecDeque::new(),
+            offline_notified: false,
         });
         Ok(())
     }

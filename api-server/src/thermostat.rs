@@ -143,10 +143,14 @@ pub(crate) async fn post_setpoint(
         let command_id = acc
             .enqueue_command(&device_id, "config_update", payload, now)
             .ok_or_else(|| not_found(&device_id))?;
-        if let Some(d) = acc.device_mut(&device_id) {
+        let old_temp = acc.device_mut(&device_id).map(|d| {
+            let old = d.thermostat.setpoint_f;
             d.thermostat.setpoint_f = temperature;
             d.thermostat.mode = mode.to_owned();
-        }
+            old
+        });
+        let data = json!({"device_id": device_id, "old_temp": old_temp, "new_temp": temperature, "mode": mode});
+        crate::webhooks::emit(acc, "thermostat.temperature_change", data, now);
         Ok(
             json!({"device_id": device_id, "temperature": temperature, "mode": mode, "command_id": command_id, "timestamp": rfc3339(now)}),
         )
@@ -195,6 +199,8 @@ pub(crate) async fn post_eco(
         if let Some(d) = acc.device_mut(&device_id) {
             d.thermostat.eco_mode = enabled;
         }
+        let data = json!({"device_id": device_id, "enabled": enabled, "heat_limit": eco.get("heat_limit"), "cool_limit": eco.get("cool_limit")});
+        crate::webhooks::emit(acc, "eco.mode_changed", data, now);
         Ok(
             json!({"device_id": device_id, "eco": eco, "command_id": command_id, "timestamp": rfc3339(now)}),
         )
@@ -249,10 +255,12 @@ pub(crate) async fn post_schedule_sync(
             .enqueue_command(
                 &device_id,
                 "config_update",
-                json!({"schedule": schedule}),
+                json!({"schedule": schedule.clone()}),
                 now,
             )
             .ok_or_else(|| not_found(&device_id))?;
+        let data = json!({"device_id": device_id, "schedule_name": schedule["name"], "blocks_count": schedule["blocks"].as_array().map_or(0, Vec::len)});
+        crate::webhooks::emit(acc, "schedule.updated", data, now);
         Ok(
             json!({"device_id": device_id, "synced": true, "command_id": command_id, "timestamp": rfc3339(now)}),
         )

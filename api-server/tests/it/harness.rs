@@ -35,8 +35,22 @@ pub(crate) fn t0() -> SimTime {
 
 impl Api {
     pub(crate) fn with_config(config: ServerConfig) -> Api {
+        Api::build(config, None)
+    }
+
+    pub(crate) fn with_sink(sink: Arc<dyn api_server::webhooks::WebhookSink>) -> Api {
+        Api::build(ServerConfig::default(), Some(sink))
+    }
+
+    fn build(
+        config: ServerConfig,
+        sink: Option<Arc<dyn api_server::webhooks::WebhookSink>>,
+    ) -> Api {
         let clock = VirtualClock::new(t0());
-        let state = AppState::new(Arc::new(clock.clone()), 42, config);
+        let mut state = AppState::new(Arc::new(clock.clone()), 42, config);
+        if let Some(sink) = sink {
+            state = state.with_webhook_sink(sink);
+        }
         let acme = state.create_account("acme");
         state
             .add_client(

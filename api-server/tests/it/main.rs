@@ -8,3 +8,4 @@ mod harness;
 mod ota;
 mod robustness;
 mod thermostat;
+mod webhooks;
