@@ -31,9 +31,12 @@ fn verify_signature(payload: &[u8], header_sig: &str, secret: &str) -> bool {
     format!("sha256={}", hmac_sha256(secret.as_bytes(), payload)) == header_sig
 }
 
+/// One delivery as received: (url, signature header, body, time).
+type Received = (String, String, Vec<u8>, SimTime);
+
 #[derive(Debug, Default)]
 struct Receiver {
-    got: Mutex<Vec<(String, String, Vec<u8>, SimTime)>>,
+    got: Mutex<Vec<Received>>,
     /// Statuses to answer, in order; 200 after they run out.
     script: Mutex<Vec<Option<u16>>>,
 }
