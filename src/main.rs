@@ -28,10 +28,27 @@ struct Cli {
     command: Option<Command>,
 }
 
-/// The subcommands. `run`, `check`, `serve` and `report` arrive with the
-/// issues that build what they drive.
+/// The subcommands. `run`, `check` and `report` arrive with the issues that
+/// build what they drive.
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Serve the AURRA, device and Automations APIs on the system clock.
+    ///
+    /// Without --provision, a demo account is created and its credentials
+    /// printed (derived from --seed: for trying the API locally, not
+    /// secrets). Stops cleanly on Ctrl-C.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Seed for ids the server mints (tokens, commands, alerts…).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// A provisioning file (JSON: accounts, clients, devices).
+        #[arg(long, value_name = "FILE")]
+        provision: Option<std::path::PathBuf>,
+    },
+}
 
 fn main() -> ExitCode {
     // Usage errors (and a bare `thermotwin`, which prints the help) exit with
@@ -51,5 +68,70 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command) -> anyhow::Result<()> {
-    match command {}
+    match command {
+        Command::Serve {
+            addr,
+            seed,
+            provision,
+        } => serve(addr, seed, provision),
+    }
+}
+
+fn serve(
+    addr: std::net::SocketAddr,
+    seed: u64,
+    provision: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::sync::Arc;
+
+    let state = api_server::AppState::new(
+        Arc::new(sim_core::SystemClock),
+        seed,
+        api_server::ServerConfig::default(),
+    );
+    match provision {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read provisioning file {}", path.display()))?;
+            api_server::serve::provision(&state, &text)
+                .with_context(|| format!("in {}", path.display()))?;
+            println!(
+                "provisioned {} account(s) from {}",
+                state.account_count(),
+                path.display()
+            );
+        }
+        None => {
+            let demo = api_server::serve::provision_demo(&state, seed);
+            println!("demo account (not secrets):");
+            println!("  client_id     {}", demo.client_id);
+            println!("  client_secret {}", demo.client_secret);
+            for (id, key) in &demo.devices {
+                println!("  device        {id}  api_key {key}");
+            }
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        println!("listening on http://{}", listener.local_addr()?);
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            println!("shutting down");
+        };
+        api_server::serve::run(
+            listener,
+            state,
+            sim_core::SimDuration::from_secs(1),
+            shutdown,
+        )
+        .await
+        .context("server failed")
+    })
 }

@@ -35,6 +35,7 @@ pub(crate) mod http_util;
 pub mod ota;
 pub mod predictive;
 pub mod ratelimit;
+pub mod serve;
 pub mod state;
 pub mod thermostat;
 pub mod time;

@@ -7,5 +7,6 @@ mod diagnostics;
 mod harness;
 mod ota;
 mod robustness;
+mod socket;
 mod thermostat;
 mod webhooks;
