@@ -32,6 +32,7 @@ pub mod device_api;
 pub mod diagnostics;
 pub mod error;
 pub(crate) mod http_util;
+pub mod openapi;
 pub mod ota;
 pub mod predictive;
 pub mod ratelimit;
@@ -43,7 +44,6 @@ pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use error::{ApiError, Family, Kind};
 
 pub use state::{AppState, ServerConfig, Tier};
@@ -53,55 +53,104 @@ async fn not_found() -> ApiError {
     ApiError::new(Family::Device, Kind::NotFound, "no such endpoint")
 }
 
+use openapi::Auth::{DeviceKey, None as Open, Token};
+
+/// Every route, once: mounts its handler and documents it in the OpenAPI
+/// spec (so no route goes undocumented).
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path, $tag:literal, $auth:expr, $body:expr, $ok:literal, $summary:literal; )*) => {
+        /// Documentation of every mounted route, in mounting order.
+        pub const ROUTES: &[openapi::RouteDoc] = &[$(openapi::RouteDoc {
+            method: stringify!($method), path: $path, tag: $tag, summary: $summary, auth: $auth, body: $body, success: $ok,
+        }),*];
+
+        fn mount(router: Router<AppState>) -> Router<AppState> {
+            router $(.route($path, axum::routing::$method($handler)))*
+        }
+    };
+}
+
+const TOKEN_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["client_id","client_secret","grant_type"],"properties":{"client_id":{"type":"string"},"client_secret":{"type":"string"},"grant_type":{"const":"client_credentials"},"scope":{"type":"string","description":"space-separated subset of the client's scopes"}},"additionalProperties":false}"#,
+);
+const SETPOINT_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["temperature","mode"],"properties":{"temperature":{"type":"integer","minimum":40,"maximum":90},"mode":{"enum":["heat","cool","auto","off"]}},"additionalProperties":false}"#,
+);
+const ECO_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["enabled"],"properties":{"enabled":{"type":"boolean"},"heat_limit":{"type":"integer","minimum":40,"maximum":90},"cool_limit":{"type":"integer","minimum":40,"maximum":90}},"additionalProperties":false}"#,
+);
+const SCHEDULE_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["name","blocks"],"properties":{"name":{"type":"string","maxLength":128},"blocks":{"type":"array","minItems":1,"maxItems":64,"items":{"type":"object","required":["start","end","heat","cool","days"],"properties":{"label":{"type":"string"},"start":{"type":"string","pattern":"^\\d\\d:\\d\\d$"},"end":{"type":"string","pattern":"^\\d\\d:\\d\\d$"},"heat":{"type":"integer","minimum":40,"maximum":90},"cool":{"type":"integer","minimum":40,"maximum":90},"days":{"type":"array","items":{"enum":["mon","tue","wed","thu","fri","sat","sun"]}}}}}},"additionalProperties":false}"#,
+);
+const ALERT_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["device_id","issue","confidence","action"],"properties":{"device_id":{"type":"string"},"issue":{"type":"string","maxLength":256},"confidence":{"type":"number","minimum":0,"maximum":1},"action":{"type":"string"},"dispatch":{"type":"boolean","description":"enterprise tier only"}},"additionalProperties":false}"#,
+);
+const WEBHOOK_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["url","events","secret"],"properties":{"url":{"type":"string","format":"uri"},"events":{"type":"array","minItems":1,"items":{"enum":["thermostat.temperature_change","predictive.alert_created","predictive.alert_resolved","eco.mode_changed","schedule.updated","device.offline"]}},"secret":{"type":"string","minLength":16,"maxLength":256}},"additionalProperties":false}"#,
+);
+const VIBRATION_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["device_id","timestamp","amplitude","frequency"],"properties":{"device_id":{"type":"string"},"timestamp":{"type":"string","format":"date-time","description":"UTC"},"amplitude":{"type":"number","minimum":0,"maximum":10,"description":"peak [g]"},"frequency":{"type":"number","minimum":0,"description":"dominant [Hz]"},"duration_ms":{"type":"integer","minimum":1,"default":1000},"rms":{"type":"number","minimum":0,"description":"extension [g]"},"kurtosis":{"type":"number","minimum":0,"description":"extension"}},"additionalProperties":false}"#,
+);
+const ENERGY_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["device_id","runtime_mins","voltage","current_amps","period_start"],"properties":{"device_id":{"type":"string"},"runtime_mins":{"type":"integer","minimum":0},"voltage":{"type":"number","minimum":0},"current_amps":{"type":"number","minimum":0},"period_start":{"type":"string","format":"date-time","description":"UTC"}},"additionalProperties":false}"#,
+);
+const TELEMETRY_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["readings"],"properties":{"latitude":{"type":"number","minimum":-90,"maximum":90},"longitude":{"type":"number","minimum":-180,"maximum":180},"readings":{"type":"array","minItems":1,"maxItems":100,"items":{"type":"object","required":["sensor_type","value","timestamp"],"properties":{"sensor_type":{"enum":["temperature","humidity","pressure","power_availability","battery_level","signal_strength","iaq"]},"value":{"type":"number"},"timestamp":{"type":"string","format":"date-time","description":"UTC"},"seq":{"type":"integer","minimum":0,"description":"extension: the device's sequence number"},"sensor_id":{"type":"string","description":"extension: a Zigbee sensor registered to this hub"}},"additionalProperties":false}}},"additionalProperties":false}"#,
+);
+const SETTINGS_BODY: Option<&str> = Some(
+    r#"{"type":"object","properties":{"reporting_interval_seconds":{"type":"integer","minimum":60,"maximum":3600},"enabled_sensors":{"type":"array","items":{"type":"string"}},"location":{"type":"object","required":["latitude","longitude"],"properties":{"latitude":{"type":"number"},"longitude":{"type":"number"},"name":{"type":"string"}}},"timezone":{"type":"string","description":"IANA"}},"additionalProperties":false}"#,
+);
+const RESULT_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["command_id","status"],"properties":{"command_id":{"type":"string"},"status":{"enum":["acked","failed"]},"error_message":{"type":"string"},"result":{"type":"object"}},"additionalProperties":false}"#,
+);
+const ZIGBEE_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["sensor_api_key"],"properties":{"sensor_api_key":{"type":"string"},"ieee_address":{"type":"string","pattern":"^(0x)?[0-9a-fA-F]{16}$"}},"additionalProperties":false}"#,
+);
+const OTA_STATUS_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["version","status"],"properties":{"version":{"type":"string"},"status":{"enum":["downloading","downloaded","verifying","applying","completed","failed"]},"progress_percent":{"type":"integer","minimum":0,"maximum":100},"error_message":{"type":"string"}},"additionalProperties":false}"#,
+);
+
+const DIAG: &[&str] = &["diagnostics:read"];
+const COMFORT: &[&str] = &["comfort:write"];
+const ALERTS: &[&str] = &["alerts:write"];
+const READ_STATUS: &[&str] = &["diagnostics:read", "comfort:write"];
+const ANY: &[&str] = &[];
+
+routes! {
+    get "/openapi.json" => openapi_json, "Meta", Open, None, 200, "This OpenAPI description";
+    post "/v1/auth/token" => aurra::post_token, "AURRA", Open, TOKEN_BODY, 200, "OAuth 2.0 client credentials: a bearer token for 3600 s";
+    get "/v1/thermostat/{device_id}/status" => aurra::get_status, "AURRA", Token(READ_STATUS), None, 200, "Temperature (°F), humidity, mode, Eco, active/offline";
+    post "/v1/thermostat/{device_id}/setpoint" => thermostat::post_setpoint, "AURRA", Token(COMFORT), SETPOINT_BODY, 200, "Set the target temperature and mode (sent to the device as a config_update command)";
+    post "/v1/thermostat/{device_id}/eco" => thermostat::post_eco, "AURRA", Token(COMFORT), ECO_BODY, 200, "Enable or disable Eco Mode";
+    post "/v1/thermostat/{device_id}/schedule" => thermostat::post_schedule, "AURRA", Token(COMFORT), SCHEDULE_BODY, 201, "Create or replace the named schedule (stored until synced)";
+    post "/v1/thermostat/{device_id}/schedule/sync" => thermostat::post_schedule_sync, "AURRA", Token(COMFORT), None, 200, "Send the stored schedule to the device";
+    get "/v1/predictive/hvac/{device_id}/status" => predictive::get_prediction, "AURRA", Token(DIAG), None, 200, "Maintenance prediction with confidence and recommended action";
+    post "/v1/alerts" => predictive::post_alert, "AURRA", Token(ALERTS), ALERT_BODY, 201, "Create (and with dispatch, enterprise only, dispatch) a maintenance alert";
+    post "/v1/alerts/{alert_id}/resolve" => predictive::post_resolve, "AURRA", Token(ALERTS), None, 200, "Resolve an alert (409 if already resolved)";
+    post "/v1/webhooks" => webhooks::post_webhook, "AURRA", Token(ANY), WEBHOOK_BODY, 201, "Register a webhook (signed with X-AURRA-Signature)";
+    get "/v1/webhooks/{webhook_id}" => webhooks::get_webhook, "AURRA", Token(ANY), None, 200, "A webhook and its recent deliveries";
+    delete "/v1/webhooks/{webhook_id}" => webhooks::delete_webhook, "AURRA", Token(ANY), None, 200, "Delete a webhook and its pending deliveries";
+    post "/v1/diagnostics/vibration" => diagnostics::post_vibration, "AURRA", Token(DIAG), VIBRATION_BODY, 201, "Submit MEMS vibration telemetry (60/min per token)";
+    post "/v1/diagnostics/energy" => diagnostics::post_energy, "AURRA", Token(DIAG), ENERGY_BODY, 201, "Submit HVAC runtime telemetry (60/min per token)";
+    post "/v1/telemetry" => device_api::post_telemetry, "Device", DeviceKey, TELEMETRY_BODY, 200, "Submit 1–100 sensor readings (60/min per device)";
+    get "/v1/settings" => device_api::get_settings, "Device", DeviceKey, None, 200, "This device's configuration (10/min per device)";
+    patch "/v1/settings" => device_api::patch_settings, "Device", DeviceKey, SETTINGS_BODY, 200, "Update the configuration (partial)";
+    get "/v1/commands/pending" => device_api::get_pending, "Device", DeviceKey, None, 200, "Unexpired commands without a result (30/min per device)";
+    post "/v1/commands/result" => device_api::post_result, "Device", DeviceKey, RESULT_BODY, 200, "Report a command's result (idempotent per command)";
+    post "/v1/zigbee/sensors" => device_api::post_zigbee, "Device", DeviceKey, ZIGBEE_BODY, 201, "Hubs: register a paired Zigbee sensor";
+    get "/v1/ota/check" => ota::get_check, "Device", DeviceKey, None, 200, "Whether an update is offered (query: current_version; 10/min per device)";
+    get "/v1/ota/download/{version}" => ota::get_download, "Device", DeviceKey, None, 200, "The firmware image, whole or one Range (5/h per device)";
+    post "/v1/ota/status" => ota::post_status, "Device", DeviceKey, OTA_STATUS_BODY, 200, "Report an OTA stage";
+}
+
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    axum::Json(openapi::spec(ROUTES))
+}
+
 /// The whole API as a router over `state`.
 pub fn app(state: AppState) -> Router {
     let limit = state.config().body_limit_bytes;
-    Router::new()
-        .route("/v1/auth/token", post(aurra::post_token))
-        .route("/v1/thermostat/{device_id}/status", get(aurra::get_status))
-        .route(
-            "/v1/thermostat/{device_id}/setpoint",
-            post(thermostat::post_setpoint),
-        )
-        .route("/v1/thermostat/{device_id}/eco", post(thermostat::post_eco))
-        .route(
-            "/v1/thermostat/{device_id}/schedule",
-            post(thermostat::post_schedule),
-        )
-        .route(
-            "/v1/thermostat/{device_id}/schedule/sync",
-            post(thermostat::post_schedule_sync),
-        )
-        .route(
-            "/v1/predictive/hvac/{device_id}/status",
-            get(predictive::get_prediction),
-        )
-        .route("/v1/alerts", post(predictive::post_alert))
-        .route("/v1/webhooks", post(webhooks::post_webhook))
-        .route(
-            "/v1/webhooks/{webhook_id}",
-            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
-        )
-        .route(
-            "/v1/alerts/{alert_id}/resolve",
-            post(predictive::post_resolve),
-        )
-        .route(
-            "/v1/diagnostics/vibration",
-            post(diagnostics::post_vibration),
-        )
-        .route("/v1/diagnostics/energy", post(diagnostics::post_energy))
-        .route("/v1/telemetry", post(device_api::post_telemetry))
-        .route(
-            "/v1/settings",
-            get(device_api::get_settings).patch(device_api::patch_settings),
-        )
-        .route("/v1/commands/pending", get(device_api::get_pending))
-        .route("/v1/commands/result", post(device_api::post_result))
-        .route("/v1/zigbee/sensors", post(device_api::post_zigbee))
-        .route("/v1/ota/check", get(ota::get_check))
-        .route("/v1/ota/download/{version}", get(ota::get_download))
-        .route("/v1/ota/status", post(ota::post_status))
+    mount(Router::new())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

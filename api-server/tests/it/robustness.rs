@@ -74,3 +74,51 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn the_openapi_spec_documents_every_route() {
+    let api = Api::new();
+    let r = api.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["openapi"], "3.1.0");
+    let paths = r.body["paths"].as_object().unwrap();
+    for route in api_server::ROUTES {
+        let op = &paths[route.path][route.method];
+        assert!(
+            op.is_object(),
+            "{} {} is undocumented",
+            route.method,
+            route.path
+        );
+        assert!(op["responses"][route.success.to_string()].is_object());
+    }
+    // Every documented route is mounted: nothing answers the fallback 404.
+    for route in api_server::ROUTES {
+        let method = Method::from_bytes(route.method.to_uppercase().as_bytes()).unwrap();
+        let path = route
+            .path
+            .replace("{device_id}", "aurra_001")
+            .replace('{', "")
+            .replace('}', "");
+        let resp = api.raw(method, &path, None, Vec::new()).await;
+        assert_ne!(
+            resp.body["message"], "no such endpoint",
+            "{} {}",
+            route.method, route.path
+        );
+    }
+    let telemetry = &paths["/v1/telemetry"]["post"];
+    assert_eq!(
+        telemetry["security"][0]["deviceApiKey"],
+        serde_json::json!([])
+    );
+    assert!(
+        telemetry["requestBody"]["content"]["application/json"]["schema"]["properties"]["readings"]
+            ["items"]["properties"]["seq"]
+            .is_object()
+    );
+    assert_eq!(
+        paths["/v1/alerts"]["post"]["security"][0]["aurraOAuth"][0],
+        "alerts:write"
+    );
+}
