@@ -98,8 +98,7 @@ async fn the_openapi_spec_documents_every_route() {
         let path = route
             .path
             .replace("{device_id}", "aurra_001")
-            .replace('{', "")
-            .replace('}', "");
+            .replace(['{', '}'], "");
         let resp = api.raw(method, &path, None, Vec::new()).await;
         assert_ne!(
             resp.body["message"], "no such endpoint",
