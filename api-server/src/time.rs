@@ -9,6 +9,7 @@
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use sim_core::SimTime;
+use sim_core::time::{civil_from_days, days_from_civil};
 
 use crate::state::AppState;
 
@@ -32,28 +33,6 @@ impl FromRequestParts<AppState> for Now {
             .get::<RequestTime>()
             .map_or_else(|| state.clock().now(), |t| t.0)))
     }
-}
-
-/// Days from 1970-01-01 to a civil date (Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-}
-
-/// The civil date of a day count (Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Parses an ISO 8601 UTC timestamp: the canonical `YYYY-MM-DDTHH:MM:SSZ`

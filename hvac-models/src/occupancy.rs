@@ -123,20 +123,13 @@ pub struct Occupancy {
     home_id: u64,
 }
 
-/// Days from 1970-01-01 to `date` (Hinnant's `days_from_civil`).
+/// Days from 1970-01-01 to `date`.
 fn days_since_epoch(date: Date) -> i64 {
-    let (y, m, d) = (
+    sim_core::time::days_from_civil(
         i64::from(date.year()),
         i64::from(date.month()),
         i64::from(date.day()),
-    );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    )
 }
 
 impl Occupancy {

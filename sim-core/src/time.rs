@@ -79,6 +79,31 @@ pub enum ParseDurationError {
     },
 }
 
+/// Days from 1970-01-01 to the proleptic Gregorian date `year-month-day`
+/// (Hinnant, "chrono-Compatible Low-Level Date Algorithms",
+/// `days_from_civil`). Months 1–12, days 1–31; no validation.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
+}
+
+/// The proleptic Gregorian date `(year, month, day)` of a day count from
+/// 1970-01-01 (Hinnant's `civil_from_days`); inverse of [`days_from_civil`].
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 const MS_PER_SECOND: u64 = 1_000;
 const MS_PER_MINUTE: u64 = 60 * MS_PER_SECOND;
 const MS_PER_HOUR: u64 = 60 * MS_PER_MINUTE;
@@ -506,6 +531,21 @@ mod tests {
         assert_eq!(t3, t);
         assert!("2026-07-01 noon".parse::<SimTime>().is_err());
         assert_eq!(SimTime::MAX.to_string(), format!("@{}ms", i64::MAX));
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+            // Agrees with jiff's calendar.
+            let date = jiff::civil::Date::new(y as i16, m as i8, d as i8).unwrap();
+            let ts = date.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp();
+            assert_eq!(ts.as_second(), days * 86_400);
+        }
     }
 
     #[test]
