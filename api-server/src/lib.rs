@@ -22,14 +22,15 @@
 //! predictions (baseline predictor) and alerts, telemetry, settings,
 //! commands, Zigbee registration, OTA with staged rollouts, and `tick`.
 //! Webhooks (signed, retried) and offline detection run from `tick`.
-//! Still to build (issue 5's note): a real-HTTP webhook sink, climate
-//! optimisation, the energy ecosystem, voice links, the Automations API,
-//! `/openapi.json` and `thermotwin serve`.
+//! Energy reporting, voice links, `/openapi.json` and `thermotwin serve`
+//! are in. Still to build (issue 5's note): a real-HTTP webhook sink,
+//! climate optimisation and the Automations API.
 
 pub mod aurra;
 pub mod credentials;
 pub mod device_api;
 pub mod diagnostics;
+pub mod ecosystem;
 pub mod error;
 pub(crate) mod http_util;
 pub mod openapi;
@@ -110,7 +111,12 @@ const OTA_STATUS_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["version","status"],"properties":{"version":{"type":"string"},"status":{"enum":["downloading","downloaded","verifying","applying","completed","failed"]},"progress_percent":{"type":"integer","minimum":0,"maximum":100},"error_message":{"type":"string"}},"additionalProperties":false}"#,
 );
 
+const VOICE_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["platform","external_account_id"],"properties":{"platform":{"enum":["alexa","google_assistant","homekit"]},"external_account_id":{"type":"string","maxLength":128},"device_ids":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}"#,
+);
+
 const DIAG: &[&str] = &["diagnostics:read"];
+const ENERGY: &[&str] = &["energy:read"];
 const COMFORT: &[&str] = &["comfort:write"];
 const ALERTS: &[&str] = &["alerts:write"];
 const READ_STATUS: &[&str] = &["diagnostics:read", "comfort:write"];
@@ -130,6 +136,10 @@ routes! {
     post "/v1/webhooks" => webhooks::post_webhook, "AURRA", Token(ANY), WEBHOOK_BODY, 201, "Register a webhook (signed with X-AURRA-Signature)";
     get "/v1/webhooks/{webhook_id}" => webhooks::get_webhook, "AURRA", Token(ANY), None, 200, "A webhook and its recent deliveries";
     delete "/v1/webhooks/{webhook_id}" => webhooks::delete_webhook, "AURRA", Token(ANY), None, 200, "Delete a webhook and its pending deliveries";
+    get "/v1/energy/{device_id}" => ecosystem::get_energy, "AURRA", Token(ENERGY), None, 200, "HVAC energy and cost over period_hours (default 24), grid price, solar and EV where configured";
+    post "/v1/voice/links" => ecosystem::post_voice_link, "AURRA", Token(COMFORT), VOICE_BODY, 201, "Link Alexa, Google Assistant or HomeKit (one link per platform)";
+    get "/v1/voice/links" => ecosystem::get_voice_links, "AURRA", Token(ANY), None, 200, "The account's voice links";
+    delete "/v1/voice/links/{link_id}" => ecosystem::delete_voice_link, "AURRA", Token(COMFORT), None, 200, "Unlink a voice platform";
     post "/v1/diagnostics/vibration" => diagnostics::post_vibration, "AURRA", Token(DIAG), VIBRATION_BODY, 201, "Submit MEMS vibration telemetry (60/min per token)";
     post "/v1/diagnostics/energy" => diagnostics::post_energy, "AURRA", Token(DIAG), ENERGY_BODY, 201, "Submit HVAC runtime telemetry (60/min per token)";
     post "/v1/telemetry" => device_api::post_telemetry, "Device", DeviceKey, TELEMETRY_BODY, 200, "Submit 1–100 sensor readings (60/min per device)";

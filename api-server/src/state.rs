@@ -244,6 +244,8 @@ pub struct Device {
     pub energy: VecDeque<EnergyReport>,
     /// A `device.offline` event went out for the current silence.
     pub offline_notified: bool,
+    /// Solar and EV equipment of the home.
+    pub home_energy: crate::ecosystem::HomeEnergy,
 }
 
 /// A `POST /v1/diagnostics/vibration` report.
@@ -380,6 +382,10 @@ pub struct Account {
     pub deliveries: Vec<crate::webhooks::Delivery>,
     /// Deliveries refused because the queue was full.
     pub deliveries_dropped: u64,
+    /// Electricity price.
+    pub tariff: crate::ecosystem::Tariff,
+    /// Voice-assistant links.
+    pub voice_links: Vec<crate::ecosystem::VoiceLink>,
     rng: SimRng,
 }
 
@@ -621,6 +627,8 @@ impl AppState {
             webhooks: Vec::new(),
             deliveries: Vec::new(),
             deliveries_dropped: 0,
+            tariff: crate::ecosystem::Tariff::default(),
+            voice_links: Vec::new(),
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id
@@ -722,6 +730,7 @@ impl AppState {
             vibration: VecDeque::new(),
             energy: VecDeque::new(),
             offline_notified: false,
+            home_energy: crate::ecosystem::HomeEnergy::default(),
         });
         Ok(())
     }

@@ -4,6 +4,7 @@ mod alerts;
 mod auth;
 mod device;
 mod diagnostics;
+mod ecosystem;
 mod harness;
 mod ota;
 mod robustness;
