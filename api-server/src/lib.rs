@@ -23,10 +23,12 @@
 //! commands, Zigbee registration, OTA with staged rollouts, and `tick`.
 //! Webhooks (signed, retried) and offline detection run from `tick`.
 //! Energy reporting, voice links, `/openapi.json` and `thermotwin serve`
-//! are in. Still to build (issue 5's note): a real-HTTP webhook sink,
-//! climate optimisation and the Automations API.
+//! are in, and the Automations API's CRUD with full validation. Still to
+//! build (issue 5's note): the automation engine, a real-HTTP webhook sink
+//! and climate optimisation.
 
 pub mod aurra;
+pub mod automations;
 pub mod credentials;
 pub mod device_api;
 pub mod diagnostics;
@@ -115,6 +117,13 @@ const VOICE_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["platform","external_account_id"],"properties":{"platform":{"enum":["alexa","google_assistant","homekit"]},"external_account_id":{"type":"string","maxLength":128},"device_ids":{"type":"array","items":{"type":"string"}}},"additionalProperties":false}"#,
 );
 
+const AUTOMATION_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["name","trigger","actions"],"properties":{"name":{"type":"string"},"description":{"type":"string"},"deviceId":{"type":"string"},"enabled":{"type":"boolean","default":true},"trigger":{"type":"object","description":"sensor_threshold | sensor_range | schedule | event"},"conditions":{"type":"array","items":{"type":"object","description":"sensor_value | time_window | day_of_week"}},"actions":{"type":"array","minItems":1,"items":{"type":"object","description":"device_command | notification | wait | webhook"}},"cooldown":{"type":"integer","minimum":0,"maximum":86400,"default":300}},"additionalProperties":false}"#,
+);
+const AUTOMATION_PATCH_BODY: Option<&str> = Some(
+    r#"{"type":"object","properties":{"enabled":{"type":"boolean"},"name":{"type":"string"},"description":{"type":"string"},"trigger":{"type":"object"},"conditions":{"type":"array"},"actions":{"type":"array"},"cooldown":{"type":"integer"}},"additionalProperties":false}"#,
+);
+
 const DIAG: &[&str] = &["diagnostics:read"];
 const ENERGY: &[&str] = &["energy:read"];
 const COMFORT: &[&str] = &["comfort:write"];
@@ -142,6 +151,11 @@ routes! {
     delete "/v1/voice/links/{link_id}" => ecosystem::delete_voice_link, "AURRA", Token(COMFORT), None, 200, "Unlink a voice platform";
     post "/v1/diagnostics/vibration" => diagnostics::post_vibration, "AURRA", Token(DIAG), VIBRATION_BODY, 201, "Submit MEMS vibration telemetry (60/min per token)";
     post "/v1/diagnostics/energy" => diagnostics::post_energy, "AURRA", Token(DIAG), ENERGY_BODY, 201, "Submit HVAC runtime telemetry (60/min per token)";
+    get "/api/automations" => automations::list, "Automations", Token(ANY), None, 200, "The account's automations";
+    post "/api/automations" => automations::create, "Automations", Token(COMFORT), AUTOMATION_BODY, 201, "Create an automation (trigger, conditions, actions, cooldown)";
+    get "/api/automations/{id}" => automations::get_one, "Automations", Token(ANY), None, 200, "One automation";
+    patch "/api/automations/{id}" => automations::patch, "Automations", Token(COMFORT), AUTOMATION_PATCH_BODY, 200, "Toggle (enabled) or update an automation";
+    delete "/api/automations/{id}" => automations::delete, "Automations", Token(COMFORT), None, 200, "Delete an automation";
     post "/v1/telemetry" => device_api::post_telemetry, "Device", DeviceKey, TELEMETRY_BODY, 200, "Submit 1–100 sensor readings (60/min per device)";
     get "/v1/settings" => device_api::get_settings, "Device", DeviceKey, None, 200, "This device's configuration (10/min per device)";
     patch "/v1/settings" => device_api::patch_settings, "Device", DeviceKey, SETTINGS_BODY, 200, "Update the configuration (partial)";

@@ -386,6 +386,8 @@ pub struct Account {
     pub tariff: crate::ecosystem::Tariff,
     /// Voice-assistant links.
     pub voice_links: Vec<crate::ecosystem::VoiceLink>,
+    /// Automations, in creation order.
+    pub automations: Vec<crate::automations::Automation>,
     rng: SimRng,
 }
 
@@ -629,6 +631,7 @@ impl AppState {
             deliveries_dropped: 0,
             tariff: crate::ecosystem::Tariff::default(),
             voice_links: Vec::new(),
+            automations: Vec::new(),
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id

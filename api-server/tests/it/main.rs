@@ -2,6 +2,7 @@
 
 mod alerts;
 mod auth;
+mod automations;
 mod device;
 mod diagnostics;
 mod ecosystem;

@@ -1,0 +1,525 @@
+//! The Automations API: `GET`/`POST /api/automations`,
+//! `GET`/`PATCH`/`DELETE /api/automations/{id}`, in the seed's camelCase
+//! shapes, with every trigger, condition and action validated.
+//!
+//! Auth: an AURRA bearer token of the account (reads: any scope; writes:
+//! `comfort:write`). Errors use the flat envelope
+//! (`{"error": "...", "message": "..."}`), the seed showing none of its own.
+//!
+//! - Triggers: `sensor_threshold` (`deviceId`, `moduleId`?, `sensor`,
+//!   `operator` gt|gte|lt|lte|eq|neq, `value`), `sensor_range` (`deviceId`,
+//!   `moduleId`?, `sensor`, `min` < `max`, `event` enter|exit), `schedule`
+//!   (`time` HH:MM with `days` monday…sunday, or `event` sunrise|sunset with
+//!   `offset` −720…720 minutes), `event` (`deviceId`, `event`
+//!   button_press|motion_detected|device_online|device_offline).
+//! - Conditions: `sensor_value` (like a threshold), `time_window`
+//!   (`startTime`, `endTime`; may cross midnight), `day_of_week` (`days`).
+//! - Actions (at least one): `device_command` (`deviceId`, `moduleId`?,
+//!   `tool`, `params`?), `notification` (`method` push|email, `title`,
+//!   `message`), `wait` (`seconds` 1–86400), `webhook` (`url` http(s),
+//!   `method` GET|POST|PUT|PATCH, default POST, `body`? — string values may
+//!   hold `{{sensor.<name>}}` templates).
+//! - `cooldown` seconds, 0–86400, default 300; `enabled` default true.
+//!
+//! Devices named by a trigger, condition or action must belong to the
+//! account. Evaluating automations (the engine) is not built yet.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+use sim_core::SimTime;
+
+use crate::aurra::authorize;
+use crate::error::{ApiError, Family, Kind};
+use crate::http_util::{Fields, json_object, respond};
+use crate::state::{Account, AppState};
+use crate::time::{Now, rfc3339};
+
+const F: Family = Family::Automations;
+const WRITE: &[&str] = &["comfort:write"];
+
+/// Default cooldown [s] (seed).
+pub const DEFAULT_COOLDOWN_S: i64 = 300;
+
+/// A stored automation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Automation {
+    /// Id (a UUID).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The device the automation belongs to, if given.
+    pub device_id: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+    /// Validated trigger.
+    pub trigger: Value,
+    /// Validated conditions.
+    pub conditions: Vec<Value>,
+    /// Validated actions.
+    pub actions: Vec<Value>,
+    /// Cooldown [s].
+    pub cooldown_s: i64,
+    /// When it last fired.
+    pub last_triggered: Option<SimTime>,
+    /// When it was created.
+    pub created_at: SimTime,
+}
+
+impl Automation {
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "name": self.name, "description": self.description, "deviceId": self.device_id,
+            "enabled": self.enabled, "trigger": self.trigger, "conditions": self.conditions, "actions": self.actions,
+            "cooldown": self.cooldown_s, "lastTriggered": self.last_triggered.map(rfc3339), "createdAt": rfc3339(self.created_at),
+        })
+    }
+}
+
+const OPERATORS: [&str; 6] = ["gt", "gte", "lt", "lte", "eq", "neq"];
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+fn hhmm(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 5
+        && b[2] == b':'
+        && s[..2].parse::<u8>().is_ok_and(|h| h < 24)
+        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
+        && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
+}
+
+struct Check<'a> {
+    acc: &'a Account,
+}
+
+impl Check<'_> {
+    fn obj<'v>(&self, v: &'v Value, field: &str) -> Result<Fields<'v>, ApiError> {
+        let map = v.as_object().ok_or_else(|| {
+            ApiError::new(F, Kind::BadRequest, format!("{field} must be an object"))
+        })?;
+        Ok(Fields {
+            family: F,
+            map,
+            prefix: format!("{field}."),
+        })
+    }
+
+    fn device(&self, f: &Fields<'_>) -> Result<(), ApiError> {
+        let id = f.string("deviceId", 128)?;
+        if self.acc.device(id).is_none() {
+            return Err(f.bad("deviceId", "is not a device of this account"));
+        }
+        Ok(())
+    }
+
+    fn one_of(&self, f: &Fields<'_>, key: &str, allowed: &[&str]) -> Result<(), ApiError> {
+        let v = f.string(key, 32)?;
+        if allowed.contains(&v) {
+            Ok(())
+        } else {
+            Err(f.bad(key, &format!("must be one of {}", allowed.join(", "))))
+        }
+    }
+
+    fn days(&self, f: &Fields<'_>) -> Result<(), ApiError> {
+        let days = f
+            .required("days")?
+            .as_array()
+            .ok_or_else(|| f.bad("days", "must be an array"))?;
+        if days.is_empty()
+            || !days
+                .iter()
+                .all(|d| d.as_str().is_some_and(|d| WEEKDAYS.contains(&d)))
+        {
+            return Err(f.bad("days", "must list days among monday … sunday"));
+        }
+        Ok(())
+    }
+
+    fn sensor_comparison(&self, f: &Fields<'_>) -> Result<(), ApiError> {
+        self.device(f)?;
+        f.opt_string("moduleId", 64)?;
+        f.string("sensor", 64)?;
+        self.one_of(f, "operator", &OPERATORS)?;
+        f.number_in("value", -1e12, 1e12)?;
+        Ok(())
+    }
+
+    fn trigger(&self, v: &Value) -> Result<(), ApiError> {
+        let f = self.obj(v, "trigger")?;
+        match f.string("type", 32)? {
+            "sensor_threshold" => {
+                f.only(&[
+                    "type", "deviceId", "moduleId", "sensor", "operator", "value",
+                ])?;
+                self.sensor_comparison(&f)
+            }
+            "sensor_range" => {
+                f.only(&[
+                    "type", "deviceId", "moduleId", "sensor", "min", "max", "event",
+                ])?;
+                self.device(&f)?;
+                f.opt_string("moduleId", 64)?;
+                f.string("sensor", 64)?;
+                let min = f.number_in("min", -1e12, 1e12)?;
+                let max = f.number_in("max", -1e12, 1e12)?;
+                if min >= max {
+                    return Err(f.bad("min", "must be below max"));
+                }
+                self.one_of(&f, "event", &["enter", "exit"])
+            }
+            "schedule" => {
+                f.only(&["type", "time", "days", "event", "offset"])?;
+                match (f.map.get("time"), f.map.get("event")) {
+                    (Some(_), None) => {
+                        if !hhmm(f.string("time", 5)?) {
+                            return Err(f.bad("time", "must be HH:MM"));
+                        }
+                        self.days(&f)
+                    }
+                    (None, Some(_)) => {
+                        self.one_of(&f, "event", &["sunrise", "sunset"])?;
+                        if f.map.contains_key("offset") {
+                            f.integer_in("offset", -720, 720)?;
+                        }
+                        Ok(())
+                    }
+                    _ => Err(f.bad("time", "or event (sunrise|sunset) is required, not both")),
+                }
+            }
+            "event" => {
+                f.only(&["type", "deviceId", "event"])?;
+                self.device(&f)?;
+                self.one_of(
+                    &f,
+                    "event",
+                    &[
+                        "button_press",
+                        "motion_detected",
+                        "device_online",
+                        "device_offline",
+                    ],
+                )
+            }
+            _ => Err(f.bad(
+                "type",
+                "must be sensor_threshold, sensor_range, schedule or event",
+            )),
+        }
+    }
+
+    fn condition(&self, v: &Value, i: usize) -> Result<(), ApiError> {
+        let f = self.obj(v, &format!("conditions[{i}]"))?;
+        match f.string("type", 32)? {
+            "sensor_value" => {
+                f.only(&[
+                    "type", "deviceId", "moduleId", "sensor", "operator", "value",
+                ])?;
+                self.sensor_comparison(&f)
+            }
+            "time_window" => {
+                f.only(&["type", "startTime", "endTime"])?;
+                for key in ["startTime", "endTime"] {
+                    if !hhmm(f.string(key, 5)?) {
+                        return Err(f.bad(key, "must be HH:MM"));
+                    }
+                }
+                Ok(())
+            }
+            "day_of_week" => {
+                f.only(&["type", "days"])?;
+                self.days(&f)
+            }
+            _ => Err(f.bad("type", "must be sensor_value, time_window or day_of_week")),
+        }
+    }
+
+    fn action(&self, v: &Value, i: usize) -> Result<(), ApiError> {
+        let f = self.obj(v, &format!("actions[{i}]"))?;
+        match f.string("type", 32)? {
+            "device_command" => {
+                f.only(&["type", "deviceId", "moduleId", "tool", "params"])?;
+                self.device(&f)?;
+                f.opt_string("moduleId", 64)?;
+                f.string("tool", 64)?;
+                match f.map.get("params") {
+                    None | Some(Value::Null | Value::Object(_)) => Ok(()),
+                    Some(_) => Err(f.bad("params", "must be an object")),
+                }
+            }
+            "notification" => {
+                f.only(&["type", "method", "title", "message"])?;
+                self.one_of(&f, "method", &["push", "email"])?;
+                f.string("title", 256)?;
+                f.string("message", 4_096)?;
+                Ok(())
+            }
+            "wait" => {
+                f.only(&["type", "seconds"])?;
+                f.integer_in("seconds", 1, 86_400)?;
+                Ok(())
+            }
+            "webhook" => {
+                f.only(&["type", "url", "method", "body"])?;
+                let url = f.string("url", 2_048)?;
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(f.bad("url", "must be an absolute http(s) URL"));
+                }
+                if f.map.contains_key("method") {
+                    self.one_of(&f, "method", &["GET", "POST", "PUT", "PATCH"])?;
+                }
+                Ok(())
+            }
+            _ => Err(f.bad(
+                "type",
+                "must be device_command, notification, wait or webhook",
+            )),
+        }
+    }
+
+    /// Validates the mutable parts present in `body`.
+    fn parts(&self, body: &Map<String, Value>, creating: bool) -> Result<(), ApiError> {
+        let f = Fields::new(F, body);
+        if creating || body.contains_key("name") {
+            f.string("name", 128)?;
+        }
+        f.opt_string("description", 1_024)?;
+        if let Some(id) = f.opt_string("deviceId", 128)?
+            && self.acc.device(id).is_none()
+        {
+            return Err(f.bad("deviceId", "is not a device of this account"));
+        }
+        if let Some(v) = body.get("enabled")
+            && !v.is_boolean()
+        {
+            return Err(f.bad("enabled", "must be a boolean"));
+        }
+        if creating || body.contains_key("trigger") {
+            self.trigger(f.required("trigger")?)?;
+        }
+        if let Some(c) = body.get("conditions") {
+            let list = c
+                .as_array()
+                .ok_or_else(|| f.bad("conditions", "must be an array"))?;
+            for (i, c) in list.iter().enumerate() {
+                self.condition(c, i)?;
+            }
+        }
+        if creating || body.contains_key("actions") {
+            let list = f
+                .required("actions")?
+                .as_array()
+                .ok_or_else(|| f.bad("actions", "must be an array"))?;
+            if list.is_empty() || list.len() > 32 {
+                return Err(f.bad("actions", "must hold 1 to 32 actions"));
+            }
+            for (i, a) in list.iter().enumerate() {
+                self.action(a, i)?;
+            }
+        }
+        if body.contains_key("cooldown") {
+            f.integer_in("cooldown", 0, 86_400)?;
+        }
+        Ok(())
+    }
+}
+
+const FIELDS: [&str; 8] = [
+    "name",
+    "description",
+    "deviceId",
+    "enabled",
+    "trigger",
+    "conditions",
+    "actions",
+    "cooldown",
+];
+
+fn apply(a: &mut Automation, body: &Map<String, Value>) {
+    if let Some(v) = body.get("name").and_then(Value::as_str) {
+        a.name = v.to_owned();
+    }
+    if let Some(v) = body.get("description") {
+        a.description = v.as_str().map(str::to_owned);
+    }
+    if let Some(v) = body.get("deviceId") {
+        a.device_id = v.as_str().map(str::to_owned);
+    }
+    if let Some(v) = body.get("enabled").and_then(Value::as_bool) {
+        a.enabled = v;
+    }
+    if let Some(v) = body.get("trigger") {
+        a.trigger = v.clone();
+    }
+    if let Some(v) = body.get("conditions").and_then(Value::as_array) {
+        a.conditions = v.clone();
+    }
+    if let Some(v) = body.get("actions").and_then(Value::as_array) {
+        a.actions = v.clone();
+    }
+    if let Some(v) = body.get("cooldown").and_then(Value::as_i64) {
+        a.cooldown_s = v;
+    }
+}
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::new(
+        F,
+        Kind::NotFound,
+        format!("automation {id} does not exist in your account"),
+    )
+}
+
+fn family(e: ApiError) -> ApiError {
+    ApiError { family: F, ..e }
+}
+
+/// `GET /api/automations`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Now(now): Now,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, &[]).map_err(family)?;
+    let list = state
+        .with_account(caller.grant.account, |acc| {
+            acc.automations
+                .iter()
+                .map(Automation::to_json)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    Ok(respond(
+        StatusCode::OK,
+        json!({"automations": list}),
+        Some(caller.rate),
+    ))
+}
+
+/// `POST /api/automations`.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Now(now): Now,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
+    let body = json_object(F, body)?;
+    Fields::new(F, &body).only(&FIELDS)?;
+    let created = state
+        .with_account(caller.grant.account, |acc| {
+            Check { acc }.parts(&body, true)?;
+            let mut a = Automation {
+                id: acc.uuid(),
+                name: String::new(),
+                description: None,
+                device_id: None,
+                enabled: true,
+                trigger: Value::Null,
+                conditions: Vec::new(),
+                actions: Vec::new(),
+                cooldown_s: DEFAULT_COOLDOWN_S,
+                last_triggered: None,
+                created_at: now,
+            };
+            apply(&mut a, &body);
+            acc.automations.push(a.clone());
+            Ok(a)
+        })
+        .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
+    let summary = json!({"automation": {"id": created.id, "name": created.name, "enabled": created.enabled, "createdAt": rfc3339(created.created_at)}});
+    Ok(respond(StatusCode::CREATED, summary, Some(caller.rate)))
+}
+
+/// `GET /api/automations/{id}`.
+pub(crate) async fn get_one(
+    State(state): State<AppState>,
+    Now(now): Now,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, &[]).map_err(family)?;
+    let a = state
+        .with_account(caller.grant.account, |acc| {
+            acc.automations
+                .iter()
+                .find(|a| a.id == id)
+                .map(Automation::to_json)
+        })
+        .flatten()
+        .ok_or_else(|| not_found(&id))?;
+    Ok(respond(
+        StatusCode::OK,
+        json!({"automation": a}),
+        Some(caller.rate),
+    ))
+}
+
+/// `PATCH /api/automations/{id}`: toggles `enabled` (the seed's use), or
+/// updates any other field, validated like a creation.
+pub(crate) async fn patch(
+    State(state): State<AppState>,
+    Now(now): Now,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
+    let body = json_object(F, body)?;
+    Fields::new(F, &body).only(&FIELDS)?;
+    let a = state
+        .with_account(caller.grant.account, |acc| {
+            Check { acc }.parts(&body, false)?;
+            let a = acc
+                .automations
+                .iter_mut()
+                .find(|a| a.id == id)
+                .ok_or_else(|| not_found(&id))?;
+            apply(a, &body);
+            Ok(a.to_json())
+        })
+        .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
+    Ok(respond(
+        StatusCode::OK,
+        json!({"automation": a}),
+        Some(caller.rate),
+    ))
+}
+
+/// `DELETE /api/automations/{id}`.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Now(now): Now,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
+    let removed = state
+        .with_account(caller.grant.account, |acc| {
+            let before = acc.automations.len();
+            acc.automations.retain(|a| a.id != id);
+            acc.automations.len() < before
+        })
+        .unwrap_or(false);
+    if !removed {
+        return Err(not_found(&id));
+    }
+    Ok(respond(
+        StatusCode::OK,
+        json!({"success": true}),
+        Some(caller.rate),
+    ))
+}
