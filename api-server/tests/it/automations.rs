@@ -146,11 +146,14 @@ async fn the_seeds_examples_round_trip() {
     assert_eq!(r.body["automations"][1]["cooldown"], 300);
 }
 
+/// A change that makes a valid automation invalid.
+type Mutation = Box<dyn Fn(&mut Value)>;
+
 #[tokio::test]
 async fn invalid_automations_name_the_field_in_the_flat_envelope() {
     let api = api_with_seed_devices();
     let token = api.token("acc_std", "sk_std").await;
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(Mutation, &str)> = vec![
         (
             Box::new(|a| a["trigger"]["operator"] = json!("approx")),
             "trigger.operator",
