@@ -34,7 +34,7 @@ use sim_core::SimTime;
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Fields, is_hhmm, json_object, respond};
 use crate::state::{Account, AppState};
 use crate::time::{Now, rfc3339};
 
@@ -91,15 +91,6 @@ const WEEKDAYS: [&str; 7] = [
     "saturday",
     "sunday",
 ];
-
-fn hhmm(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 5
-        && b[2] == b':'
-        && s[..2].parse::<u8>().is_ok_and(|h| h < 24)
-        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
-        && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit)
-}
 
 struct Check<'a> {
     acc: &'a Account,
@@ -185,7 +176,7 @@ impl Check<'_> {
                 f.only(&["type", "time", "days", "event", "offset"])?;
                 match (f.map.get("time"), f.map.get("event")) {
                     (Some(_), None) => {
-                        if !hhmm(f.string("time", 5)?) {
+                        if !is_hhmm(f.string("time", 5)?, false) {
                             return Err(f.bad("time", "must be HH:MM"));
                         }
                         self.days(&f)
@@ -233,7 +224,7 @@ impl Check<'_> {
             "time_window" => {
                 f.only(&["type", "startTime", "endTime"])?;
                 for key in ["startTime", "endTime"] {
-                    if !hhmm(f.string(key, 5)?) {
+                    if !is_hhmm(f.string(key, 5)?, false) {
                         return Err(f.bad(key, "must be HH:MM"));
                     }
                 }

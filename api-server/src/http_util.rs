@@ -77,6 +77,22 @@ pub(crate) fn json_object(
     }
 }
 
+/// Whether `s` is a local time `HH:MM` (00:00–23:59; also `24:00` when
+/// `end_of_day` allows it, for the end of a block).
+pub(crate) fn is_hhmm(s: &str, end_of_day: bool) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        b.len() == 5 && b[2] == b':' && b[..2].iter().chain(&b[3..]).all(u8::is_ascii_digit);
+    if !digits {
+        return false;
+    }
+    let (h, m) = (
+        (b[0] - b'0') * 10 + (b[1] - b'0'),
+        (b[3] - b'0') * 10 + (b[4] - b'0'),
+    );
+    (h < 24 && m < 60) || (end_of_day && h == 24 && m == 0)
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
@@ -177,6 +193,22 @@ impl<'a> Fields<'a> {
             Some(i) if (lo..=hi).contains(&i) => Ok(i),
             Some(_) => Err(self.bad(field, &format!("must be an integer from {lo} to {hi}"))),
             None => Err(self.bad(field, "must be an integer")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times() {
+        assert!(is_hhmm("00:00", false) && is_hhmm("23:59", false) && is_hhmm("16:30", false));
+        assert!(!is_hhmm("24:00", false));
+        assert!(is_hhmm("24:00", true));
+        assert!(!is_hhmm("24:01", true));
+        for bad in ["4:00", "12:60", "1200", "ab:cd", "12:3x", ""] {
+            assert!(!is_hhmm(bad, true), "{bad}");
         }
     }
 }

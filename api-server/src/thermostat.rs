@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Fields, is_hhmm, json_object, respond};
 use crate::state::AppState;
 use crate::time::{Now, rfc3339};
 
@@ -36,19 +36,6 @@ fn not_found(device_id: &str) -> ApiError {
         Kind::NotFound,
         format!("device_id {device_id} does not exist in your account."),
     )
-}
-
-fn hhmm(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 5
-        && b[2] == b':'
-        && s[..2]
-            .parse::<u8>()
-            .is_ok_and(|h| h < 24 || (h == 24 && &s[3..] == "00"))
-        && s[3..].parse::<u8>().is_ok_and(|m| m < 60)
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || c.is_ascii_digit())
 }
 
 /// Validates a schedule body, naming the first bad field.
@@ -75,7 +62,7 @@ pub(crate) fn validate_schedule(body: &Map<String, Value>) -> Result<(), ApiErro
         bf.only(&["label", "start", "end", "heat", "cool", "days"])?;
         bf.opt_string("label", 64)?;
         for key in ["start", "end"] {
-            if !hhmm(bf.string(key, 5)?) {
+            if !is_hhmm(bf.string(key, 5)?, key == "end") {
                 return Err(bf.bad(key, "must be HH:MM"));
             }
         }
