@@ -116,35 +116,11 @@ impl Check<'_> {
         Ok(())
     }
 
-    fn one_of(&self, f: &Fields<'_>, key: &str, allowed: &[&str]) -> Result<(), ApiError> {
-        let v = f.string(key, 32)?;
-        if allowed.contains(&v) {
-            Ok(())
-        } else {
-            Err(f.bad(key, &format!("must be one of {}", allowed.join(", "))))
-        }
-    }
-
-    fn days(&self, f: &Fields<'_>) -> Result<(), ApiError> {
-        let days = f
-            .required("days")?
-            .as_array()
-            .ok_or_else(|| f.bad("days", "must be an array"))?;
-        if days.is_empty()
-            || !days
-                .iter()
-                .all(|d| d.as_str().is_some_and(|d| WEEKDAYS.contains(&d)))
-        {
-            return Err(f.bad("days", "must list days among monday … sunday"));
-        }
-        Ok(())
-    }
-
     fn sensor_comparison(&self, f: &Fields<'_>) -> Result<(), ApiError> {
         self.device(f)?;
         f.opt_string("moduleId", 64)?;
         f.string("sensor", 64)?;
-        self.one_of(f, "operator", &OPERATORS)?;
+        f.one_of("operator", &OPERATORS)?;
         f.number_in("value", -1e12, 1e12)?;
         Ok(())
     }
@@ -170,7 +146,7 @@ impl Check<'_> {
                 if min >= max {
                     return Err(f.bad("min", "must be below max"));
                 }
-                self.one_of(&f, "event", &["enter", "exit"])
+                f.one_of("event", &["enter", "exit"]).map(drop)
             }
             "schedule" => {
                 f.only(&["type", "time", "days", "event", "offset"])?;
@@ -179,10 +155,10 @@ impl Check<'_> {
                         if !is_hhmm(f.string("time", 5)?, false) {
                             return Err(f.bad("time", "must be HH:MM"));
                         }
-                        self.days(&f)
+                        f.list_of("days", &WEEKDAYS)
                     }
                     (None, Some(_)) => {
-                        self.one_of(&f, "event", &["sunrise", "sunset"])?;
+                        f.one_of("event", &["sunrise", "sunset"])?;
                         if f.map.contains_key("offset") {
                             f.integer_in("offset", -720, 720)?;
                         }
@@ -194,8 +170,7 @@ impl Check<'_> {
             "event" => {
                 f.only(&["type", "deviceId", "event"])?;
                 self.device(&f)?;
-                self.one_of(
-                    &f,
+                f.one_of(
                     "event",
                     &[
                         "button_press",
@@ -204,6 +179,7 @@ impl Check<'_> {
                         "device_offline",
                     ],
                 )
+                .map(drop)
             }
             _ => Err(f.bad(
                 "type",
@@ -232,7 +208,7 @@ impl Check<'_> {
             }
             "day_of_week" => {
                 f.only(&["type", "days"])?;
-                self.days(&f)
+                f.list_of("days", &WEEKDAYS)
             }
             _ => Err(f.bad("type", "must be sensor_value, time_window or day_of_week")),
         }
@@ -253,7 +229,7 @@ impl Check<'_> {
             }
             "notification" => {
                 f.only(&["type", "method", "title", "message"])?;
-                self.one_of(&f, "method", &["push", "email"])?;
+                f.one_of("method", &["push", "email"])?;
                 f.string("title", 256)?;
                 f.string("message", 4_096)?;
                 Ok(())
@@ -270,7 +246,7 @@ impl Check<'_> {
                     return Err(f.bad("url", "must be an absolute http(s) URL"));
                 }
                 if f.map.contains_key("method") {
-                    self.one_of(&f, "method", &["GET", "POST", "PUT", "PATCH"])?;
+                    f.one_of("method", &["GET", "POST", "PUT", "PATCH"])?;
                 }
                 Ok(())
             }

@@ -166,10 +166,7 @@ pub(crate) async fn post_voice_link(
     let body = json_object(F, body)?;
     let f = Fields::new(F, &body);
     f.only(&["platform", "external_account_id", "device_ids"])?;
-    let platform = f.string("platform", 32)?;
-    if !PLATFORMS.contains(&platform) {
-        return Err(f.bad("platform", "must be alexa, google_assistant or homekit"));
-    }
+    let platform = f.one_of("platform", &PLATFORMS)?;
     let external = f.string("external_account_id", 128)?.to_owned();
     let device_ids: Vec<String> = match body.get("device_ids") {
         None | Some(Value::Null) => Vec::new(),

@@ -178,6 +178,35 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string field whose value is one of `allowed`.
+    pub(crate) fn one_of(&self, field: &str, allowed: &[&str]) -> Result<&'a str, ApiError> {
+        let v = self
+            .required(field)?
+            .as_str()
+            .ok_or_else(|| self.bad(field, "must be a string"))?;
+        if allowed.contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.bad(field, &format!("must be one of {}", allowed.join(", "))))
+        }
+    }
+
+    /// A non-empty array field whose items are all among `allowed`.
+    pub(crate) fn list_of(&self, field: &str, allowed: &[&str]) -> Result<(), ApiError> {
+        let items = self
+            .required(field)?
+            .as_array()
+            .ok_or_else(|| self.bad(field, "must be an array"))?;
+        let valid = |v: &Value| v.as_str().is_some_and(|v| allowed.contains(&v));
+        if items.is_empty() || !items.iter().all(valid) {
+            return Err(self.bad(
+                field,
+                &format!("must list values among {}", allowed.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn number_in(&self, field: &str, lo: f64, hi: f64) -> Result<f64, ApiError> {
         let v = self.required(field)?.as_f64().filter(|v| v.is_finite());
         match v {

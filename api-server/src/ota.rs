@@ -429,13 +429,7 @@ pub(crate) async fn post_status(
     let f = Fields::new(F, &body);
     f.only(&["version", "status", "progress_percent", "error_message"])?;
     let version = f.string("version", 32)?;
-    let status = f.string("status", 16)?;
-    if !OTA_STATUSES.contains(&status) {
-        return Err(f.bad(
-            "status",
-            "must be one of downloading, downloaded, verifying, applying, completed, failed",
-        ));
-    }
+    let status = f.one_of("status", &OTA_STATUSES)?;
     let progress_percent = match body.get("progress_percent") {
         None | Some(serde_json::Value::Null) => None,
         Some(_) => Some(f.integer_in("progress_percent", 0, 100)? as u8),

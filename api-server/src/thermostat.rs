@@ -71,20 +71,7 @@ pub(crate) fn validate_schedule(body: &Map<String, Value>) -> Result<(), ApiErro
         if heat > cool {
             return Err(bf.bad("heat", "must not exceed cool"));
         }
-        let days = bf
-            .required("days")?
-            .as_array()
-            .ok_or_else(|| bf.bad("days", "must be an array"))?;
-        if days.is_empty()
-            || !days
-                .iter()
-                .all(|d| d.as_str().is_some_and(|d| DAYS.contains(&d)))
-        {
-            return Err(bf.bad(
-                "days",
-                "must list days among mon, tue, wed, thu, fri, sat, sun",
-            ));
-        }
+        bf.list_of("days", &DAYS)?;
     }
     Ok(())
 }
@@ -122,10 +109,7 @@ pub(crate) async fn post_setpoint(
         let f = Fields::new(F, &body);
         f.only(&["temperature", "mode"])?;
         let temperature = f.integer_in("temperature", 40, 90)?;
-        let mode = f.string("mode", 8)?;
-        if !MODES.contains(&mode) {
-            return Err(f.bad("mode", "must be heat, cool, auto or off"));
-        }
+        let mode = f.one_of("mode", &MODES)?;
         let payload = json!({"setpoint": {"temperature": temperature, "mode": mode}});
         let command_id = acc
             .enqueue_command(&device_id, "config_update", payload, now)
