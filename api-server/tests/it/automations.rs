@@ -218,11 +218,7 @@ async fn invalid_automations_name_the_field_in_the_flat_envelope() {
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.body);
         assert_eq!(r.body["error"], "bad_request");
-        assert!(
-            r.body["message"].as_str().unwrap().starts_with(field),
-            "{field}: {}",
-            r.body
-        );
+        assert!(r.message().starts_with(field), "{field}: {}", r.body);
     }
     assert!(
         api.state

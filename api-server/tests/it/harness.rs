@@ -24,6 +24,15 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// The error message, from either envelope (AURRA's nested
+    /// `error.message`, or the flat `message`).
+    pub(crate) fn message(&self) -> &str {
+        self.body["error"]["message"]
+            .as_str()
+            .or_else(|| self.body["message"].as_str())
+            .unwrap_or_else(|| panic!("no error message in {}", self.body))
+    }
+
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
