@@ -56,31 +56,16 @@ pub fn parse_utc(s: &str) -> Option<SimTime> {
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-        let month_days = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        if !(1..=12).contains(&mo)
-            || d < 1
-            || d > month_days[(mo - 1) as usize]
-            || h > 23
-            || mi > 59
-            || sec > 59
-        {
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 59 {
             return None;
         }
-        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3_600 + mi * 60 + sec;
+        // A day past the month's end (31 April, 29 February of 2026) comes
+        // back as another date.
+        let days = days_from_civil(y, mo, d);
+        if civil_from_days(days) != (y, mo, d) {
+            return None;
+        }
+        let secs = days * 86_400 + h * 3_600 + mi * 60 + sec;
         return Some(SimTime::from_secs(secs));
     }
     if !(s.ends_with('Z') || s.ends_with("+00:00")) {
