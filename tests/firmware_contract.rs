@@ -253,14 +253,24 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
     let (results, seqs, vibration, energy) = state
         .with_account(acct, |a| {
             let d = a.device("aurra_001").unwrap();
-            let mut seqs: Vec<u64> = d.telemetry.iter().filter_map(|r| r.seq).collect();
+            let mut seqs: Vec<u64> = a
+                .store
+                .readings(d.index)
+                .iter()
+                .filter_map(|r| r.seq)
+                .collect();
             seqs.sort_unstable();
             let results: Vec<String> = d
                 .commands
                 .iter()
                 .filter_map(|c| c.result.as_ref().map(|r| r.0.clone()))
                 .collect();
-            (results, seqs, d.vibration.len(), d.energy.len())
+            (
+                results,
+                seqs,
+                a.store.vibration(d.index).len(),
+                a.store.energy(d.index).len(),
+            )
         })
         .unwrap();
     assert_eq!(

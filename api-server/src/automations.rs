@@ -15,24 +15,29 @@
 //! - Conditions: `sensor_value` (like a threshold), `time_window`
 //!   (`startTime`, `endTime`; may cross midnight), `day_of_week` (`days`).
 //! - Actions (at least one): `device_command` (`deviceId`, `moduleId`?,
-//!   `tool`, `params`?), `notification` (`method` push|email, `title`,
+//!   `tool`, `params`? — the tools the engine maps to firmware commands), `notification` (`method` push|email, `title`,
 //!   `message`), `wait` (`seconds` 1–86400), `webhook` (`url` http(s),
 //!   `method` GET|POST|PUT|PATCH, default POST, `body`? — string values may
 //!   hold `{{sensor.<name>}}` templates).
 //! - `cooldown` seconds, 0–86400, default 300; `enabled` default true.
 //!
 //! Devices named by a trigger, condition or action must belong to the
-//! account. Evaluating automations (the engine) is not built yet.
+//! account; a sunrise/sunset schedule needs the automation's `deviceId`
+//! (its location and time zone). `device_command` tools and their params
+//! are those of [`crate::engine`], which evaluates the automations.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use crate::aurra::authorize;
+use crate::engine::{Compiled, Trigger, TriggerState, check_command, compile};
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Fields, is_hhmm, json_object, respond};
 use crate::state::{Account, AppState};
@@ -69,6 +74,10 @@ pub struct Automation {
     pub last_triggered: Option<SimTime>,
     /// When it was created.
     pub created_at: SimTime,
+    /// The trigger, conditions and actions compiled for the engine.
+    pub compiled: Compiled,
+    /// The engine's trigger state.
+    pub state: TriggerState,
 }
 
 impl Automation {
@@ -221,11 +230,9 @@ impl Check<'_> {
                 f.only(&["type", "deviceId", "moduleId", "tool", "params"])?;
                 self.device(&f)?;
                 f.opt_string("moduleId", 64)?;
-                f.string("tool", 64)?;
-                match f.map.get("params") {
-                    None | Some(Value::Null | Value::Object(_)) => Ok(()),
-                    Some(_) => Err(f.bad("params", "must be an object")),
-                }
+                let tool = f.string("tool", 64)?;
+                let params = f.map.get("params").unwrap_or(&Value::Null);
+                check_command(tool, params).map_err(|(field, what)| f.bad(&field, &what))
             }
             "notification" => {
                 f.only(&["type", "method", "title", "message"])?;
@@ -315,7 +322,38 @@ const FIELDS: [&str; 8] = [
     "cooldown",
 ];
 
-fn apply(a: &mut Automation, body: &Map<String, Value>) {
+/// Applies a validated body and recompiles; a changed trigger, or turning
+/// the automation on, re-arms the trigger from `now`; turning it off or
+/// changing its actions cancels its waiting runs.
+fn apply(
+    acc: &mut Account,
+    a: &mut Automation,
+    body: &Map<String, Value>,
+    now: SimTime,
+) -> Result<(), ApiError> {
+    let was_enabled = a.enabled;
+    set_fields(a, body);
+    a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
+    if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
+        return Err(ApiError::new(
+            F,
+            Kind::BadRequest,
+            "deviceId is required for a sunrise/sunset schedule (its location and time zone)",
+        ));
+    }
+    if body.contains_key("trigger") || (a.enabled && !was_enabled) {
+        a.state = TriggerState {
+            armed_at: now,
+            ..TriggerState::default()
+        };
+    }
+    if !a.enabled || body.contains_key("actions") {
+        acc.engine.cancel(&a.id);
+    }
+    Ok(())
+}
+
+fn set_fields(a: &mut Automation, body: &Map<String, Value>) {
     if let Some(v) = body.get("name").and_then(Value::as_str) {
         a.name = v.to_owned();
     }
@@ -401,8 +439,12 @@ pub(crate) async fn create(
                 cooldown_s: DEFAULT_COOLDOWN_S,
                 last_triggered: None,
                 created_at: now,
+                compiled: compile(&Value::Null, &[], &[]),
+                state: TriggerState::default(),
             };
-            apply(&mut a, &body);
+            apply(acc, &mut a, &body, now)?;
+            // Armed from creation (the body always holds a trigger).
+            a.state.armed_at = now;
             acc.automations.push(a.clone());
             Ok(a)
         })
@@ -450,13 +492,16 @@ pub(crate) async fn patch(
     let a = state
         .with_account(caller.grant.account, |acc| {
             Check { acc }.parts(&body, false)?;
-            let a = acc
+            let i = acc
                 .automations
-                .iter_mut()
-                .find(|a| a.id == id)
+                .iter()
+                .position(|a| a.id == id)
                 .ok_or_else(|| not_found(&id))?;
-            apply(a, &body);
-            Ok(a.to_json())
+            let mut a = acc.automations[i].clone();
+            apply(acc, &mut a, &body, now)?;
+            let json = a.to_json();
+            acc.automations[i] = a;
+            Ok(json)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
     Ok(respond(
@@ -478,6 +523,7 @@ pub(crate) async fn delete(
         .with_account(caller.grant.account, |acc| {
             let before = acc.automations.len();
             acc.automations.retain(|a| a.id != id);
+            acc.engine.cancel(&id);
             acc.automations.len() < before
         })
         .unwrap_or(false);
@@ -489,4 +535,44 @@ pub(crate) async fn delete(
         json!({"success": true}),
         Some(caller.rate),
     ))
+}
+
+/// `GET /api/notifications` (extension): the account's notification outbox,
+/// newest first — what `notification` actions sent (`?limit=` 1–1000,
+/// default 100).
+pub(crate) async fn notifications(
+    State(state): State<AppState>,
+    Now(now): Now,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&state, &headers, now, &[]).map_err(family)?;
+    let limit = match query.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=1_000).contains(l))
+            .ok_or_else(|| {
+                ApiError::new(
+                    F,
+                    Kind::BadRequest,
+                    "limit must be an integer from 1 to 1000",
+                )
+            })?,
+    };
+    let body = state
+        .with_account(caller.grant.account, |acc| {
+            let list: Vec<Value> = acc
+                .engine
+                .outbox
+                .iter()
+                .rev()
+                .take(limit)
+                .map(|n| json!({"automationId": n.automation_id, "method": n.method, "title": n.title, "message": n.message, "sentAt": rfc3339(n.at)}))
+                .collect();
+            json!({"notifications": list, "total": acc.engine.outbox.len() as u64 + acc.engine.outbox_dropped})
+        })
+        .unwrap_or_default();
+    Ok(respond(StatusCode::OK, body, Some(caller.rate)))
 }

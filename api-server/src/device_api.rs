@@ -9,7 +9,8 @@
 //! (temperature −100–150 °C, humidity and battery 0–100 %, pressure 0–2000
 //! hPa, power availability 0 or 1, signal −200–0 dBm, IAQ 0–500). A command
 //! result is idempotent: the first report for a command is kept, repeats are
-//! acknowledged.
+//! acknowledged. `POST /v1/events` (an extension, 60/min per device)
+//! reports `button_press` and `motion_detected` events for automations.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub(crate) const TELEMETRY: EndpointLimit =
     EndpointLimit("telemetry", 60, SimDuration::from_mins(1));
 pub(crate) const SETTINGS: EndpointLimit = EndpointLimit("settings", 10, SimDuration::from_mins(1));
 pub(crate) const COMMANDS: EndpointLimit = EndpointLimit("commands", 30, SimDuration::from_mins(1));
+/// Extension: device events, as many as telemetry.
+pub(crate) const EVENTS: EndpointLimit = EndpointLimit("events", 60, SimDuration::from_mins(1));
 
 /// Authenticates a device by its API key.
 pub(crate) fn authenticate(
@@ -88,7 +91,16 @@ fn with_device<R>(
     state
         .with_account(account, |acc| {
             if let Some(d) = acc.devices.get_mut(index as usize) {
+                let was_offline = !d.online(now);
                 d.last_seen = Some(now);
+                if was_offline {
+                    crate::engine::on_event(
+                        acc,
+                        index as usize,
+                        crate::engine::DeviceEvent::Online,
+                        now,
+                    );
+                }
             }
             let rate = l.map(|l| limit(acc, index, now, l)).transpose()?;
             f(acc, index as usize, rate)
@@ -140,6 +152,7 @@ fn bad(message: String) -> ApiError {
 fn validate_readings(
     body: &TelemetryBody<'_>,
     hub_sensors: Option<&HashMap<String, Option<String>>>,
+    now: SimTime,
 ) -> Result<Vec<StoredReading>, ApiError> {
     if body.readings.is_empty() || body.readings.len() > 100 {
         return Err(bad("readings must hold 1 to 100 readings".into()));
@@ -187,7 +200,7 @@ fn validate_readings(
                 value: r.value,
                 timestamp,
                 sensor_id: r.sensor_id.as_ref().map(|s| s.to_string()),
-                received_at: SimTime::EPOCH,
+                received_at: now,
             })
         })
         .collect()
@@ -200,7 +213,6 @@ pub(crate) async fn post_telemetry(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let retention = state.config().telemetry_retention;
     with_device(&state, &headers, now, Some(TELEMETRY), |acc, idx, rate| {
         let bytes = body_bytes(F, body)?;
         let parsed: TelemetryBody<'_> = typed(F, &bytes)?;
@@ -208,7 +220,7 @@ pub(crate) async fn post_telemetry(
             .devices
             .get_mut(idx)
             .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
-        let readings = validate_readings(&parsed, device.hub.then_some(&device.zigbee))?;
+        let readings = validate_readings(&parsed, device.hub.then_some(&device.zigbee), now)?;
         if let (Some(latitude), Some(longitude)) = (parsed.latitude, parsed.longitude) {
             let name = device
                 .settings
@@ -222,14 +234,9 @@ pub(crate) async fn post_telemetry(
             });
         }
         let accepted = readings.len();
-        for mut r in readings {
-            if device.telemetry.len() >= retention {
-                device.telemetry.pop_front();
-                device.telemetry_evicted += 1;
-            }
-            r.received_at = now;
-            device.telemetry.push_back(r);
-        }
+        device.note_latest(&readings);
+        acc.store.append_readings(idx as u32, &readings);
+        crate::engine::on_readings(acc, idx, &readings, now);
         Ok(respond(
             StatusCode::OK,
             Accepted {
@@ -408,6 +415,38 @@ pub(crate) async fn post_result(
     })
 }
 
+/// `POST /v1/events` (extension): `{"event": "button_press" |
+/// "motion_detected", "sensor_id"?}` — a physical event at the device (or,
+/// with `sensor_id`, at one of a hub's Zigbee sensors), which `event`
+/// automations of the device react to. Answers how many fired.
+pub(crate) async fn post_event(
+    State(state): State<AppState>,
+    Now(now): Now,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    with_device(&state, &headers, now, Some(EVENTS), |acc, idx, rate| {
+        let body = json_object(F, body)?;
+        let f = Fields::new(F, &body);
+        f.only(&["event", "sensor_id"])?;
+        let name = f.one_of("event", &["button_press", "motion_detected"])?;
+        if let Some(id) = f.opt_string("sensor_id", 64)? {
+            let d = &acc.devices[idx];
+            if !d.hub || !d.zigbee.contains_key(id) {
+                return Err(f.bad("sensor_id", "is not a sensor registered to this hub"));
+            }
+        }
+        let event = crate::engine::DeviceEvent::parse(name)
+            .ok_or_else(|| f.bad("event", "must be button_press or motion_detected"))?;
+        let fired = crate::engine::on_event(acc, idx, event, now);
+        Ok(respond(
+            StatusCode::OK,
+            json!({"event": name, "automations_fired": fired, "timestamp": rfc3339(now)}),
+            rate,
+        ))
+    })
+}
+
 /// `POST /v1/zigbee/sensors` (hubs only): registers a paired sensor by its
 /// pre-provisioned key. 403 for a device that is not a hub, 404 for a key
 /// that was never provisioned, 409 for a key another hub holds; registering
@@ -437,7 +476,16 @@ pub(crate) async fn post_zigbee(
         .with_account(account, |acc| {
             let hub = acc.devices.get(index as usize).is_some_and(|d| d.hub);
             if let Some(d) = acc.devices.get_mut(index as usize) {
+                let was_offline = !d.online(now);
                 d.last_seen = Some(now);
+                if was_offline {
+                    crate::engine::on_event(
+                        acc,
+                        index as usize,
+                        crate::engine::DeviceEvent::Online,
+                        now,
+                    );
+                }
             }
             (hub, acc.uuid())
         })

@@ -62,7 +62,6 @@ async fn submit(
     parse: fn(&Fields<'_>, sim_core::SimTime) -> Result<Report, ApiError>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["diagnostics:read"])?;
-    let retention = state.config().telemetry_retention;
     state
         .with_account(caller.grant.account, |acc| {
             let decision = acc.limiter.check(
@@ -83,8 +82,7 @@ async fn submit(
             let f = Fields::new(F, &body);
             let device_id = f.string("device_id", 128)?;
             let report = parse(&f, now)?;
-            let index = acc.device_ids.get(device_id).copied();
-            let device = acc.device_mut(device_id).ok_or_else(|| {
+            let index = acc.device_ids.get(device_id).copied().ok_or_else(|| {
                 ApiError::new(
                     F,
                     Kind::NotFound,
@@ -93,20 +91,10 @@ async fn submit(
             })?;
             match report {
                 Report::Vibration(r) => {
-                    if device.vibration.len() >= retention {
-                        device.vibration.pop_front();
-                    }
-                    device.vibration.push_back(r);
-                    if let Some(i) = index {
-                        crate::predictive::assess(&state, acc, i as usize, now);
-                    }
+                    acc.store.append_vibration(index, r);
+                    crate::predictive::assess(&state, acc, index as usize, now);
                 }
-                Report::Energy(r) => {
-                    if device.energy.len() >= retention {
-                        device.energy.pop_front();
-                    }
-                    device.energy.push_back(r);
-                }
+                Report::Energy(r) => acc.store.append_energy(index, r),
             }
             // Both limits apply; report the tighter (the diagnostics one).
             Ok(respond(

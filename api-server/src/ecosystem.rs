@@ -126,7 +126,7 @@ pub(crate) async fn get_energy(
             let tz = jiff::tz::TimeZone::get(&d.settings.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
             let tariff = &acc.tariff;
             let (mut kwh, mut cost, mut runtime) = (0.0, 0.0, 0u64);
-            for r in d.energy.iter().filter(|r| r.period_start >= from && r.period_start < now) {
+            for r in acc.store.energy(d.index).iter().filter(|r| r.period_start >= from && r.period_start < now) {
                 let e = r.voltage_v * r.current_a * POWER_FACTOR * r.runtime_mins as f64 / 60.0 / 1_000.0;
                 let hour = r.period_start.to_timestamp().map_or(0, |t| tz.to_datetime(t).hour());
                 let price = match tariff.peak {

@@ -24,8 +24,8 @@
 //! Webhooks (signed, retried) and offline detection run from `tick`.
 //! Energy reporting, voice links, `/openapi.json` and `thermotwin serve`
 //! are in, and the Automations API's CRUD with full validation. Still to
-//! build (issue 5's note): the automation engine, a real-HTTP webhook sink
-//! and climate optimisation.
+//! build (issue 5's note): a real-HTTP webhook sink and climate
+//! optimisation.
 
 pub mod aurra;
 pub mod automations;
@@ -33,6 +33,7 @@ pub mod credentials;
 pub mod device_api;
 pub mod diagnostics;
 pub mod ecosystem;
+pub mod engine;
 pub mod error;
 pub(crate) mod http_util;
 pub mod openapi;
@@ -41,6 +42,7 @@ pub mod predictive;
 pub mod ratelimit;
 pub mod serve;
 pub mod state;
+pub mod store;
 pub mod thermostat;
 pub mod time;
 pub mod webhooks;
@@ -106,6 +108,9 @@ const SETTINGS_BODY: Option<&str> = Some(
 const RESULT_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["command_id","status"],"properties":{"command_id":{"type":"string"},"status":{"enum":["acked","failed"]},"error_message":{"type":"string"},"result":{"type":"object"}},"additionalProperties":false}"#,
 );
+const EVENT_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["event"],"properties":{"event":{"enum":["button_press","motion_detected"]},"sensor_id":{"type":"string","description":"a Zigbee sensor of this hub"}},"additionalProperties":false}"#,
+);
 const ZIGBEE_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["sensor_api_key"],"properties":{"sensor_api_key":{"type":"string"},"ieee_address":{"type":"string","pattern":"^(0x)?[0-9a-fA-F]{16}$"}},"additionalProperties":false}"#,
 );
@@ -156,11 +161,13 @@ routes! {
     get "/api/automations/{id}" => automations::get_one, "Automations", Token(ANY), None, 200, "One automation";
     patch "/api/automations/{id}" => automations::patch, "Automations", Token(COMFORT), AUTOMATION_PATCH_BODY, 200, "Toggle (enabled) or update an automation";
     delete "/api/automations/{id}" => automations::delete, "Automations", Token(COMFORT), None, 200, "Delete an automation";
+    get "/api/notifications" => automations::notifications, "Automations", Token(ANY), None, 200, "Extension: the notification outbox of automations, newest first (limit 1–1000, default 100)";
     post "/v1/telemetry" => device_api::post_telemetry, "Device", DeviceKey, TELEMETRY_BODY, 200, "Submit 1–100 sensor readings (60/min per device)";
     get "/v1/settings" => device_api::get_settings, "Device", DeviceKey, None, 200, "This device's configuration (10/min per device)";
     patch "/v1/settings" => device_api::patch_settings, "Device", DeviceKey, SETTINGS_BODY, 200, "Update the configuration (partial)";
     get "/v1/commands/pending" => device_api::get_pending, "Device", DeviceKey, None, 200, "Unexpired commands without a result (30/min per device)";
     post "/v1/commands/result" => device_api::post_result, "Device", DeviceKey, RESULT_BODY, 200, "Report a command's result (idempotent per command)";
+    post "/v1/events" => device_api::post_event, "Device", DeviceKey, EVENT_BODY, 200, "Extension: report button_press or motion_detected for event automations (60/min per device)";
     post "/v1/zigbee/sensors" => device_api::post_zigbee, "Device", DeviceKey, ZIGBEE_BODY, 201, "Hubs: register a paired Zigbee sensor";
     get "/v1/ota/check" => ota::get_check, "Device", DeviceKey, None, 200, "Whether an update is offered (query: current_version; 10/min per device)";
     get "/v1/ota/download/{version}" => ota::get_download, "Device", DeviceKey, None, 200, "The firmware image, whole or one Range (5/h per device)";

@@ -206,30 +206,44 @@ impl AppState {
 
     /// Time-driven work, run by `serve` on a timer and by the simulator at
     /// window boundaries: offline detection (`device.offline` after more
-    /// than 5 minutes of silence), webhook deliveries and retries, rollout
-    /// decisions, and forgetting expired tokens. Accounts are visited in id
-    /// order, so the result does not depend on threads.
+    /// than 5 minutes of silence, and `device_offline` automations),
+    /// automation schedules and waiting actions, webhook deliveries and
+    /// retries, rollout decisions, and forgetting expired tokens. Accounts
+    /// are visited in id order, so the result does not depend on threads.
+    /// Deliveries go out through the sink with no account lock held.
     pub fn tick(&self, now: SimTime) {
         for account in self.accounts() {
+            let mut attempts = {
+                let mut acc = account
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut offline = Vec::new();
+                for (i, d) in acc.devices.iter_mut().enumerate() {
+                    match d.last_seen {
+                        Some(seen) if !d.online(now) && !d.offline_notified => {
+                            d.offline_notified = true;
+                            offline.push((i, d.device_id.clone(), seen));
+                        }
+                        Some(_) if d.online(now) => d.offline_notified = false,
+                        _ => {}
+                    }
+                }
+                for (i, device_id, seen) in offline {
+                    let data = json!({"device_id": device_id, "last_seen": rfc3339(seen), "reason": "no contact for more than 5 minutes"});
+                    crate::webhooks::emit(&mut acc, "device.offline", data, now);
+                    crate::engine::on_event(&mut acc, i, crate::engine::DeviceEvent::Offline, now);
+                }
+                crate::engine::tick(&mut acc, now);
+                crate::webhooks::take_due(&mut acc, now)
+            };
+            if attempts.is_empty() {
+                continue;
+            }
+            crate::webhooks::send(&mut attempts, self.webhook_sink(), now);
             let mut acc = account
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut offline = Vec::new();
-            for d in &mut acc.devices {
-                match d.last_seen {
-                    Some(seen) if !d.online(now) && !d.offline_notified => {
-                        d.offline_notified = true;
-                        offline.push((d.device_id.clone(), seen));
-                    }
-                    Some(_) if d.online(now) => d.offline_notified = false,
-                    _ => {}
-                }
-            }
-            for (device_id, seen) in offline {
-                let data = json!({"device_id": device_id, "last_seen": rfc3339(seen), "reason": "no contact for more than 5 minutes"});
-                crate::webhooks::emit(&mut acc, "device.offline", data, now);
-            }
-            crate::webhooks::deliver_due(&mut acc, self.webhook_sink(), now);
+            crate::webhooks::record(&mut acc, attempts, now);
         }
         for r in self.releases_mut().iter_mut().filter(|r| !r.halted) {
             let Some(&open) = r.plan.batches.get(r.stage) else {

@@ -201,8 +201,8 @@ pub(crate) fn assess(
 ) -> Option<Alert> {
     let d = acc.devices.get(device_index)?;
     let prediction = state.predictor().predict(&DeviceHistory {
-        vibration: &d.vibration,
-        energy: &d.energy,
+        vibration: acc.store.vibration(d.index),
+        energy: acc.store.energy(d.index),
         now,
     })?;
     if prediction.confidence < acc.alert_threshold {
@@ -245,8 +245,8 @@ pub(crate) async fn get_prediction(
                 .device(&device_id)
                 .ok_or_else(|| ApiError::new(F, Kind::NotFound, format!("device_id {device_id} does not exist in your account.")))?;
             let prediction = state.predictor().predict(&DeviceHistory {
-                vibration: &d.vibration,
-                energy: &d.energy,
+                vibration: acc.store.vibration(d.index),
+                energy: acc.store.energy(d.index),
                 now,
             });
             let last_service = acc

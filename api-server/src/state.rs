@@ -14,7 +14,7 @@
 //! account's own seeded stream, so ids do not depend on how accounts are
 //! spread over threads.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rand::Rng;
@@ -226,10 +226,11 @@ pub struct Device {
     pub hub: bool,
     /// Settings.
     pub settings: Settings,
-    /// Stored readings, oldest first, at most `ServerConfig::telemetry_retention` of them.
-    pub telemetry: VecDeque<StoredReading>,
-    /// Readings evicted by the retention bound (after being stored).
-    pub telemetry_evicted: u64,
+    /// The latest value of each of the device's own sensors, by
+    /// [`SensorType`] index (the history is in the account's store).
+    pub latest: [Option<f64>; SensorType::ALL.len()],
+    /// The latest value of each sensor of each Zigbee sensor (hubs).
+    pub zigbee_latest: HashMap<String, [Option<f64>; SensorType::ALL.len()]>,
     /// Commands, oldest first.
     pub commands: Vec<Command>,
     /// Zigbee sensors registered through this hub: sensor id → IEEE address.
@@ -238,10 +239,6 @@ pub struct Device {
     pub last_seen: Option<SimTime>,
     /// The thermostat state integrations set (mode, setpoints, Eco).
     pub thermostat: Thermostat,
-    /// Vibration reports, oldest first (bounded like telemetry).
-    pub vibration: VecDeque<VibrationReport>,
-    /// Energy reports, oldest first (bounded like telemetry).
-    pub energy: VecDeque<EnergyReport>,
     /// A `device.offline` event went out for the current silence.
     pub offline_notified: bool,
     /// Solar and EV equipment of the home.
@@ -314,11 +311,27 @@ pub const OFFLINE_AFTER: SimDuration = SimDuration::from_mins(5);
 impl Device {
     /// The latest stored value of `sensor_type` from the device itself.
     pub fn latest(&self, sensor_type: SensorType) -> Option<f64> {
-        self.telemetry
-            .iter()
-            .rev()
-            .find(|r| r.sensor_type == sensor_type && r.sensor_id.is_none())
-            .map(|r| r.value)
+        self.latest[sensor_type as usize]
+    }
+
+    /// The latest value of `sensor_type` from the Zigbee sensor `sensor_id`
+    /// of this hub.
+    pub fn latest_of(&self, sensor_id: &str, sensor_type: SensorType) -> Option<f64> {
+        self.zigbee_latest.get(sensor_id)?[sensor_type as usize]
+    }
+
+    /// Remembers the latest values of `readings` (in arrival order).
+    pub(crate) fn note_latest(&mut self, readings: &[StoredReading]) {
+        for r in readings {
+            let slot = match &r.sensor_id {
+                None => &mut self.latest,
+                Some(id) => self
+                    .zigbee_latest
+                    .entry(id.clone())
+                    .or_insert([None; SensorType::ALL.len()]),
+            };
+            slot[r.sensor_type as usize] = Some(r.value);
+        }
     }
 
     /// Whether the device has been heard from within [`OFFLINE_AFTER`].
@@ -333,7 +346,9 @@ impl Device {
 pub struct ServerConfig {
     /// Largest request body [bytes]; larger ones get 413.
     pub body_limit_bytes: usize,
-    /// Readings kept per device; older ones are evicted (and counted).
+    /// Records of each kind (readings, vibration reports, energy reports)
+    /// the default in-memory store keeps per device; older ones are evicted
+    /// (and counted).
     pub telemetry_retention: usize,
 }
 
@@ -388,6 +403,10 @@ pub struct Account {
     pub voice_links: Vec<crate::ecosystem::VoiceLink>,
     /// Automations, in creation order.
     pub automations: Vec<crate::automations::Automation>,
+    /// Readings and diagnostics submitted by the account's devices.
+    pub store: Box<dyn crate::store::Store>,
+    /// The automation engine's runs, outbox and log.
+    pub engine: crate::engine::Engine,
     rng: SimRng,
 }
 
@@ -501,6 +520,8 @@ struct Inner {
     predictor: Arc<dyn crate::predictive::Predictor>,
     /// Where webhook deliveries go.
     sink: Arc<dyn crate::webhooks::WebhookSink>,
+    /// Makes each account's store.
+    store: crate::store::StoreFactory,
 }
 
 /// The shared server state; cheap to clone.
@@ -533,6 +554,7 @@ impl AppState {
             releases: RwLock::new(Vec::new()),
             predictor: Arc::new(crate::predictive::SeverityZones::default()),
             sink: Arc::new(crate::webhooks::Unreachable),
+            store: crate::store::memory(config.telemetry_retention),
         }))
     }
 
@@ -566,6 +588,18 @@ impl AppState {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
                 inner.sink = sink;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// Replaces the store factory (before accounts are created: existing
+    /// accounts keep their store).
+    pub fn with_store(self, store: crate::store::StoreFactory) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.store = store;
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),
@@ -632,6 +666,8 @@ impl AppState {
             tariff: crate::ecosystem::Tariff::default(),
             voice_links: Vec::new(),
             automations: Vec::new(),
+            store: (self.0.store)(id),
+            engine: crate::engine::Engine::default(),
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id
@@ -724,14 +760,12 @@ impl AppState {
                 location: None,
                 timezone: "UTC".into(),
             },
-            telemetry: VecDeque::new(),
-            telemetry_evicted: 0,
+            latest: [None; SensorType::ALL.len()],
+            zigbee_latest: HashMap::new(),
             commands: Vec::new(),
             zigbee: HashMap::new(),
             last_seen: None,
             thermostat: Thermostat::default(),
-            vibration: VecDeque::new(),
-            energy: VecDeque::new(),
             offline_notified: false,
             home_energy: crate::ecosystem::HomeEnergy::default(),
         });

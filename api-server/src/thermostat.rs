@@ -22,8 +22,9 @@ use serde_json::{Map, Value, json};
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Fields, is_hhmm, json_object, respond};
-use crate::state::AppState;
+use crate::state::{Account, AppState};
 use crate::time::{Now, rfc3339};
+use sim_core::SimTime;
 
 const F: Family = Family::Aurra;
 const SCOPE: &[&str] = &["comfort:write"];
@@ -76,6 +77,49 @@ pub(crate) fn validate_schedule(body: &Map<String, Value>) -> Result<(), ApiErro
     Ok(())
 }
 
+/// Sets a device's setpoint and mode (validated): queues the command,
+/// records the state and emits `thermostat.temperature_change`. Returns the
+/// command id, or `None` if the account has no such device.
+pub(crate) fn set_setpoint(
+    acc: &mut Account,
+    device_id: &str,
+    temperature: i64,
+    mode: &str,
+    now: SimTime,
+) -> Option<String> {
+    let payload = json!({"setpoint": {"temperature": temperature, "mode": mode}});
+    let command_id = acc.enqueue_command(device_id, "config_update", payload, now)?;
+    let old_temp = acc.device_mut(device_id).map(|d| {
+        let old = d.thermostat.setpoint_f;
+        d.thermostat.setpoint_f = temperature;
+        d.thermostat.mode = mode.to_owned();
+        old
+    });
+    let data = json!({"device_id": device_id, "old_temp": old_temp, "new_temp": temperature, "mode": mode});
+    crate::webhooks::emit(acc, "thermostat.temperature_change", data, now);
+    Some(command_id)
+}
+
+/// Sets a device's Eco Mode from `eco` (`enabled`, `heat_limit`?,
+/// `cool_limit`?; validated): queues the command, records the state and
+/// emits `eco.mode_changed`. Returns the command id, or `None` if the
+/// account has no such device.
+pub(crate) fn set_eco(
+    acc: &mut Account,
+    device_id: &str,
+    eco: Value,
+    now: SimTime,
+) -> Option<String> {
+    let enabled = eco["enabled"].as_bool().unwrap_or(false);
+    let data = json!({"device_id": device_id, "enabled": enabled, "heat_limit": eco.get("heat_limit"), "cool_limit": eco.get("cool_limit")});
+    let command_id = acc.enqueue_command(device_id, "config_update", json!({"eco": eco}), now)?;
+    if let Some(d) = acc.device_mut(device_id) {
+        d.thermostat.eco_mode = enabled;
+    }
+    crate::webhooks::emit(acc, "eco.mode_changed", data, now);
+    Some(command_id)
+}
+
 /// Authorizes, then runs `f` on the device in the caller's account.
 fn on_device(
     state: &AppState,
@@ -110,18 +154,8 @@ pub(crate) async fn post_setpoint(
         f.only(&["temperature", "mode"])?;
         let temperature = f.integer_in("temperature", 40, 90)?;
         let mode = f.one_of("mode", &MODES)?;
-        let payload = json!({"setpoint": {"temperature": temperature, "mode": mode}});
-        let command_id = acc
-            .enqueue_command(&device_id, "config_update", payload, now)
+        let command_id = set_setpoint(acc, &device_id, temperature, mode, now)
             .ok_or_else(|| not_found(&device_id))?;
-        let old_temp = acc.device_mut(&device_id).map(|d| {
-            let old = d.thermostat.setpoint_f;
-            d.thermostat.setpoint_f = temperature;
-            d.thermostat.mode = mode.to_owned();
-            old
-        });
-        let data = json!({"device_id": device_id, "old_temp": old_temp, "new_temp": temperature, "mode": mode});
-        crate::webhooks::emit(acc, "thermostat.temperature_change", data, now);
         Ok(
             json!({"device_id": device_id, "temperature": temperature, "mode": mode, "command_id": command_id, "timestamp": rfc3339(now)}),
         )
@@ -159,19 +193,8 @@ pub(crate) async fn post_eco(
         {
             return Err(f.bad("heat_limit", "must not exceed cool_limit"));
         }
-        let command_id = acc
-            .enqueue_command(
-                &device_id,
-                "config_update",
-                json!({"eco": eco.clone()}),
-                now,
-            )
-            .ok_or_else(|| not_found(&device_id))?;
-        if let Some(d) = acc.device_mut(&device_id) {
-            d.thermostat.eco_mode = enabled;
-        }
-        let data = json!({"device_id": device_id, "enabled": enabled, "heat_limit": eco.get("heat_limit"), "cool_limit": eco.get("cool_limit")});
-        crate::webhooks::emit(acc, "eco.mode_changed", data, now);
+        let command_id =
+            set_eco(acc, &device_id, eco.clone(), now).ok_or_else(|| not_found(&device_id))?;
         Ok(
             json!({"device_id": device_id, "eco": eco, "command_id": command_id, "timestamp": rfc3339(now)}),
         )

@@ -87,36 +87,61 @@ pub struct DeliveryRecord {
     pub delivered: bool,
 }
 
+/// Where a delivery goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A registered webhook (by id; its URL is looked up at each attempt).
+    Webhook(String),
+    /// An automation's `webhook` action.
+    Automation {
+        /// The automation.
+        automation_id: String,
+        /// HTTP method.
+        method: &'static str,
+        /// URL.
+        url: String,
+    },
+}
+
 /// A delivery waiting for its next attempt.
 #[derive(Debug, Clone)]
 pub struct Delivery {
     /// Id (a UUID).
     pub delivery_id: String,
-    /// The webhook.
-    pub webhook_id: String,
-    /// Event type.
+    /// Where it goes.
+    pub target: Target,
+    /// Event type (`automation.webhook` for automation calls).
     pub event: String,
     /// The exact body that is signed and sent.
     pub body: Arc<[u8]>,
-    /// `sha256=<hex>`.
-    pub signature: String,
+    /// `sha256=<hex>` for registered webhooks; automation calls are unsigned.
+    pub signature: Option<String>,
     /// Attempts so far.
     pub attempts: u32,
     /// When to try next.
     pub due: SimTime,
 }
 
-/// Where deliveries go: real HTTP under `serve`, an in-process receiver in
-/// the simulator. Returns the receiver's status, or `None` when unreachable.
+/// One outgoing HTTP request.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    /// `POST` for webhooks; an automation's method otherwise.
+    pub method: &'a str,
+    /// Absolute http(s) URL.
+    pub url: &'a str,
+    /// Header names (lower case) and values.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body (empty for `GET`).
+    pub body: &'a [u8],
+}
+
+/// Where deliveries go: real HTTP under `serve` ([`crate::serve::HttpSink`]),
+/// an in-process receiver in the simulator. Returns the receiver's status,
+/// or `None` when it could not be reached. Called without any account lock
+/// held, so a slow receiver delays only the deliveries behind it.
 pub trait WebhookSink: Send + Sync + std::fmt::Debug {
-    /// Delivers `body` to `url` with `headers` at `now`.
-    fn deliver(
-        &self,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        now: SimTime,
-    ) -> Option<u16>;
+    /// Sends `request` at `now`.
+    fn deliver(&self, request: &Outgoing<'_>, now: SimTime) -> Option<u16>;
 }
 
 /// A sink that reaches nothing (the default until one is installed): every
@@ -125,7 +150,7 @@ pub trait WebhookSink: Send + Sync + std::fmt::Debug {
 pub struct Unreachable;
 
 impl WebhookSink for Unreachable {
-    fn deliver(&self, _: &str, _: &[(&str, &str)], _: &[u8], _: SimTime) -> Option<u16> {
+    fn deliver(&self, _: &Outgoing<'_>, _: SimTime) -> Option<u16> {
         None
     }
 }
@@ -138,6 +163,33 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex(&mac.finalize().into_bytes()))
 }
 
+/// Queues a delivery unless the account's queue is full (then it is counted
+/// as dropped). Returns whether it was queued.
+pub(crate) fn enqueue(
+    acc: &mut Account,
+    target: Target,
+    event: &str,
+    body: Arc<[u8]>,
+    signature: Option<String>,
+    now: SimTime,
+) -> bool {
+    if acc.deliveries.len() >= QUEUE_CAPACITY {
+        acc.deliveries_dropped += 1;
+        return false;
+    }
+    let delivery_id = acc.uuid();
+    acc.deliveries.push(Delivery {
+        delivery_id,
+        target,
+        event: event.to_owned(),
+        body,
+        signature,
+        attempts: 0,
+        due: now,
+    });
+    true
+}
+
 /// Queues `event` with `data` for every webhook of the account subscribed to
 /// it. Returns how many deliveries were queued.
 pub(crate) fn emit(acc: &mut Account, event: &str, data: Value, now: SimTime) -> usize {
@@ -147,72 +199,133 @@ pub(crate) fn emit(acc: &mut Account, event: &str, data: Value, now: SimTime) ->
         .filter(|w| w.events.iter().any(|e| e == event))
         .map(|w| (w.webhook_id.clone(), w.secret.clone()))
         .collect();
+    if targets.is_empty() {
+        return 0;
+    }
     let body: Arc<[u8]> =
         serde_json::to_vec(&json!({"event": event, "timestamp": rfc3339(now), "data": data}))
             .unwrap_or_default()
             .into();
-    let mut queued = 0;
-    for (webhook_id, secret) in targets {
-        if acc.deliveries.len() >= QUEUE_CAPACITY {
-            acc.deliveries_dropped += 1;
-            continue;
-        }
-        let delivery_id = acc.uuid();
-        acc.deliveries.push(Delivery {
-            delivery_id,
-            webhook_id,
-            event: event.to_owned(),
-            signature: sign(&secret, &body),
-            body: body.clone(),
-            attempts: 0,
-            due: now,
-        });
-        queued += 1;
-    }
-    queued
+    targets
+        .into_iter()
+        .filter(|(webhook_id, secret)| {
+            let signature = Some(sign(secret, &body));
+            enqueue(
+                acc,
+                Target::Webhook(webhook_id.clone()),
+                event,
+                body.clone(),
+                signature,
+                now,
+            )
+        })
+        .count()
 }
 
-/// Attempts every delivery due by `now` through `sink`.
-pub(crate) fn deliver_due(acc: &mut Account, sink: &dyn WebhookSink, now: SimTime) {
-    let mut i = 0;
-    while i < acc.deliveries.len() {
-        if acc.deliveries[i].due > now {
-            i += 1;
-            continue;
+/// A due delivery taken out of the account for an attempt.
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    delivery_id: String,
+    method: &'static str,
+    url: String,
+    body: Arc<[u8]>,
+    signature: Option<String>,
+    status: Option<u16>,
+}
+
+/// Picks the deliveries due by `now` (their attempt counted), oldest first.
+/// Deliveries to deleted webhooks are dropped.
+pub(crate) fn take_due(acc: &mut Account, now: SimTime) -> Vec<Attempt> {
+    let mut out = Vec::new();
+    let webhooks = &acc.webhooks;
+    acc.deliveries.retain_mut(|d| {
+        if d.due > now {
+            return true;
         }
-        let d = &mut acc.deliveries[i];
-        d.attempts += 1;
-        let Some(webhook) = acc
-            .webhooks
-            .iter_mut()
-            .find(|w| w.webhook_id == d.webhook_id)
-        else {
-            // The webhook was deleted: nothing to deliver to.
-            acc.deliveries.remove(i);
-            continue;
+        let (method, url) = match &d.target {
+            Target::Webhook(id) => match webhooks.iter().find(|w| &w.webhook_id == id) {
+                Some(w) => ("POST", w.url.clone()),
+                // The webhook was deleted: nothing to deliver to.
+                None => return false,
+            },
+            Target::Automation { method, url, .. } => (*method, url.clone()),
         };
-        let headers = [
-            ("content-type", "application/json"),
-            ("x-aurra-signature", d.signature.as_str()),
-        ];
-        let status = sink.deliver(&webhook.url, &headers, &d.body, now);
-        let delivered = status.is_some_and(|s| (200..300).contains(&s));
-        if webhook.records.len() >= RECORDS_PER_WEBHOOK {
-            webhook.records.remove(0);
+        d.attempts += 1;
+        // Not due again until its outcome is recorded.
+        d.due = SimTime::from_millis(i64::MAX);
+        out.push(Attempt {
+            delivery_id: d.delivery_id.clone(),
+            method,
+            url,
+            body: d.body.clone(),
+            signature: d.signature.clone(),
+            status: None,
+        });
+        true
+    });
+    out
+}
+
+/// Sends each attempt through `sink` (no lock held).
+pub(crate) fn send(attempts: &mut [Attempt], sink: &dyn WebhookSink, now: SimTime) {
+    for a in attempts {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(sig) = &a.signature {
+            headers.push(("x-aurra-signature", sig.as_str()));
         }
-        webhook.records.push(DeliveryRecord {
+        let body: &[u8] = if a.method == "GET" { &[] } else { &a.body };
+        a.status = sink.deliver(
+            &Outgoing {
+                method: a.method,
+                url: &a.url,
+                headers: &headers,
+                body,
+            },
+            now,
+        );
+    }
+}
+
+/// Records the outcomes of `attempts`: delivered ones (2xx) and those out of
+/// attempts leave the queue, the rest wait 30 s, 1 min, 2 min, ….
+pub(crate) fn record(acc: &mut Account, attempts: Vec<Attempt>, now: SimTime) {
+    for a in attempts {
+        let Some(i) = acc
+            .deliveries
+            .iter()
+            .position(|d| d.delivery_id == a.delivery_id)
+        else {
+            continue; // its webhook was deleted meanwhile
+        };
+        let delivered = a.status.is_some_and(|s| (200..300).contains(&s));
+        let d = &mut acc.deliveries[i];
+        let rec = DeliveryRecord {
             delivery_id: d.delivery_id.clone(),
             event: d.event.clone(),
             attempt: d.attempts,
             at: now,
-            status,
+            status: a.status,
             delivered,
-        });
+        };
+        let records = match &d.target {
+            Target::Webhook(id) => acc
+                .webhooks
+                .iter_mut()
+                .find(|w| &w.webhook_id == id)
+                .map(|w| &mut w.records),
+            Target::Automation { .. } => Some(&mut acc.engine.calls),
+        };
+        if let Some(records) = records {
+            if records.len() >= RECORDS_PER_WEBHOOK {
+                records.remove(0);
+            }
+            records.push(rec);
+        }
+        let d = &mut acc.deliveries[i];
         if delivered || d.attempts >= MAX_ATTEMPTS {
             acc.deliveries.remove(i);
         } else {
             d.due = now + FIRST_RETRY.saturating_mul(1 << (d.attempts - 1).min(20));
-            i += 1;
         }
     }
 }
@@ -335,7 +448,8 @@ pub(crate) async fn delete_webhook(
         .with_account(caller.grant.account, |acc| {
             let before = acc.webhooks.len();
             acc.webhooks.retain(|w| w.webhook_id != id);
-            acc.deliveries.retain(|d| d.webhook_id != id);
+            acc.deliveries
+                .retain(|d| d.target != Target::Webhook(id.clone()));
             acc.webhooks.len() < before
         })
         .unwrap_or(false);

@@ -24,7 +24,9 @@ async fn telemetry_is_stored_and_shows_in_the_status() {
     assert_eq!(r.header("x-ratelimit-remaining"), Some("59"));
     let stored = api
         .state
-        .with_account(0, |a| a.device("aurra_001").unwrap().telemetry.len())
+        .with_account(0, |a| {
+            a.store.readings(a.device("aurra_001").unwrap().index).len()
+        })
         .unwrap();
     assert_eq!(stored, 3);
     let token = api.token("acc_std", "sk_std").await;
@@ -113,7 +115,9 @@ async fn bad_telemetry_names_the_field() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let stored = api
         .state
-        .with_account(0, |a| a.device("aurra_001").unwrap().telemetry.len())
+        .with_account(0, |a| {
+            a.store.readings(a.device("aurra_001").unwrap().index).len()
+        })
         .unwrap();
     assert_eq!(stored, 0, "nothing from a refused request is stored");
 }
@@ -447,7 +451,9 @@ async fn hubs_register_zigbee_sensors_and_report_for_them() {
     let stored = api
         .state
         .with_account(0, |a| {
-            a.device("hub_001").unwrap().telemetry[0].sensor_id.clone()
+            a.store.readings(a.device("hub_001").unwrap().index)[0]
+                .sensor_id
+                .clone()
         })
         .unwrap();
     assert_eq!(stored.as_deref(), Some(sensor_id.as_str()));

@@ -41,7 +41,10 @@ async fn reports_are_stored_and_answered_201() {
         .state
         .with_account(0, |a| {
             let d = a.device("aurra_001").unwrap();
-            (d.vibration[0].clone(), d.energy[0].clone())
+            (
+                a.store.vibration(d.index)[0].clone(),
+                a.store.energy(d.index)[0].clone(),
+            )
         })
         .unwrap();
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use api_server::webhooks::{MAX_ATTEMPTS, WebhookSink};
+use api_server::webhooks::{MAX_ATTEMPTS, Outgoing, WebhookSink};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -42,14 +42,10 @@ struct Receiver {
 }
 
 impl WebhookSink for Receiver {
-    fn deliver(
-        &self,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-        now: SimTime,
-    ) -> Option<u16> {
-        let sig = headers
+    fn deliver(&self, req: &Outgoing<'_>, now: SimTime) -> Option<u16> {
+        let (url, body) = (req.url, req.body);
+        let sig = req
+            .headers
             .iter()
             .find(|(k, _)| *k == "x-aurra-signature")
             .map(|(_, v)| (*v).to_owned())
