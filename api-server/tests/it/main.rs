@@ -6,6 +6,7 @@ mod automations;
 mod device;
 mod diagnostics;
 mod ecosystem;
+mod engine;
 mod harness;
 mod ota;
 mod robustness;
