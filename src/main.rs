@@ -89,7 +89,8 @@ fn serve(
         Arc::new(sim_core::SystemClock),
         seed,
         api_server::ServerConfig::default(),
-    );
+    )
+    .with_webhook_sink(Arc::new(api_server::serve::HttpSink::default()));
     match provision {
         Some(path) => {
             let text = std::fs::read_to_string(&path)

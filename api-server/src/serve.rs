@@ -175,6 +175,52 @@ pub fn provision_demo(state: &AppState, seed: u64) -> DemoCredentials {
     creds
 }
 
+/// Delivers webhooks and automation calls over real HTTP(S) (ureq, rustls
+/// with the webpki roots), each with a 10 s overall timeout. Any HTTP
+/// status comes back as the outcome (2xx counts as delivered); a connection,
+/// TLS or timeout failure as `None`. `Retry-After` from the receiver is not
+/// followed: retries keep the server's own backoff.
+#[derive(Debug, Clone)]
+pub struct HttpSink {
+    agent: ureq::Agent,
+}
+
+impl Default for HttpSink {
+    fn default() -> Self {
+        HttpSink::new(Duration::from_secs(10))
+    }
+}
+
+impl HttpSink {
+    /// A sink whose requests give up after `timeout`.
+    pub fn new(timeout: Duration) -> HttpSink {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent("thermotwin-webhooks/1")
+            .build();
+        HttpSink {
+            agent: config.into(),
+        }
+    }
+}
+
+impl crate::webhooks::WebhookSink for HttpSink {
+    fn deliver(&self, req: &crate::webhooks::Outgoing<'_>, _now: sim_core::SimTime) -> Option<u16> {
+        let mut builder = http::Request::builder().method(req.method).uri(req.url);
+        for (name, value) in req.headers {
+            builder = builder.header(*name, *value);
+        }
+        let response = if req.body.is_empty() {
+            self.agent.run(builder.body(()).ok()?)
+        } else {
+            self.agent.run(builder.body(req.body.to_vec()).ok()?)
+        };
+        Some(response.ok()?.status().as_u16())
+    }
+}
+
 /// Serves `state` on `listener` until `shutdown` completes, running
 /// [`AppState::tick`] every `tick_every` on the state's clock.
 pub async fn run(
@@ -187,9 +233,12 @@ pub async fn run(
     let period = Duration::from(tick_every).max(Duration::from_millis(10));
     let tick_task = tokio::spawn(async move {
         let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            ticker.tick(ticker.clock().now());
+            // Deliveries block on the network: off the async workers.
+            let t = ticker.clone();
+            let _ = tokio::task::spawn_blocking(move || t.tick(t.clock().now())).await;
         }
     });
     let served = crate::serve(listener, state, shutdown).await;
