@@ -438,6 +438,7 @@ pub(crate) async fn post_event(
         }
         let event = crate::engine::DeviceEvent::parse(name)
             .ok_or_else(|| f.bad("event", "must be button_press or motion_detected"))?;
+        crate::climate::note_activity(&mut acc.devices[idx], now);
         let fired = crate::engine::on_event(acc, idx, event, now);
         Ok(respond(
             StatusCode::OK,

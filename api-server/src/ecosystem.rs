@@ -45,6 +45,21 @@ pub struct Tariff {
     pub peak: Option<(u8, u8, f64)>,
 }
 
+impl Tariff {
+    /// The price per kWh in local hour `hour` (0–23).
+    pub fn price_at(&self, hour: i8) -> f64 {
+        match self.peak {
+            Some((start, end, peak))
+                if (i8::try_from(start).unwrap_or(0)..i8::try_from(end).unwrap_or(0))
+                    .contains(&hour) =>
+            {
+                peak
+            }
+            _ => self.price_per_kwh,
+        }
+    }
+}
+
 impl Default for Tariff {
     /// 0.15 USD/kWh flat (about the US residential average).
     fn default() -> Self {
@@ -129,10 +144,7 @@ pub(crate) async fn get_energy(
             for r in acc.store.energy(d.index).iter().filter(|r| r.period_start >= from && r.period_start < now) {
                 let e = r.voltage_v * r.current_a * POWER_FACTOR * r.runtime_mins as f64 / 60.0 / 1_000.0;
                 let hour = r.period_start.to_timestamp().map_or(0, |t| tz.to_datetime(t).hour());
-                let price = match tariff.peak {
-                    Some((start, end, peak)) if (i8::try_from(start).unwrap_or(0)..i8::try_from(end).unwrap_or(0)).contains(&hour) => peak,
-                    _ => tariff.price_per_kwh,
-                };
+                let price = tariff.price_at(hour);
                 kwh += e;
                 cost += e * price;
                 runtime += r.runtime_mins;

@@ -24,11 +24,12 @@
 //! Webhooks (signed, retried) and offline detection run from `tick`.
 //! Energy reporting, voice links, `/openapi.json` and `thermotwin serve`
 //! are in, and the Automations API's CRUD with full validation. Still to
-//! build (issue 5's note): a real-HTTP webhook sink and climate
-//! optimisation.
+//! Climate optimisation (`/v1/climate/optimize`) plans setpoints by
+//! dynamic programming.
 
 pub mod aurra;
 pub mod automations;
+pub mod climate;
 pub mod credentials;
 pub mod device_api;
 pub mod diagnostics;
@@ -90,6 +91,9 @@ const SCHEDULE_BODY: Option<&str> = Some(
 const ALERT_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["device_id","issue","confidence","action"],"properties":{"device_id":{"type":"string"},"issue":{"type":"string","maxLength":256},"confidence":{"type":"number","minimum":0,"maximum":1},"action":{"type":"string"},"dispatch":{"type":"boolean","description":"enterprise tier only"}},"additionalProperties":false}"#,
 );
+const OPTIMIZE_BODY: Option<&str> = Some(
+    r#"{"type":"object","required":["device_id"],"properties":{"device_id":{"type":"string"},"horizon_hours":{"type":"integer","minimum":1,"maximum":48,"default":24},"objective":{"enum":["comfort","balanced","savings"],"default":"balanced"},"comfort":{"type":"object","properties":{"heat_f":{"type":"integer","minimum":40,"maximum":90},"cool_f":{"type":"integer","minimum":40,"maximum":90}},"additionalProperties":false},"outdoor_forecast_f":{"type":"array","items":{"type":"number","minimum":-60,"maximum":140},"description":"hourly outdoor °F from now; required unless the server has a forecast for the device's location"},"home":{"type":"object","properties":{"ua_w_per_k":{"type":"number","minimum":50,"maximum":2000,"default":300},"capacitance_kwh_per_k":{"type":"number","minimum":0.5,"maximum":20,"default":2.86}},"additionalProperties":false},"apply":{"type":"boolean","default":false}},"additionalProperties":false}"#,
+);
 const WEBHOOK_BODY: Option<&str> = Some(
     r#"{"type":"object","required":["url","events","secret"],"properties":{"url":{"type":"string","format":"uri"},"events":{"type":"array","minItems":1,"items":{"enum":["thermostat.temperature_change","predictive.alert_created","predictive.alert_resolved","eco.mode_changed","schedule.updated","device.offline"]}},"secret":{"type":"string","minLength":16,"maxLength":256}},"additionalProperties":false}"#,
 );
@@ -147,6 +151,7 @@ routes! {
     get "/v1/predictive/hvac/{device_id}/status" => predictive::get_prediction, "AURRA", Token(DIAG), None, 200, "Maintenance prediction with confidence and recommended action";
     post "/v1/alerts" => predictive::post_alert, "AURRA", Token(ALERTS), ALERT_BODY, 201, "Create (and with dispatch, enterprise only, dispatch) a maintenance alert";
     post "/v1/alerts/{alert_id}/resolve" => predictive::post_resolve, "AURRA", Token(ALERTS), None, 200, "Resolve an alert (409 if already resolved)";
+    post "/v1/climate/optimize" => climate::post_optimize, "AURRA", Token(COMFORT), OPTIMIZE_BODY, 200, "A cost-optimal setpoint plan for the next hours from observed occupancy, a weather forecast and the tariff (apply: send the first hour's setpoint)";
     post "/v1/webhooks" => webhooks::post_webhook, "AURRA", Token(ANY), WEBHOOK_BODY, 201, "Register a webhook (signed with X-AURRA-Signature)";
     get "/v1/webhooks/{webhook_id}" => webhooks::get_webhook, "AURRA", Token(ANY), None, 200, "A webhook and its recent deliveries";
     delete "/v1/webhooks/{webhook_id}" => webhooks::delete_webhook, "AURRA", Token(ANY), None, 200, "Delete a webhook and its pending deliveries";

@@ -243,6 +243,9 @@ pub struct Device {
     pub offline_notified: bool,
     /// Solar and EV equipment of the home.
     pub home_energy: crate::ecosystem::HomeEnergy,
+    /// When occupants were active at the device (motion, button presses),
+    /// oldest first; occupancy for climate optimisation.
+    pub activity: std::collections::VecDeque<SimTime>,
 }
 
 /// A `POST /v1/diagnostics/vibration` report.
@@ -522,6 +525,8 @@ struct Inner {
     sink: Arc<dyn crate::webhooks::WebhookSink>,
     /// Makes each account's store.
     store: crate::store::StoreFactory,
+    /// Weather forecasts for climate optimisation, if any.
+    forecast: Option<Arc<dyn crate::climate::Forecast>>,
 }
 
 /// The shared server state; cheap to clone.
@@ -555,6 +560,7 @@ impl AppState {
             predictor: Arc::new(crate::predictive::SeverityZones::default()),
             sink: Arc::new(crate::webhooks::Unreachable),
             store: crate::store::memory(config.telemetry_retention),
+            forecast: None,
         }))
     }
 
@@ -604,6 +610,22 @@ impl AppState {
             }
             Err(shared) => AppState(shared),
         }
+    }
+
+    /// Installs a weather forecast source (before serving).
+    pub fn with_forecast(self, forecast: Arc<dyn crate::climate::Forecast>) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.forecast = Some(forecast);
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// The forecast source, if any.
+    pub fn forecast(&self) -> Option<&dyn crate::climate::Forecast> {
+        self.0.forecast.as_deref()
     }
 
     /// The webhook sink.
@@ -768,6 +790,7 @@ impl AppState {
             thermostat: Thermostat::default(),
             offline_notified: false,
             home_energy: crate::ecosystem::HomeEnergy::default(),
+            activity: std::collections::VecDeque::new(),
         });
         Ok(())
     }

@@ -44,22 +44,20 @@ pub(crate) fn t0() -> SimTime {
 
 impl Api {
     pub(crate) fn with_config(config: ServerConfig) -> Api {
-        Api::build(config, None)
+        Api::build(config, |s| s)
     }
 
     pub(crate) fn with_sink(sink: Arc<dyn api_server::webhooks::WebhookSink>) -> Api {
-        Api::build(ServerConfig::default(), Some(sink))
+        Api::build(ServerConfig::default(), |s| s.with_webhook_sink(sink))
     }
 
-    fn build(
-        config: ServerConfig,
-        sink: Option<Arc<dyn api_server::webhooks::WebhookSink>>,
-    ) -> Api {
+    pub(crate) fn with_forecast(forecast: Arc<dyn api_server::climate::Forecast>) -> Api {
+        Api::build(ServerConfig::default(), |s| s.with_forecast(forecast))
+    }
+
+    fn build(config: ServerConfig, install: impl FnOnce(AppState) -> AppState) -> Api {
         let clock = VirtualClock::new(t0());
-        let mut state = AppState::new(Arc::new(clock.clone()), 42, config);
-        if let Some(sink) = sink {
-            state = state.with_webhook_sink(sink);
-        }
+        let state = install(AppState::new(Arc::new(clock.clone()), 42, config));
         let acme = state.create_account("acme");
         state
             .add_client(

@@ -3,6 +3,7 @@
 mod alerts;
 mod auth;
 mod automations;
+mod climate;
 mod device;
 mod diagnostics;
 mod ecosystem;
