@@ -22,6 +22,10 @@ use http_body_util::BodyExt;
 use sim_core::{SimDuration, SimTime, VirtualClock};
 use tower::ServiceExt;
 
+/// The allocator the `thermotwin` binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const N: usize = 1_000;
 const BATCH: u64 = 1_000;
 

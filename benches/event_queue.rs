@@ -14,6 +14,10 @@ use rand::RngExt;
 use rand_distr::Exp;
 use sim_core::{EventQueue, Scheduler, SimDuration, SimRng, SimTime, stream};
 
+/// The allocator the `thermotwin` binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Hold operations per measured iteration.
 const BATCH: u64 = 10_000;
 

@@ -19,6 +19,10 @@ use device_firmware::time::{Instant, f_to_c};
 use device_firmware::vibration::FeatureExtractor;
 use jiff::tz::TimeZone;
 
+/// The allocator the `thermotwin` binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn control_step(c: &mut Criterion) {
     let start = Instant(1_782_900_000_000);
     let mut ctl = Controller::new(ControlConfig::default(), start);

@@ -23,6 +23,10 @@ use hvac_models::vibration::{Synthesizer, VibrationParams, features_fast};
 use hvac_models::weather::WeatherSample;
 use sim_core::{SimDuration, SimTime, stream};
 
+/// The allocator the `thermotwin` binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FLEET: usize = 1_000;
 
 fn home_step(c: &mut Criterion) {

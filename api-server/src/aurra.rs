@@ -13,13 +13,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use sim_core::{SimDuration, SimTime};
 
 use crate::credentials::SecretHash;
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
-use crate::http_util::{Fields, bearer, json_object, respond};
+use crate::http_util::{Authz, Fields, bearer, json_object, respond};
 use crate::state::{AppState, Grant, LimitKey, SensorType};
 use crate::time::Now;
 
@@ -107,7 +107,7 @@ pub(crate) struct Caller {
 /// against the token's tier limit (429).
 pub(crate) fn authorize(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Authz,
     now: SimTime,
     scopes: &[&str],
 ) -> Result<Caller, ApiError> {
@@ -168,7 +168,7 @@ pub(crate) async fn get_status(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(
         &state,

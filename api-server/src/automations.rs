@@ -32,14 +32,14 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 use sim_core::SimTime;
 
 use crate::aurra::authorize;
 use crate::engine::{Compiled, Trigger, TriggerState, check_command, compile};
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, is_hhmm, json_object, respond};
+use crate::http_util::{Authz, Fields, is_hhmm, json_object, respond};
 use crate::state::{Account, AppState};
 use crate::time::{Now, rfc3339};
 
@@ -396,7 +396,7 @@ fn family(e: ApiError) -> ApiError {
 pub(crate) async fn list(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[]).map_err(family)?;
     let list = state
@@ -418,7 +418,7 @@ pub(crate) async fn list(
 pub(crate) async fn create(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
@@ -458,7 +458,7 @@ pub(crate) async fn get_one(
     State(state): State<AppState>,
     Now(now): Now,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[]).map_err(family)?;
     let a = state
@@ -483,7 +483,7 @@ pub(crate) async fn patch(
     State(state): State<AppState>,
     Now(now): Now,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
@@ -516,7 +516,7 @@ pub(crate) async fn delete(
     State(state): State<AppState>,
     Now(now): Now,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, WRITE).map_err(family)?;
     let removed = state
@@ -543,7 +543,7 @@ pub(crate) async fn delete(
 pub(crate) async fn notifications(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[]).map_err(family)?;

@@ -59,14 +59,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{AppState, Device};
 use crate::time::{Now, rfc3339};
 
@@ -376,7 +376,7 @@ fn totals_json(t: &Totals) -> Value {
 pub(crate) async fn post_optimize(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["comfort:write"])?;

@@ -19,12 +19,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
-use crate::http_util::{Fields, bearer, body_bytes, json_object, respond, typed};
+use crate::http_util::{Authz, Fields, bearer, body_bytes, json_object, respond, typed};
 use crate::state::{Account, AccountId, AppState, LimitKey, Location, SensorType, StoredReading};
 use crate::time::{Now, parse_utc, rfc3339};
 
@@ -48,7 +48,7 @@ pub(crate) const EVENTS: EndpointLimit = EndpointLimit("events", 60, SimDuration
 /// Authenticates a device by its API key.
 pub(crate) fn authenticate(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Authz,
 ) -> Result<(AccountId, u32), ApiError> {
     let key = bearer(headers)
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;
@@ -82,7 +82,7 @@ pub(crate) fn limit(
 /// Runs `f` on the authenticated device's account, after its endpoint limit.
 fn with_device<R>(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Authz,
     now: SimTime,
     l: Option<EndpointLimit>,
     f: impl FnOnce(&mut Account, usize, Option<RateInfo>) -> Result<R, ApiError>,
@@ -134,8 +134,7 @@ struct TelemetryBody<'a> {
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReadingIn<'a> {
-    #[serde(borrow)]
-    sensor_type: Cow<'a, str>,
+    sensor_type: SensorType,
     value: f64,
     #[serde(borrow)]
     timestamp: Cow<'a, str>,
@@ -167,20 +166,25 @@ fn validate_readings(
             "longitude must be between -180 and 180, not {lon}"
         )));
     }
+    let last: std::cell::Cell<Option<(&str, SimTime)>> = std::cell::Cell::new(None);
     body.readings
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let sensor_type = SensorType::parse(&r.sensor_type).ok_or_else(|| {
-                bad(format!(
-                    "readings[{i}].sensor_type must be one of temperature, humidity, pressure, power_availability, battery_level, signal_strength, iaq"
-                ))
-            })?;
+            let sensor_type = r.sensor_type;
             let (lo, hi) = sensor_type.range();
             if !(lo..=hi).contains(&r.value) {
                 return Err(bad(format!("readings[{i}].value must be between {lo} and {hi} for {}", sensor_type.as_str())));
             }
-            let timestamp = parse_utc(&r.timestamp).ok_or_else(|| {
+            // Readings of one batch usually share their timestamp.
+            let timestamp = match last.get() {
+                Some((text, t)) if text == r.timestamp.as_ref() => Some(t),
+                _ => parse_utc(&r.timestamp),
+            };
+            if let Some(t) = timestamp {
+                last.set(Some((r.timestamp.as_ref(), t)));
+            }
+            let timestamp = timestamp.ok_or_else(|| {
                 bad(format!(
                     "readings[{i}].timestamp must be an ISO 8601 UTC timestamp such as 2026-03-29T12:00:00Z"
                 ))
@@ -210,7 +214,7 @@ fn validate_readings(
 pub(crate) async fn post_telemetry(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(TELEMETRY), |acc, idx, rate| {
@@ -235,8 +239,8 @@ pub(crate) async fn post_telemetry(
         }
         let accepted = readings.len();
         device.note_latest(&readings);
-        acc.store.append_readings(idx as u32, &readings);
         crate::engine::on_readings(acc, idx, &readings, now);
+        acc.store.append_readings(idx as u32, readings);
         Ok(respond(
             StatusCode::OK,
             Accepted {
@@ -261,7 +265,7 @@ fn settings_json(s: &crate::state::Settings) -> Value {
 pub(crate) async fn get_settings(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(SETTINGS), |acc, idx, rate| {
         let d = &acc.devices[idx];
@@ -274,7 +278,7 @@ pub(crate) async fn get_settings(
 pub(crate) async fn patch_settings(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, None, |acc, idx, _| {
@@ -353,7 +357,7 @@ pub(crate) async fn patch_settings(
 pub(crate) async fn get_pending(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(COMMANDS), |acc, idx, rate| {
         let d = &acc.devices[idx];
@@ -371,7 +375,7 @@ pub(crate) async fn get_pending(
 pub(crate) async fn post_result(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, None, |acc, idx, _| {
@@ -422,7 +426,7 @@ pub(crate) async fn post_result(
 pub(crate) async fn post_event(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(EVENTS), |acc, idx, rate| {
@@ -455,7 +459,7 @@ pub(crate) async fn post_event(
 pub(crate) async fn post_zigbee(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (account, index) = authenticate(&state, &headers)?;

@@ -17,13 +17,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use sim_core::SimDuration;
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{AppState, EnergyReport, LimitKey, VibrationReport};
 use crate::time::{Now, parse_utc, rfc3339};
 
@@ -57,7 +57,7 @@ enum Report {
 async fn submit(
     state: AppState,
     now: sim_core::SimTime,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
     parse: fn(&Fields<'_>, sim_core::SimTime) -> Result<Report, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -152,7 +152,7 @@ fn parse_energy(f: &Fields<'_>, now: sim_core::SimTime) -> Result<Report, ApiErr
 pub(crate) async fn post_vibration(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     submit(state, now, headers, body, parse_vibration).await
@@ -162,7 +162,7 @@ pub(crate) async fn post_vibration(
 pub(crate) async fn post_energy(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     submit(state, now, headers, body, parse_energy).await

@@ -19,13 +19,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::AppState;
 use crate::time::{Now, rfc3339};
 
@@ -114,7 +114,7 @@ pub(crate) async fn get_energy(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
     query: Result<Query<PeriodQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["energy:read"])?;
@@ -171,7 +171,7 @@ pub(crate) async fn get_energy(
 pub(crate) async fn post_voice_link(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["comfort:write"])?;
@@ -232,7 +232,7 @@ pub(crate) async fn post_voice_link(
 pub(crate) async fn get_voice_links(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[])?;
     let links = state
@@ -255,7 +255,7 @@ pub(crate) async fn delete_voice_link(
     State(state): State<AppState>,
     Now(now): Now,
     Path(link_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["comfort:write"])?;
     let removed = state

@@ -110,6 +110,7 @@ impl RateInfo {
         // Integers become header values without a formatted string.
         let reset_s = d.reset_at.as_millis().div_euclid(1000)
             + i64::from(d.reset_at.as_millis().rem_euclid(1000) > 0);
+        headers.reserve(5);
         headers.insert(LIMIT, HeaderValue::from(d.limit));
         headers.insert(REMAINING, HeaderValue::from(d.remaining));
         headers.insert(RESET, HeaderValue::from(reset_s));

@@ -93,9 +93,32 @@ pub(crate) fn is_hhmm(s: &str, end_of_day: bool) -> bool {
     (h < 24 && m < 60) || (end_of_day && h == 24 && m == 0)
 }
 
+/// The request's `Authorization` header, taken without copying the whole
+/// header map (what the `HeaderMap` extractor would do on every request).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Authz(Option<http::HeaderValue>);
+
+impl Authz {
+    /// From a header map.
+    pub(crate) fn of(headers: &HeaderMap) -> Authz {
+        Authz(headers.get(http::header::AUTHORIZATION).cloned())
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Authz {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Authz::of(&parts.headers))
+    }
+}
+
 /// The token of an `Authorization: Bearer <token>` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+pub(crate) fn bearer(headers: &Authz) -> Option<&str> {
+    let value = headers.0.as_ref()?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }

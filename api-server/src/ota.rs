@@ -31,7 +31,7 @@ use sim_core::{SimDuration, SimTime};
 use crate::credentials::hex;
 use crate::device_api::{EndpointLimit, authenticate, limit};
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{AccountId, AppState};
 use crate::time::{Now, rfc3339};
 
@@ -285,7 +285,7 @@ pub(crate) struct CheckQuery {
 pub(crate) async fn get_check(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     query: Result<Query<CheckQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let (account, index) = authenticate(&state, &headers)?;
@@ -363,7 +363,7 @@ pub(crate) async fn get_download(
     Path(version): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (account, index) = authenticate(&state, &headers)?;
+    let (account, index) = authenticate(&state, &Authz::of(&headers))?;
     let rate = state
         .with_account(account, |acc| {
             if let Some(d) = acc.devices.get_mut(index as usize) {
@@ -435,7 +435,7 @@ pub const OTA_STATUSES: [&str; 6] = [
 pub(crate) async fn post_status(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (account, index) = authenticate(&state, &headers)?;

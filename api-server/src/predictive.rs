@@ -26,13 +26,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use sim_core::SimTime;
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{Account, AppState, Tier, VibrationReport};
 use crate::time::{Now, rfc3339};
 
@@ -236,7 +236,7 @@ pub(crate) async fn get_prediction(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["diagnostics:read"])?;
     let body = state
@@ -271,7 +271,7 @@ pub(crate) async fn get_prediction(
 pub(crate) async fn post_alert(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["alerts:write"])?;
@@ -333,7 +333,7 @@ pub(crate) async fn post_resolve(
     State(state): State<AppState>,
     Now(now): Now,
     Path(alert_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &["alerts:write"])?;
     let alert = state

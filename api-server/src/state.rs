@@ -117,7 +117,8 @@ pub struct Location {
 /// The device API's sensor types, with the value range accepted for each
 /// (temperature −100–150 °C, humidity and battery 0–100 %, pressure 0–2000
 /// hPa, power availability 0 or 1, signal −200–0 dBm, IAQ 0–500).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SensorType {
     /// °C.
     Temperature,

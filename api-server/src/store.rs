@@ -34,7 +34,7 @@ pub struct Counts {
 /// One account's storage (see the module docs).
 pub trait Store: Send + std::fmt::Debug {
     /// Appends accepted readings of device `device` (its index in the account).
-    fn append_readings(&mut self, device: u32, readings: &[StoredReading]);
+    fn append_readings(&mut self, device: u32, readings: Vec<StoredReading>);
     /// Appends a vibration report.
     fn append_vibration(&mut self, device: u32, report: VibrationReport);
     /// Appends an energy report.
@@ -108,12 +108,12 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T, retention: usize) -> bool {
 }
 
 impl Store for MemoryStore {
-    fn append_readings(&mut self, device: u32, readings: &[StoredReading]) {
+    fn append_readings(&mut self, device: u32, readings: Vec<StoredReading>) {
         let retention = self.retention;
         let d = self.slot(device);
         for r in readings {
             d.counts.stored += 1;
-            if push_bounded(&mut d.readings, r.clone(), retention) {
+            if push_bounded(&mut d.readings, r, retention) {
                 d.counts.evicted += 1;
             }
         }
@@ -166,8 +166,8 @@ mod tests {
     #[test]
     fn keeps_the_newest_records_and_counts_evictions() {
         let mut s = MemoryStore::new(3);
-        s.append_readings(2, &[reading(1), reading(2)]);
-        s.append_readings(2, &[reading(3), reading(4), reading(5)]);
+        s.append_readings(2, vec![reading(1), reading(2)]);
+        s.append_readings(2, vec![reading(3), reading(4), reading(5)]);
         let seqs: Vec<_> = s.readings(2).iter().filter_map(|r| r.seq).collect();
         assert_eq!(seqs, [3, 4, 5]);
         assert_eq!(

@@ -16,12 +16,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, is_hhmm, json_object, respond};
+use crate::http_util::{Authz, Fields, is_hhmm, json_object, respond};
 use crate::state::{Account, AppState};
 use crate::time::{Now, rfc3339};
 use sim_core::SimTime;
@@ -123,7 +123,7 @@ pub(crate) fn set_eco(
 /// Authorizes, then runs `f` on the device in the caller's account.
 fn on_device(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Authz,
     now: sim_core::SimTime,
     device_id: &str,
     f: impl FnOnce(&mut crate::state::Account) -> Result<Value, ApiError>,
@@ -145,7 +145,7 @@ pub(crate) async fn post_setpoint(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (value, rate) = on_device(&state, &headers, now, &device_id, |acc| {
@@ -168,7 +168,7 @@ pub(crate) async fn post_eco(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (value, rate) = on_device(&state, &headers, now, &device_id, |acc| {
@@ -207,7 +207,7 @@ pub(crate) async fn post_schedule(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (value, rate) = on_device(&state, &headers, now, &device_id, |acc| {
@@ -232,7 +232,7 @@ pub(crate) async fn post_schedule_sync(
     State(state): State<AppState>,
     Now(now): Now,
     Path(device_id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let (value, rate) = on_device(&state, &headers, now, &device_id, |acc| {
         let schedule = acc

@@ -22,14 +22,14 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use hmac::{KeyInit, Mac};
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::aurra::authorize;
 use crate::credentials::hex;
 use crate::error::{ApiError, Family, Kind};
-use crate::http_util::{Fields, json_object, respond};
+use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{Account, AppState};
 use crate::time::{Now, rfc3339};
 
@@ -349,7 +349,7 @@ fn webhook_json(w: &Webhook) -> Value {
 pub(crate) async fn post_webhook(
     State(state): State<AppState>,
     Now(now): Now,
-    headers: HeaderMap,
+    headers: Authz,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[])?;
@@ -415,7 +415,7 @@ pub(crate) async fn get_webhook(
     State(state): State<AppState>,
     Now(now): Now,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[])?;
     let body = state
@@ -441,7 +441,7 @@ pub(crate) async fn delete_webhook(
     State(state): State<AppState>,
     Now(now): Now,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    headers: Authz,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&state, &headers, now, &[])?;
     let removed = state
