@@ -2,30 +2,30 @@
 //! Automations API as one axum [`Router`], over an injectable clock.
 //!
 //! ```text
-//!   request ─► Router ─┬─ /v1/auth/token,
-//!                      │  /v1/thermostat/{id}/status ─ aurra (OAuth bearer tokens)
-//!                      ├─ /v1/diagnostics/{vibration,energy} ─ diagnostics
-//!                      ├─ /v1/telemetry, /v1/settings,
-//!                      │  /v1/commands/* ─────────── device_api (hashed API keys)
+//!   request ─► Router ─┬─ /v1/auth/token, /v1/thermostat/* ── aurra, thermostat
+//!                      ├─ /v1/diagnostics/*, /v1/predictive/*,
+//!                      │  /v1/alerts* ──────────────── diagnostics, predictive
+//!                      ├─ /v1/webhooks*, /v1/energy/*, /v1/voice/*,
+//!                      │  /v1/climate/optimize ──────── webhooks, ecosystem, climate
+//!                      ├─ /api/automations*, /api/notifications ─ automations
+//!                      ├─ /v1/telemetry, /v1/settings, /v1/commands/*,
+//!                      │  /v1/events, /v1/zigbee/*, /v1/ota/* ─ device_api, ota
 //!                      └─ (fallback 404)
 //!              each handler: Now (RequestTime | clock) → auth → rate limit →
 //!              validate → account partition (Mutex) → JSON + X-RateLimit-*
+//!
+//!   tick(now) ─► per account: offline detection, automation engine
+//!                (schedules, waits), webhook deliveries (sink, no lock held);
+//!                then OTA rollout decisions and token eviction
 //! ```
 //!
 //! The same `app(state)` runs under `thermotwin serve` on the system clock
 //! and inside the simulator, where the transport stamps each request with its
 //! virtual arrival time ([`time::RequestTime`]) and requests of different
-//! accounts run in parallel (each account is its own lock).
-//!
-//! Built so far: auth (OAuth tokens, hashed device keys), rate limits, the
-//! three error envelopes, thermostat status and control, diagnostics,
-//! predictions (baseline predictor) and alerts, telemetry, settings,
-//! commands, Zigbee registration, OTA with staged rollouts, and `tick`.
-//! Webhooks (signed, retried) and offline detection run from `tick`.
-//! Energy reporting, voice links, `/openapi.json` and `thermotwin serve`
-//! are in, and the Automations API's CRUD with full validation. Still to
-//! Climate optimisation (`/v1/climate/optimize`) plans setpoints by
-//! dynamic programming.
+//! accounts run in parallel (each account is its own lock). What the
+//! simulator swaps in: the webhook sink ([`webhooks::WebhookSink`]), the
+//! store ([`store::Store`]), the predictor ([`predictive::Predictor`]) and a
+//! weather forecast ([`climate::Forecast`]).
 
 pub mod aurra;
 pub mod automations;
