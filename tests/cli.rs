@@ -46,3 +46,42 @@ fn usage_errors_exit_2_with_a_message() {
     );
     assert!(String::from_utf8_lossy(&bare.stderr).contains("Usage: thermotwin"));
 }
+
+#[test]
+fn check_accepts_the_examples_and_rejects_a_bad_file_with_exit_2() {
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/examples/quickstart.toml"
+    );
+    let out = thermotwin(&["check", quickstart]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("valid") && text.contains("50 homes"),
+        "{text}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("thermotwin-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\nstart = \"2026-06-01T00:00:00Z\"\nduration = \"1d\"\n[network]\nerror_rate = 0.9\n",
+    )
+    .unwrap();
+    let out = thermotwin(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("5:14: network.error_rate: 0.9 is out of range: expected 0 to 0.5"),
+        "{err}"
+    );
+    let out = thermotwin(&["check", dir.join("missing.toml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -392,6 +392,38 @@ fn family(e: ApiError) -> ApiError {
     ApiError { family: F, ..e }
 }
 
+/// Checks an automation body as `POST /api/automations` would, against the
+/// account's devices: the 400 message naming the field, if it is invalid.
+pub fn check_definition(acc: &Account, body: &Map<String, Value>) -> Result<(), String> {
+    let f = Fields::new(F, body);
+    f.only(&FIELDS).map_err(|e| e.message)?;
+    Check { acc }.parts(body, true).map_err(|e| e.message)?;
+    let mut a = Automation {
+        id: String::new(),
+        name: String::new(),
+        description: None,
+        device_id: None,
+        enabled: true,
+        trigger: Value::Null,
+        conditions: Vec::new(),
+        actions: Vec::new(),
+        cooldown_s: DEFAULT_COOLDOWN_S,
+        last_triggered: None,
+        created_at: SimTime::EPOCH,
+        compiled: compile(&Value::Null, &[], &[]),
+        state: TriggerState::default(),
+    };
+    set_fields(&mut a, body);
+    a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
+    if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
+        return Err(
+            "deviceId is required for a sunrise/sunset schedule (its location and time zone)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// `GET /api/automations`.
 pub(crate) async fn list(
     State(state): State<AppState>,

@@ -1,8 +1,18 @@
-//! scenarios: the scenario file schema and its validation, the runner that
-//! wires homes, firmware and the server together, and example scenarios in
-//! `scenarios/examples/`.
+//! scenarios: scenario files (TOML) — their schema, defaults and checks —
+//! and, in time, the fleet runner that turns one into a run folder.
 //!
-//! Planned contents (issue 6): a serde `ScenarioFile` (unknown keys denied)
-//! validated into a `Scenario` whose errors name the key, the value and the
-//! allowed range; the runner on sim-core's windowed executor with the
-//! in-process HTTP transport. Nothing is implemented here yet.
+//! ```text
+//!   FILE.toml ─► load ─► parse (toml_edit: syntax, unknown keys → line:col)
+//!                    └─► validate (ranges, references; model parameters by
+//!                        the models' own checks) ─► Scenario
+//! ```
+//!
+//! Every key, its default and its range: `scenarios/REFERENCE.md`.
+
+pub mod build;
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+pub use load::{ScenarioError, load, parse_str};
+pub use schema::Scenario;
