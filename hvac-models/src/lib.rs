@@ -24,6 +24,7 @@ pub mod degradation;
 pub mod electrics;
 pub mod equipment;
 pub mod home;
+pub mod humidity;
 pub mod occupancy;
 pub mod params;
 pub mod sun;

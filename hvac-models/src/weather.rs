@@ -195,8 +195,8 @@ fn typical_hour(t: SimTime, utc_offset_s: i32) -> (usize, f64) {
 /// Magnus formula with the Alduchov & Eskridge (1996) coefficients
 /// (a = 17.625, b = 243.04 °C).
 pub fn relative_humidity_pct(dry_bulb_c: f64, dew_point_c: f64) -> f64 {
-    let gamma = |t: f64| 17.625 * t / (243.04 + t);
-    (100.0 * (gamma(dew_point_c) - gamma(dry_bulb_c)).exp()).clamp(0.0, 100.0)
+    use crate::humidity::saturation_pa;
+    (100.0 * saturation_pa(dew_point_c) / saturation_pa(dry_bulb_c)).clamp(0.0, 100.0)
 }
 
 #[cfg(test)]
