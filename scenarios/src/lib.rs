@@ -10,8 +10,13 @@
 //! Every key, its default and its range: `scenarios/REFERENCE.md`.
 
 pub mod build;
+pub mod fleet;
+pub mod home;
 pub mod load;
+pub mod net;
+pub mod run;
 pub mod schema;
+pub mod server;
 pub mod validate;
 
 pub use load::{ScenarioError, load, parse_str};

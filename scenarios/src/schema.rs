@@ -154,6 +154,11 @@ pub struct Fleet {
     pub hub_share: f64,
     /// Indoor temperature at the start [°C].
     pub initial_indoor_c: f64,
+    /// The thermostat mode homeowners set at installation (`heat`, `cool`,
+    /// `auto`, `off`).
+    pub mode: String,
+    /// The setpoint they set [°F] (auto: heat 2 °F below, cool 2 °F above).
+    pub setpoint_f: i64,
 }
 
 impl Default for Fleet {
@@ -185,6 +190,8 @@ impl Default for Fleet {
                 .collect(),
             hub_share: 0.0,
             initial_indoor_c: 21.0,
+            mode: "auto".into(),
+            setpoint_f: 72,
         }
     }
 }
@@ -681,6 +688,11 @@ pub struct Network {
     pub p99_latency_ms: u64,
     /// Share of requests lost in transit (the device sees a transport error).
     pub error_rate: f64,
+    /// The simulation advances in windows at least this long [ms]; a
+    /// response due inside a window already run arrives at its end (at most
+    /// this much later than modelled). 0: exact (windows of the minimum
+    /// latency; much slower for large fleets).
+    pub response_quantum_ms: u64,
     /// Outages.
     pub outages: Vec<OutageSpec>,
 }
@@ -692,6 +704,7 @@ impl Default for Network {
             median_latency_ms: 60,
             p99_latency_ms: 400,
             error_rate: 0.0,
+            response_quantum_ms: 1_000,
             outages: Vec::new(),
         }
     }

@@ -150,6 +150,16 @@ fn fleet(s: &Scenario) -> Result<(), Invalid> {
     within("fleet.parameter_spread", f.parameter_spread, 0.0, 0.5)?;
     within("fleet.hub_share", f.hub_share, 0.0, 1.0)?;
     within("fleet.initial_indoor_c", f.initial_indoor_c, 5.0, 35.0)?;
+    if !["heat", "cool", "auto", "off"].contains(&f.mode.as_str()) {
+        return Err(bad(
+            "fleet.mode",
+            format!(
+                "{:?} is not a mode; expected one of heat, cool, auto, off",
+                f.mode
+            ),
+        ));
+    }
+    within("fleet.setpoint_f", f.setpoint_f as f64, 40.0, 90.0)?;
     if f.locations.is_empty() {
         return Err(bad("fleet.locations", "needs at least one location"));
     }
@@ -401,6 +411,12 @@ fn network(s: &Scenario) -> Result<(), Invalid> {
         60_000.0,
     )?;
     within("network.error_rate", n.error_rate, 0.0, 0.5)?;
+    within(
+        "network.response_quantum_ms",
+        n.response_quantum_ms as f64,
+        0.0,
+        5_000.0,
+    )?;
     for (i, o) in n.outages.iter().enumerate() {
         let k = |field: &str| format!("network.outages[{i}].{field}");
         duration_within(

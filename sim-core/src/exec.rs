@@ -54,6 +54,11 @@ pub trait Entity: Send {
     /// window), sending messages through `outbox` stamped with their send
     /// times, and leaves the entity's local time at `until`.
     ///
+    /// The executor calls it only in windows where the entity has an event
+    /// (its [`Entity::next_event_time`] is before `until`); an idle entity
+    /// keeps its older local time until then, so its next `advance` may
+    /// cover several windows at once.
+    ///
     /// Messages may only be sent while handling an event, stamped with that
     /// event's time: the executor relies on it to size windows.
     fn advance(&mut self, until: SimTime, outbox: &mut Outbox<Self::Message>);
@@ -262,6 +267,10 @@ pub struct RunPlan {
     pub max_window: SimDuration,
 }
 
+/// Windows with fewer entities due than this run them on the calling
+/// thread (waking the pool costs more than a few entities' work).
+const SEQUENTIAL_BELOW: usize = 8;
+
 /// Runs entities in windows on a fixed-size rayon pool.
 #[derive(Debug)]
 pub struct Executor {
@@ -340,11 +349,12 @@ impl Executor {
                 messages: 0,
                 deliveries: 0,
             };
-            let mut next_event = entities
+            // Each entity's next event: only those due in a window advance.
+            let mut next: Vec<SimTime> = entities
                 .iter()
-                .filter_map(E::next_event_time)
-                .min()
-                .unwrap_or(SimTime::MAX);
+                .map(|e| e.next_event_time().unwrap_or(SimTime::MAX))
+                .collect();
+            let mut next_event = next.iter().copied().min().unwrap_or(SimTime::MAX);
             let mut wake = SimTime::MAX;
             let mut window_start = plan.start;
             while window_start < plan.end {
@@ -359,15 +369,34 @@ impl Executor {
                     end: window_end,
                 };
 
-                let entity_next = entities
-                    .par_iter_mut()
-                    .zip(outboxes.par_iter_mut())
-                    .map(|(entity, outbox)| {
+                let step = |((entity, outbox), next): (
+                    (&mut E, &mut Outbox<E::Message>),
+                    &mut SimTime,
+                )| {
+                    if *next < window_end {
                         entity.advance(window_end, outbox);
-                        entity.next_event_time().unwrap_or(SimTime::MAX)
-                    })
-                    .min()
-                    .unwrap_or(SimTime::MAX);
+                        *next = entity.next_event_time().unwrap_or(SimTime::MAX);
+                    }
+                    *next
+                };
+                // Few entities due: not worth waking the pool.
+                let due = next.iter().filter(|t| **t < window_end).count();
+                let entity_next = if due < SEQUENTIAL_BELOW || self.threads == 1 {
+                    entities
+                        .iter_mut()
+                        .zip(outboxes.iter_mut())
+                        .zip(next.iter_mut())
+                        .map(step)
+                        .min()
+                } else {
+                    entities
+                        .par_iter_mut()
+                        .zip(outboxes.par_iter_mut())
+                        .zip(next.par_iter_mut())
+                        .map(step)
+                        .min()
+                }
+                .unwrap_or(SimTime::MAX);
 
                 let sent: usize = outboxes.iter().map(Outbox::len).sum();
                 let mut messages = Vec::with_capacity(sent);
@@ -406,6 +435,7 @@ impl Executor {
                         return Err(ExecError::Causality { to, at, window_end });
                     }
                     entity.deliver(at, delivery);
+                    next[to] = next[to].min(at);
                     next_event = next_event.min(at);
                 }
                 wake = deliveries.wake;

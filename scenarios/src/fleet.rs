@@ -1,0 +1,170 @@
+//! Drawing the fleet: each home's account, location, archetype, equipment,
+//! occupants and credentials, from its own seeded stream — so a home is the
+//! same home whatever the fleet size or thread count.
+
+use std::collections::BTreeMap;
+
+use hvac_models::equipment::{EquipmentParams, SystemKind};
+use hvac_models::home::{Archetype, HomeParams};
+use hvac_models::occupancy::{Lifestyle, OccupancyParams};
+use rand::RngExt;
+use sim_core::{SimRng, stream};
+
+use crate::schema::Scenario;
+
+/// One home as drawn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HomeSpec {
+    /// Index in the fleet.
+    pub index: usize,
+    /// Account index (into `Scenario::accounts`).
+    pub account: usize,
+    /// Location index (into `fleet.locations`).
+    pub location: usize,
+    /// Archetype.
+    pub archetype: Archetype,
+    /// Envelope and gains.
+    pub params: HomeParams,
+    /// Equipment.
+    pub equipment: EquipmentParams,
+    /// Occupants' routine.
+    pub occupancy: OccupancyParams,
+    /// Whether the thermostat is a Zigbee hub.
+    pub hub: bool,
+    /// Device id.
+    pub device_id: String,
+    /// Device API key.
+    pub api_key: String,
+    /// The thermostat's AURRA client id (diagnostics).
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+}
+
+fn pick<'a>(weights: &'a BTreeMap<String, f64>, rng: &mut SimRng) -> &'a str {
+    let total: f64 = weights.values().sum();
+    let mut x = rng.random::<f64>() * total;
+    let mut last = "";
+    for (name, w) in weights {
+        last = name;
+        if x < *w {
+            return name;
+        }
+        x -= w;
+    }
+    last
+}
+
+fn pick_index(weights: impl Iterator<Item = f64> + Clone, rng: &mut SimRng) -> usize {
+    let total: f64 = weights.clone().sum();
+    let mut x = rng.random::<f64>() * total;
+    let mut last = 0;
+    for (i, w) in weights.enumerate() {
+        if w > 0.0 {
+            last = i;
+        }
+        if x < w {
+            return i;
+        }
+        x -= w;
+    }
+    last
+}
+
+fn hex128(rng: &mut SimRng) -> String {
+    format!("{:016x}{:016x}", rng.random::<u64>(), rng.random::<u64>())
+}
+
+/// Sizes equipment to a home: about 35 W/m² of cooling (a common rule of
+/// thumb, ACCA Manual J ranges 25–45 W/m²), between 1.5 and 5 tons.
+fn equipment_for(kind: SystemKind, params: &HomeParams) -> EquipmentParams {
+    let capacity_w = (params.floor_area_m2 * 35.0).clamp(5_275.0, 17_585.0);
+    EquipmentParams {
+        kind,
+        rated_cooling_w: capacity_w,
+        rated_heating_w: capacity_w,
+        ..EquipmentParams::default()
+    }
+}
+
+/// Draws home `index` of scenario `s`.
+pub fn home(s: &Scenario, index: usize) -> HomeSpec {
+    let mut rng = stream(s.seed, index as u64, "fleet");
+    let account = pick_index(s.accounts.iter().map(|a| a.share), &mut rng);
+    let location = pick_index(s.fleet.locations.iter().map(|l| l.weight), &mut rng);
+    let archetype = match pick(&s.fleet.archetypes, &mut rng) {
+        "apartment" => Archetype::Apartment,
+        "townhouse" => Archetype::Townhouse,
+        "new_detached" => Archetype::NewDetached,
+        _ => Archetype::OlderDetached,
+    };
+    let kind = match pick(&s.fleet.equipment, &mut rng) {
+        "ac_gas_furnace" => SystemKind::AcGasFurnace,
+        "ac_electric_furnace" => SystemKind::AcElectricFurnace,
+        _ => SystemKind::HeatPump,
+    };
+    let lifestyle = match pick(&s.fleet.lifestyles, &mut rng) {
+        "home_all_day" => Lifestyle::HomeAllDay,
+        _ => Lifestyle::Commuter,
+    };
+    let occupants = 1 + (rng.random::<f64>() * 4.0) as u32;
+    let hub = rng.random::<f64>() < s.fleet.hub_share;
+    let params = archetype.draw(s.fleet.parameter_spread, &mut rng);
+    let mut keys = stream(s.seed, index as u64, "credentials");
+    HomeSpec {
+        index,
+        account,
+        location,
+        archetype,
+        equipment: equipment_for(kind, &params),
+        params,
+        occupancy: OccupancyParams {
+            occupants,
+            lifestyle,
+            ..OccupancyParams::default()
+        },
+        hub,
+        device_id: format!("home-{index:05}"),
+        api_key: format!("dk_{}", hex128(&mut keys)),
+        client_id: format!("fw-{index:05}"),
+        client_secret: format!("sk_{}", hex128(&mut keys)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(homes: u32) -> Scenario {
+        crate::parse_str(
+            &format!("name = \"t\"\nstart = \"2026-06-01T00:00:00Z\"\nduration = \"1d\"\n[fleet]\nhomes = {homes}\nhub_share = 0.5\n"),
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_home_does_not_depend_on_the_fleet_size() {
+        let small = scenario(10);
+        let large = scenario(1_000);
+        for i in 0..10 {
+            assert_eq!(home(&small, i), home(&large, i));
+        }
+        assert_ne!(home(&small, 1).api_key, home(&small, 2).api_key);
+    }
+
+    #[test]
+    fn the_mixes_follow_their_weights() {
+        let s = scenario(2_000);
+        let homes: Vec<HomeSpec> = (0..2_000).map(|i| home(&s, i)).collect();
+        let share = |f: &dyn Fn(&HomeSpec) -> bool| {
+            homes.iter().filter(|h| f(h)).count() as f64 / homes.len() as f64
+        };
+        // Defaults: heat pumps 0.5, older detached 0.3, hubs 0.5.
+        assert!((share(&|h| h.equipment.kind == SystemKind::HeatPump) - 0.5).abs() < 0.04);
+        assert!((share(&|h| h.archetype == Archetype::OlderDetached) - 0.3).abs() < 0.04);
+        assert!((share(&|h| h.hub) - 0.5).abs() < 0.04);
+        assert!(homes.iter().all(|h| h.equipment.validate().is_ok()));
+    }
+}

@@ -1,0 +1,784 @@
+//! One home in the simulation: the physics (envelope, equipment, moisture,
+//! degradation, electrics, vibration), the occupants, and the real firmware
+//! reading its sensors and driving its relays — an [`Entity`] of the
+//! windowed executor.
+//!
+//! Between two local events the physics integrates exactly (2R2C
+//! zero-order hold) with the relays held, in chunks of at most five minutes
+//! so weather, sun and occupancy follow the clock. At each event (a
+//! firmware deadline, a response arriving, a technician's visit, a sample)
+//! the firmware sees fresh sensor readings and may send requests; those
+//! leave as messages stamped with the event's time, with their network
+//! fate (latency, loss) drawn here from the home's own stream.
+
+use std::sync::Arc;
+
+use device_firmware::config::{AurraCredentials, FirmwareConfig, Identity, ZigbeeSensor};
+use device_firmware::firmware::{Event, Firmware, SensorSnapshot};
+use device_firmware::http::{Request, RequestId, Response};
+use device_firmware::telemetry::SensorType as FwSensor;
+use device_firmware::time::Instant;
+use hvac_models::degradation::{Degradation, DegradationEvent, FaultKind};
+use hvac_models::electrics::Supply;
+use hvac_models::equipment::{CompressorMode, Relays};
+use hvac_models::home::{FacadeIrradiance, Home, Surroundings};
+use hvac_models::humidity::{
+    Moisture, MoistureParams, ratio_from_dew_point, relative_humidity_pct,
+};
+use hvac_models::occupancy::{Occupancy, Presence};
+use hvac_models::sun::{Site, sun_position};
+use hvac_models::vibration::{VibrationParams, features_fast};
+use hvac_models::weather::WeatherSeries;
+use rand_distr::{Distribution, StandardNormal};
+use sim_core::exec::{Entity, Outbox};
+use sim_core::{SimDuration, SimRng, SimTime, stream};
+
+use crate::fleet::HomeSpec;
+use crate::net::Network;
+
+/// The resolution of outdoor conditions, sun and occupancy.
+pub const BLOCK: SimDuration = SimDuration::from_mins(5);
+
+/// Outdoor conditions at a location in 5-minute blocks (weather at the
+/// block's middle, sun on the four facades), computed once per location
+/// and shared by its homes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClimateTable {
+    start: SimTime,
+    blocks: Vec<Block>,
+}
+
+/// One block of a [`ClimateTable`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Block {
+    /// Dry bulb [°C].
+    pub outdoor_c: f64,
+    /// Humidity ratio [kg/kg].
+    pub w_out: f64,
+    /// Pressure [Pa].
+    pub pressure_pa: f64,
+    /// Irradiance on the facades.
+    pub facades: FacadeIrradiance,
+}
+
+impl ClimateTable {
+    /// Blocks from `start` for `span` at `site`.
+    pub fn new(
+        weather: &WeatherSeries,
+        site: &Site,
+        start: SimTime,
+        span: SimDuration,
+    ) -> ClimateTable {
+        let n = span.as_millis().div_ceil(BLOCK.as_millis()) as usize + 1;
+        let blocks = (0..n)
+            .map(|i| {
+                let mid = start
+                    + BLOCK.saturating_mul(i as u64)
+                    + SimDuration::from_millis(BLOCK.as_millis() / 2);
+                let w = weather.at(mid);
+                let sun = sun_position(mid, site);
+                Block {
+                    outdoor_c: w.dry_bulb_c,
+                    w_out: ratio_from_dew_point(w.dew_point_c, w.pressure_pa),
+                    pressure_pa: w.pressure_pa,
+                    facades: FacadeIrradiance::new(&sun, &w, 0.2),
+                }
+            })
+            .collect();
+        ClimateTable { start, blocks }
+    }
+
+    fn index(&self, t: SimTime) -> usize {
+        let i = t.saturating_duration_since(self.start).as_millis() / BLOCK.as_millis();
+        (i as usize).min(self.blocks.len().saturating_sub(1))
+    }
+
+    /// The block containing `t`.
+    pub fn at(&self, t: SimTime) -> Block {
+        self.blocks.get(self.index(t)).copied().unwrap_or(Block {
+            outdoor_c: 20.0,
+            w_out: 0.008,
+            pressure_pa: 101_325.0,
+            facades: FacadeIrradiance::default(),
+        })
+    }
+}
+/// Occupied comfort band [°C] for discomfort (BOPTEST-style K·h).
+pub const COMFORT_BAND_C: (f64, f64) = (20.0, 25.0);
+
+/// What a home sends.
+#[derive(Debug)]
+pub enum Message {
+    /// An HTTP request, with its network fate.
+    Request(Box<Outgoing>),
+    /// A record for the run's tables.
+    Record(Record),
+}
+
+/// A request on its way.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The sending home.
+    pub home: usize,
+    /// The request.
+    pub request: Request,
+    /// When it reaches the server.
+    pub arrival: SimTime,
+    /// How long the answer takes back.
+    pub down: SimDuration,
+    /// Lost in transit: the device sees a transport error instead.
+    pub lost: bool,
+}
+
+/// Facts the run records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A fault began.
+    FaultOnset {
+        /// Home.
+        home: usize,
+        /// Fault.
+        kind: FaultKind,
+        /// When.
+        at: SimTime,
+    },
+    /// The compressor failed.
+    Failure {
+        /// Home.
+        home: usize,
+        /// The fault that caused it.
+        kind: FaultKind,
+        /// When.
+        at: SimTime,
+        /// When that fault began.
+        onset: SimTime,
+    },
+    /// A technician visited.
+    Visit {
+        /// Home.
+        home: usize,
+        /// When.
+        at: SimTime,
+        /// Faults found and repaired (none: an unnecessary visit).
+        repaired: Vec<FaultKind>,
+        /// Whether the compressor had already failed.
+        after_failure: bool,
+    },
+    /// A periodic sample of the home.
+    Sample(Sample),
+    /// Something the firmware reported.
+    Firmware {
+        /// Home.
+        home: usize,
+        /// When.
+        at: SimTime,
+        /// The event.
+        event: Event,
+    },
+}
+
+/// A periodic sample of one home.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Home.
+    pub home: usize,
+    /// When.
+    pub at: SimTime,
+    /// Indoor air [°C].
+    pub indoor_c: f64,
+    /// Outdoor [°C].
+    pub outdoor_c: f64,
+    /// Indoor relative humidity [%].
+    pub humidity_pct: f64,
+    /// Compressor running.
+    pub compressor: bool,
+    /// Backup heat or furnace running.
+    pub backup: bool,
+    /// Someone home.
+    pub occupied: bool,
+    /// Electricity since the start [kWh].
+    pub energy_kwh: f64,
+    /// Occupied K·h outside the comfort band since the start.
+    pub discomfort_kh: f64,
+    /// Compressor starts since the start.
+    pub starts: u64,
+    /// Bearing wear [µm].
+    pub bearing_um: f64,
+}
+
+/// What reaches a home.
+#[derive(Debug)]
+pub enum Inbound {
+    /// A response to one of its requests.
+    Response(RequestId, Response),
+    /// A request failed in transit.
+    TransportError(RequestId),
+    /// A technician visit.
+    Visit,
+}
+
+/// A home's whole simulated state.
+pub struct HomeSim {
+    index: usize,
+    t: SimTime,
+    physics_t: SimTime,
+    home: Home,
+    degradation: Degradation,
+    supply: Supply,
+    moisture: Moisture,
+    occupancy: Occupancy,
+    presence: (usize, Presence, u32),
+    climate: Arc<ClimateTable>,
+    grid: SimDuration,
+    vibration: VibrationParams,
+    rng: SimRng,
+    network: Network,
+    net_rng: SimRng,
+    firmware: Option<Firmware>,
+    fw_config: FirmwareConfig,
+    identity: Identity,
+    seed: u64,
+    boots: u64,
+    power_w: f64,
+    fw_next: SimTime,
+    relays: Relays,
+    inbox: Vec<(SimTime, u64, Inbound)>,
+    inbox_seq: u64,
+    next_sample: SimTime,
+    sample_every: SimDuration,
+    next_zigbee: SimTime,
+    outages: Vec<(SimTime, SimTime)>,
+    energy_j: f64,
+    discomfort_kh: f64,
+}
+
+impl std::fmt::Debug for HomeSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeSim")
+            .field("index", &self.index)
+            .field("t", &self.t)
+            .finish_non_exhaustive()
+    }
+}
+
+fn fw_time(t: SimTime) -> Instant {
+    Instant(t.as_millis())
+}
+
+fn sim_time(t: Instant) -> SimTime {
+    SimTime::from_millis(t.0)
+}
+
+fn fw_relays(r: device_firmware::control::Relays) -> Relays {
+    Relays {
+        y_compressor: r.y_compressor,
+        o_cool: r.o_cool,
+        w_heat: r.w_heat,
+        g_fan: r.g_fan,
+    }
+}
+
+/// Everything a home needs besides its spec.
+#[derive(Debug, Clone)]
+pub struct HomeContext {
+    /// The run's seed.
+    pub seed: u64,
+    /// Start of the run.
+    pub start: SimTime,
+    /// Outdoor conditions at the home's location.
+    pub climate: Arc<ClimateTable>,
+    /// IANA time zone.
+    pub timezone: jiff::tz::TimeZone,
+    /// Degradation parameters.
+    pub degradation: hvac_models::degradation::DegradationParams,
+    /// Firmware configuration (equipment set per home).
+    pub firmware: FirmwareConfig,
+    /// Network model.
+    pub network: Network,
+    /// Sample period of the homes table.
+    pub sample_every: SimDuration,
+    /// Outages affecting this home.
+    pub outages: Vec<(SimTime, SimTime)>,
+    /// Initial indoor temperature [°C].
+    pub initial_c: f64,
+}
+
+/// Zigbee sensors of a hub: (api key, IEEE address).
+pub fn zigbee_sensors(spec: &HomeSpec) -> Vec<ZigbeeSensor> {
+    if !spec.hub {
+        return Vec::new();
+    }
+    (0..2)
+        .map(|k| ZigbeeSensor {
+            api_key: format!("zk_{}_{k}", &spec.api_key[3..19]),
+            ieee_address: format!("0x00124b{:06x}{:04x}", spec.index, k),
+        })
+        .collect()
+}
+
+impl HomeSim {
+    /// Builds home `spec` (the models' parameters were validated with the
+    /// scenario; a failure here is reported, not a panic).
+    pub fn new(spec: &HomeSpec, ctx: HomeContext) -> Result<HomeSim, String> {
+        let i = spec.index as u64;
+        let err =
+            |what: &str, e: &dyn std::fmt::Display| format!("home {}: {what}: {e}", spec.device_id);
+        let home =
+            Home::new(spec.params, spec.equipment, ctx.initial_c).map_err(|e| err("home", &e))?;
+        let degradation = Degradation::new(
+            ctx.degradation,
+            stream(ctx.seed, i, "degradation"),
+            ctx.start,
+        )
+        .map_err(|e| err("faults", &e))?;
+        let supply = Supply::new(Default::default(), stream(ctx.seed, i, "supply"), ctx.start)
+            .map_err(|e| err("supply", &e))?;
+        let w0 = ctx.climate.at(ctx.start);
+        let moisture_params = MoistureParams {
+            volume_m3: spec.params.floor_area_m2 * 2.5,
+            ..MoistureParams::default()
+        };
+        let moisture = Moisture::new(
+            moisture_params,
+            w0.w_out
+                .min(ratio_from_dew_point(ctx.initial_c, w0.pressure_pa))
+                .min(0.05),
+        )
+        .map_err(|e| err("moisture", &e))?;
+        let occupancy = Occupancy::new(spec.occupancy, ctx.timezone, ctx.seed, i)
+            .map_err(|e| err("occupancy", &e))?;
+        let identity = Identity {
+            device_id: spec.device_id.clone(),
+            api_key: spec.api_key.clone(),
+            aurra: Some(AurraCredentials {
+                client_id: spec.client_id.clone(),
+                client_secret: spec.client_secret.clone(),
+            }),
+            zigbee_sensors: zigbee_sensors(spec),
+        };
+        let mut fw_config = ctx.firmware.clone();
+        fw_config.control.equipment = match spec.equipment.kind {
+            hvac_models::equipment::SystemKind::HeatPump => {
+                device_firmware::control::Equipment::HeatPump { aux_heat: true }
+            }
+            _ => device_firmware::control::Equipment::AcFurnace,
+        };
+        fw_config.default_timezone = occupancy
+            .time_zone()
+            .iana_name()
+            .unwrap_or("UTC")
+            .to_owned();
+        let firmware = Firmware::new(
+            fw_config.clone(),
+            identity.clone(),
+            stream(ctx.seed, i, "firmware"),
+            fw_time(ctx.start),
+        )
+        .map_err(|e| err("firmware", &e))?;
+        Ok(HomeSim {
+            index: spec.index,
+            t: ctx.start,
+            physics_t: ctx.start,
+            home,
+            degradation,
+            supply,
+            moisture,
+            occupancy,
+            presence: (usize::MAX, Presence::Home, 0),
+            climate: ctx.climate,
+            grid: SimDuration::from_millis(ctx.firmware.control_interval_ms.max(1_000)),
+            vibration: VibrationParams::default(),
+            rng: stream(ctx.seed, i, "sensors"),
+            network: ctx.network,
+            net_rng: stream(ctx.seed, i, "network"),
+            firmware: Some(firmware),
+            fw_config,
+            identity,
+            seed: ctx.seed,
+            boots: 0,
+            power_w: 0.0,
+            fw_next: ctx.start,
+            relays: Relays::default(),
+            inbox: Vec::new(),
+            inbox_seq: 0,
+            next_sample: ctx.start,
+            sample_every: ctx.sample_every,
+            next_zigbee: ctx.start + SimDuration::from_mins(5),
+            outages: ctx.outages,
+            energy_j: 0.0,
+            discomfort_kh: 0.0,
+        })
+    }
+
+    /// The home's index in the fleet.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The degradation state (ground truth).
+    pub fn degradation(&self) -> &Degradation {
+        &self.degradation
+    }
+
+    /// Electricity used so far [kWh].
+    pub fn energy_kwh(&self) -> f64 {
+        self.energy_j / 3.6e6
+    }
+
+    /// Occupied K·h outside the comfort band so far.
+    pub fn discomfort_kh(&self) -> f64 {
+        self.discomfort_kh
+    }
+
+    /// The firmware's version now.
+    pub fn firmware_version(&self) -> &str {
+        self.firmware.as_ref().map_or("", |f| f.version())
+    }
+
+    fn in_outage(&self, t: SimTime) -> bool {
+        self.outages.iter().any(|(a, b)| (*a..*b).contains(&t))
+    }
+
+    /// Presence and occupants during the block containing `t` (cached).
+    fn presence(&mut self, t: SimTime) -> (Presence, u32) {
+        let block = self.climate.index(t);
+        if self.presence.0 != block {
+            let mid = t + SimDuration::from_millis(BLOCK.as_millis() / 2);
+            let p = self.occupancy.presence_at(mid);
+            let n = if p == Presence::Away {
+                0
+            } else {
+                self.occupancy.params().occupants
+            };
+            self.presence = (block, p, n);
+        }
+        (self.presence.1, self.presence.2)
+    }
+
+    /// Integrates the physics on the home's grid (the control interval,
+    /// anchored at the run's start) up to the last grid point at or before
+    /// `t1`: one step length, so the exact 2R2C discretisation is computed
+    /// once and reused. Relays set between grid points act from the next.
+    fn physics_to(&mut self, t1: SimTime, out: &mut Outbox<Message>) {
+        while self.physics_t + self.grid <= t1 {
+            let t0 = self.physics_t;
+            let dt = self.grid;
+            let block = self.climate.at(t0);
+            let (presence, occupants) = self.presence(t0);
+            let surroundings = Surroundings {
+                outdoor_c: block.outdoor_c,
+                facades: block.facades,
+                presence,
+                occupants,
+            };
+            let health = self.degradation.health();
+            let step = self.home.step(t0, dt, self.relays, &surroundings, &health);
+            let secs = dt.as_secs_f64();
+            let running = if step.equipment.compressor_w > 0.0 {
+                dt
+            } else {
+                SimDuration::ZERO
+            };
+            for e in self.degradation.advance(t0, dt, running) {
+                let record = match e {
+                    DegradationEvent::Onset { kind, at } => Record::FaultOnset {
+                        home: self.index,
+                        kind,
+                        at,
+                    },
+                    DegradationEvent::Failure { kind, at, onset } => Record::Failure {
+                        home: self.index,
+                        kind,
+                        at,
+                        onset,
+                    },
+                };
+                out.send(self.t, Message::Record(record));
+            }
+            let cooling_w = (-step.equipment.q_air_w).max(0.0);
+            self.moisture.step(secs, block.w_out, occupants, cooling_w);
+            self.power_w = step.equipment.electric_w();
+            self.energy_j += self.power_w * secs;
+            if presence != Presence::Away {
+                let air = self.home.air_c();
+                let outside = (COMFORT_BAND_C.0 - air).max(0.0) + (air - COMFORT_BAND_C.1).max(0.0);
+                self.discomfort_kh += outside * secs / 3_600.0;
+            }
+            self.physics_t = t0 + dt;
+        }
+    }
+
+    fn snapshot(&mut self, t: SimTime) -> SensorSnapshot {
+        let w = self.climate.at(t);
+        let air = self.home.air_c();
+        let noise = |rng: &mut SimRng, sigma: f64| {
+            let z: f64 = StandardNormal.sample(rng);
+            z * sigma
+        };
+        let rh = relative_humidity_pct(air, self.moisture.ratio(), w.pressure_pa);
+        let eq = self.home.equipment();
+        let power_w = self.power_w;
+        let since_start = eq.running_since().map(|s| t.saturating_duration_since(s));
+        let health = self.degradation.health();
+        let e = self.supply.read(t, power_w, since_start, &health);
+        SensorSnapshot {
+            temperature_c: Some(air + noise(&mut self.rng, 0.1)),
+            humidity_pct: Some((rh + noise(&mut self.rng, 1.0)).clamp(0.0, 100.0)),
+            pressure_hpa: Some(w.pressure_pa / 100.0 + noise(&mut self.rng, 0.2)),
+            power_available: Some(true),
+            battery_pct: None,
+            signal_dbm: Some((-60.0 + noise(&mut self.rng, 3.0)).clamp(-120.0, -20.0)),
+            iaq: None,
+            voltage_v: Some(e.voltage_v),
+            current_a: Some(e.current_a),
+        }
+    }
+
+    fn sample(&mut self, t: SimTime) -> Sample {
+        let w = self.climate.at(t);
+        let occupied = self.presence(t).0 != Presence::Away;
+        let eq = self.home.equipment();
+        let starts = eq.runtime().starts;
+        let compressor = eq.mode() != CompressorMode::Off;
+        Sample {
+            home: self.index,
+            at: t,
+            indoor_c: self.home.air_c(),
+            outdoor_c: w.outdoor_c,
+            humidity_pct: relative_humidity_pct(
+                self.home.air_c(),
+                self.moisture.ratio(),
+                w.pressure_pa,
+            ),
+            compressor,
+            backup: self.relays.w_heat,
+            occupied,
+            energy_kwh: self.energy_kwh(),
+            discomfort_kh: self.discomfort_kh,
+            starts,
+            bearing_um: self.degradation.bearing_wear_um(),
+        }
+    }
+
+    fn send_requests(&mut self, t: SimTime, out: &mut Outbox<Message>) {
+        while let Some(request) = self.firmware.as_mut().and_then(Firmware::poll_transmit) {
+            let (up, down, lost) = self.network.draw(&mut self.net_rng);
+            let cut = self.in_outage(t);
+            out.send(
+                t,
+                Message::Request(Box::new(Outgoing {
+                    home: self.index,
+                    request,
+                    arrival: t + up,
+                    down,
+                    lost: lost || cut,
+                })),
+            );
+        }
+    }
+
+    fn drain_events(&mut self, t: SimTime, out: &mut Outbox<Message>) {
+        loop {
+            let Some(fw) = self.firmware.as_mut() else {
+                return;
+            };
+            let Some(event) = fw.poll_event() else {
+                return;
+            };
+            match &event {
+                // The accelerometer samples while the compressor relay is
+                // on (the firmware asks only then).
+                Event::SampleAccelerometer => {
+                    let f = features_fast(
+                        &self.vibration,
+                        self.degradation.bearing_severity(),
+                        &mut self.rng,
+                    );
+                    let features = device_firmware::vibration::Features {
+                        peak_g: f.peak_g,
+                        dominant_hz: f.dominant_hz,
+                        rms_g: f.rms_g,
+                        kurtosis: f.kurtosis,
+                    };
+                    let ms = self.vibration.window_ms().round() as u64;
+                    fw.handle_vibration_features(fw_time(t), features, ms.max(1));
+                }
+                Event::Booted { .. }
+                | Event::Rebooting { .. }
+                | Event::ReadingDropped { .. }
+                | Event::CommandHandled { .. }
+                | Event::OtaStage { .. }
+                | Event::RateLimited { .. } => {
+                    out.send(
+                        t,
+                        Message::Record(Record::Firmware {
+                            home: self.index,
+                            at: t,
+                            event,
+                        }),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn visit(&mut self, t: SimTime, out: &mut Outbox<Message>) {
+        use hvac_models::degradation::FaultState;
+        let after_failure = self.degradation.compressor_failed();
+        let mut repaired = Vec::new();
+        for kind in FaultKind::ALL {
+            if matches!(
+                self.degradation.state(kind),
+                FaultState::Active { .. } | FaultState::Failed { .. }
+            ) {
+                self.degradation.repair(kind, t);
+                repaired.push(kind);
+            }
+        }
+        out.send(
+            t,
+            Message::Record(Record::Visit {
+                home: self.index,
+                at: t,
+                repaired,
+                after_failure,
+            }),
+        );
+    }
+
+    /// Caches the firmware's next deadline (asking it is not free).
+    fn refresh_deadline(&mut self) {
+        let fw = self.firmware.as_ref();
+        let timeout = fw.and_then(Firmware::poll_timeout).map(sim_time);
+        let reboot = fw.and_then(Firmware::reboot_due).map(sim_time);
+        self.fw_next = timeout
+            .unwrap_or(SimTime::MAX)
+            .min(reboot.unwrap_or(SimTime::MAX));
+    }
+
+    fn next_time(&self) -> SimTime {
+        let mut next = self.next_sample.min(self.next_zigbee).min(self.fw_next);
+        if let Some((t, _, _)) = self.inbox.first() {
+            next = next.min(*t);
+        }
+        next
+    }
+
+    /// Handles everything due at `t`.
+    fn handle(&mut self, t: SimTime, out: &mut Outbox<Message>) {
+        let now = fw_time(t);
+        if self
+            .firmware
+            .as_ref()
+            .and_then(Firmware::reboot_due)
+            .is_some_and(|r| r <= now)
+            && let Some(fw) = self.firmware.take()
+        {
+            let flash = fw.shutdown_for_reboot();
+            self.boots += 1;
+            let rng = stream(
+                self.seed,
+                self.index as u64,
+                &format!("firmware-boot-{}", self.boots),
+            );
+            self.firmware = Some(Firmware::boot(
+                self.fw_config.clone(),
+                self.identity.clone(),
+                flash,
+                rng,
+                now,
+            ));
+        }
+        while self.inbox.first().is_some_and(|(due, _, _)| *due <= t) {
+            let (_, _, inbound) = self.inbox.remove(0);
+            match inbound {
+                Inbound::Visit => self.visit(t, out),
+                Inbound::Response(id, resp) => {
+                    if let Some(fw) = self.firmware.as_mut() {
+                        fw.handle_response(now, id, resp);
+                    }
+                }
+                Inbound::TransportError(id) => {
+                    if let Some(fw) = self.firmware.as_mut() {
+                        fw.handle_transport_error(now, id);
+                    }
+                }
+            }
+        }
+        let snapshot = self.snapshot(t);
+        if t >= self.next_zigbee {
+            self.next_zigbee = t + SimDuration::from_mins(5);
+            let air = self.home.air_c();
+            let sensors: Vec<String> = self
+                .identity
+                .zigbee_sensors
+                .iter()
+                .map(|z| z.ieee_address.clone())
+                .collect();
+            for (k, ieee) in sensors.iter().enumerate() {
+                // Rooms run a little warmer or cooler than the hallway.
+                let offset = if k == 0 { 0.6 } else { -0.8 };
+                let z: f64 = StandardNormal.sample(&mut self.rng);
+                if let Some(fw) = self.firmware.as_mut() {
+                    fw.handle_zigbee_reading(
+                        now,
+                        ieee,
+                        FwSensor::Temperature,
+                        air + offset + 0.1 * z,
+                    );
+                }
+            }
+        }
+        if let Some(fw) = self.firmware.as_mut() {
+            fw.handle_sensors(now, snapshot);
+            if fw.poll_timeout().is_some_and(|d| d <= now) {
+                fw.handle_timeout(now);
+            }
+        }
+        self.drain_events(t, out);
+        self.send_requests(t, out);
+        if let Some(fw) = self.firmware.as_ref() {
+            self.relays = fw_relays(fw.relays());
+        }
+        self.refresh_deadline();
+        if t >= self.next_sample {
+            out.send(t, Message::Record(Record::Sample(self.sample(t))));
+            while self.next_sample <= t {
+                self.next_sample += self.sample_every;
+            }
+        }
+    }
+}
+
+impl Entity for HomeSim {
+    type Message = Message;
+    type Delivery = Inbound;
+
+    fn advance(&mut self, until: SimTime, out: &mut Outbox<Message>) {
+        loop {
+            let next = self.next_time().max(self.t);
+            if next >= until {
+                break;
+            }
+            self.physics_to(next, out);
+            self.t = next;
+            self.handle(next, out);
+        }
+        self.physics_to(until, out);
+        self.t = until;
+    }
+
+    fn next_event_time(&self) -> Option<SimTime> {
+        Some(self.next_time().max(self.t))
+    }
+
+    fn deliver(&mut self, at: SimTime, delivery: Inbound) {
+        let seq = self.inbox_seq;
+        self.inbox_seq += 1;
+        let pos = self
+            .inbox
+            .partition_point(|(t, s, _)| (*t, *s) <= (at, seq));
+        self.inbox.insert(pos, (at, seq, delivery));
+    }
+}

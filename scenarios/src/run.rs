@@ -1,0 +1,439 @@
+//! Running a scenario: build the fleet and the server, run the windowed
+//! parallel simulation, and write the run folder.
+//!
+//! The run folder (`<outputs.dir>/<name>-seed<seed>/`) holds
+//! `summary.json` (headline counts with stable keys; byte-identical for the
+//! same file and seed at any thread count) and `scenario.toml` (the file as
+//! run, with the overrides noted).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use api_server::{AppState, ServerConfig};
+use hvac_models::degradation::FaultKind;
+use hvac_models::sun::Site;
+use hvac_models::weather::WeatherSeries;
+use serde_json::{Value, json};
+use sim_core::exec::{Executor, Progress, RunPlan};
+use sim_core::{SimDuration, SimTime, VirtualClock};
+
+use crate::fleet::{HomeSpec, home};
+use crate::home::{HomeContext, HomeSim, Record};
+use crate::net::Network;
+use crate::schema::{ClimateSource, Scenario};
+use crate::server::{Provision, Receiver, ServerSide};
+
+/// Command-line overrides of a scenario.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// Number of homes.
+    pub homes: Option<u32>,
+    /// Days to simulate.
+    pub days: Option<f64>,
+    /// The seed.
+    pub seed: Option<u64>,
+    /// Where to put the run folder (instead of `outputs.dir`).
+    pub out: Option<PathBuf>,
+}
+
+/// What went wrong in a run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// An override is out of range.
+    #[error("{0}")]
+    Override(String),
+    /// The weather could not be prepared.
+    #[error("weather: {0}")]
+    Weather(String),
+    /// A home could not be built.
+    #[error("{0}")]
+    Home(String),
+    /// Provisioning the server failed.
+    #[error("provisioning: {0}")]
+    Provision(String),
+    /// The executor stopped.
+    #[error("simulation: {0}")]
+    Simulation(String),
+    /// The run folder could not be written.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The path.
+        path: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The summary written to `summary.json`.
+    pub summary: Value,
+}
+
+/// Applies overrides, checking their ranges.
+pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
+    if let Some(h) = o.homes {
+        if !(1..=100_000).contains(&h) {
+            return Err(RunError::Override(format!(
+                "--homes {h} is out of range: expected 1 to 100000"
+            )));
+        }
+        s.fleet.homes = h;
+    }
+    if let Some(d) = o.days {
+        if !(d.is_finite() && (1.0 / 24.0..=400.0).contains(&d)) {
+            return Err(RunError::Override(format!(
+                "--days {d} is out of range: expected 0.042 (1 h) to 400"
+            )));
+        }
+        s.duration.0 = SimDuration::from_secs_f64(d * 86_400.0).unwrap_or(s.duration.0);
+    }
+    if let Some(seed) = o.seed {
+        s.seed = seed;
+    }
+    Ok(s)
+}
+
+/// Forecasts for climate optimisation from the run's own weather (a
+/// perfect forecast at the nearest location).
+#[derive(Debug)]
+struct WeatherForecast {
+    sites: Vec<(f64, f64, Arc<WeatherSeries>)>,
+}
+
+impl api_server::climate::Forecast for WeatherForecast {
+    fn outdoor_c(
+        &self,
+        latitude: f64,
+        longitude: f64,
+        from: SimTime,
+        hours: usize,
+    ) -> Option<Vec<f64>> {
+        let (_, _, w) = self.sites.iter().min_by(|a, b| {
+            let d = |s: &(f64, f64, Arc<WeatherSeries>)| {
+                (s.0 - latitude).powi(2) + (s.1 - longitude).powi(2)
+            };
+            d(a).total_cmp(&d(b))
+        })?;
+        Some(
+            (0..hours)
+                .map(|h| w.at(from + SimDuration::from_hours(h as u64)).dry_bulb_c)
+                .collect(),
+        )
+    }
+}
+
+fn weather(s: &Scenario) -> Result<Vec<(Site, Arc<WeatherSeries>)>, RunError> {
+    let epw = match s.climate.source {
+        ClimateSource::Epw => {
+            let path = s
+                .climate
+                .epw_file
+                .as_deref()
+                .ok_or_else(|| RunError::Weather("climate.epw_file is not set".into()))?;
+            Some(Arc::new(
+                hvac_models::weather::epw::read(path)
+                    .map_err(|e| RunError::Weather(format!("{}: {e}", path.display())))?
+                    .series,
+            ))
+        }
+        ClimateSource::Synthetic => None,
+    };
+    let climate = crate::build::synthetic_climate(s);
+    Ok(s.fleet
+        .locations
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let site = Site {
+                latitude_deg: l.latitude,
+                longitude_deg: l.longitude,
+                elevation_m: l.elevation_m,
+            };
+            let series = epw.clone().unwrap_or_else(|| {
+                Arc::new(climate.generate(
+                    s.seed,
+                    i as u64,
+                    &site,
+                    s.start.0,
+                    s.duration.0 + SimDuration::from_days(3),
+                ))
+            });
+            (site, series)
+        })
+        .collect())
+}
+
+fn outages(s: &Scenario, home: usize) -> Vec<(SimTime, SimTime)> {
+    use rand::RngExt;
+    let mut rng = sim_core::stream(s.seed, home as u64, "outages");
+    s.network
+        .outages
+        .iter()
+        .filter_map(|o| {
+            let hit = rng.random::<f64>() < o.share;
+            let at = o.start.resolve(s.start.0);
+            hit.then_some((at, at + o.duration.0))
+        })
+        .collect()
+}
+
+/// Runs `scenario` on `threads` threads, reporting progress after every
+/// window, and writes the run folder.
+pub fn run(
+    scenario: &Scenario,
+    overrides: &Overrides,
+    threads: usize,
+    progress: impl FnMut(&Progress) + Send,
+) -> Result<Finished, RunError> {
+    let s = apply(scenario.clone(), overrides)?;
+    let start = s.start.0;
+    let end = start + s.duration.0;
+    let sites = weather(&s)?;
+    let specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(&s, i)).collect();
+    let network = Network::new(
+        s.network.min_latency_ms,
+        s.network.median_latency_ms,
+        s.network.p99_latency_ms,
+        s.network.error_rate,
+    );
+    let degradation = crate::build::degradation(&s);
+    let tables: Vec<Arc<crate::home::ClimateTable>> = sites
+        .iter()
+        .map(|(site, w)| {
+            Arc::new(crate::home::ClimateTable::new(
+                w,
+                site,
+                start,
+                s.duration.0 + SimDuration::from_days(1),
+            ))
+        })
+        .collect();
+    let mut homes = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let loc = &s.fleet.locations[spec.location];
+        let tz =
+            jiff::tz::TimeZone::get(&loc.timezone).map_err(|e| RunError::Home(e.to_string()))?;
+        let ctx = HomeContext {
+            seed: s.seed,
+            start,
+            climate: tables[spec.location].clone(),
+            timezone: tz,
+            degradation,
+            firmware: crate::build::firmware_config(
+                &s,
+                device_firmware::control::Equipment::AcFurnace,
+            ),
+            network,
+            sample_every: s.outputs.home_sample.0,
+            outages: outages(&s, spec.index),
+            initial_c: s.fleet.initial_indoor_c,
+        };
+        homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
+    }
+    let receiver = Arc::new(Receiver::default());
+    let forecast = Arc::new(WeatherForecast {
+        sites: s
+            .fleet
+            .locations
+            .iter()
+            .zip(&sites)
+            .map(|(l, (_, w))| (l.latitude, l.longitude, w.clone()))
+            .collect(),
+    });
+    let config = ServerConfig {
+        telemetry_retention: s.server.telemetry_retention,
+        ..ServerConfig::default()
+    };
+    let state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
+        .with_webhook_sink(receiver.clone())
+        .with_forecast(forecast);
+    let mut server = ServerSide::new(
+        &Provision {
+            scenario: &s,
+            homes: &specs,
+        },
+        state,
+        receiver,
+    )
+    .map_err(RunError::Provision)?;
+    for a in 0..s.accounts.len() {
+        server
+            .state
+            .with_account(a, |acc| acc.alert_threshold = s.server.alert_threshold);
+    }
+    let executor =
+        Executor::new(threads.max(1)).map_err(|e| RunError::Simulation(e.to_string()))?;
+    // Windows at least the response quantum (responses due inside a
+    // window run are delivered at its end); the server's arrival order
+    // stays exact whatever the window length.
+    let shortest = network
+        .min_latency()
+        .max(SimDuration::from_millis(s.network.response_quantum_ms));
+    let plan = RunPlan {
+        start,
+        end,
+        lookahead: shortest,
+        max_window: SimDuration::from_secs(60).max(shortest),
+    };
+    let stats = executor
+        .run(
+            &mut homes,
+            plan,
+            |w, m, d| server.exchange(w, m, d),
+            progress,
+        )
+        .map_err(|e| RunError::Simulation(e.to_string()))?;
+    let summary = summarize(&s, &homes, &server, stats);
+    let base = overrides
+        .out
+        .clone()
+        .unwrap_or_else(|| s.outputs.dir.clone());
+    let dir = base.join(format!("{}-seed{}", s.name, s.seed));
+    write(&dir, &summary)?;
+    Ok(Finished { dir, summary })
+}
+
+fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
+    let err = |p: &Path, e: std::io::Error| RunError::Write {
+        path: p.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let path = dir.join("summary.json");
+    let mut text = serde_json::to_string_pretty(summary).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|e| err(&path, e))
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+fn kind_name(k: FaultKind) -> &'static str {
+    k.as_str()
+}
+
+/// The headline counts (stable keys; no wall-clock or thread figures).
+fn summarize(
+    s: &Scenario,
+    homes: &[HomeSim],
+    server: &ServerSide,
+    exec: sim_core::exec::RunStats,
+) -> Value {
+    let stats = server.stats();
+    let receiver = server.receiver.state();
+    let mut onsets = std::collections::BTreeMap::<&str, u64>::new();
+    let mut failures = std::collections::BTreeMap::<&str, u64>::new();
+    let (mut visits, mut prevented, mut unnecessary, mut after_failure) = (0u64, 0u64, 0u64, 0u64);
+    let mut fw_events = std::collections::BTreeMap::<String, u64>::new();
+    for r in &server.records {
+        match r {
+            Record::FaultOnset { kind, .. } => *onsets.entry(kind_name(*kind)).or_default() += 1,
+            Record::Failure { kind, .. } => *failures.entry(kind_name(*kind)).or_default() += 1,
+            Record::Visit {
+                repaired,
+                after_failure: af,
+                ..
+            } => {
+                visits += 1;
+                match (repaired.is_empty(), af) {
+                    (true, _) => unnecessary += 1,
+                    (false, true) => after_failure += 1,
+                    (false, false) => prevented += 1,
+                }
+            }
+            Record::Firmware { event, .. } => {
+                let name = match event {
+                    device_firmware::firmware::Event::Booted { .. } => "booted",
+                    device_firmware::firmware::Event::Rebooting { .. } => "rebooting",
+                    device_firmware::firmware::Event::ReadingDropped { .. } => "reading_dropped",
+                    device_firmware::firmware::Event::CommandHandled { .. } => "command_handled",
+                    device_firmware::firmware::Event::OtaStage { .. } => "ota_stage",
+                    device_firmware::firmware::Event::RateLimited { .. } => "rate_limited",
+                    _ => "other",
+                };
+                *fw_events.entry(name.to_owned()).or_default() += 1;
+            }
+            Record::Sample(_) => {}
+        }
+    }
+    // What the server stored.
+    let mut stored = Vec::new();
+    let (mut alerts, mut automation_fired, mut notifications) = (0u64, 0u64, 0u64);
+    for acc in server.state.accounts() {
+        let acc = acc
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for d in &acc.devices {
+            stored.push(acc.store.reading_counts(d.index).stored);
+        }
+        alerts += acc
+            .alerts
+            .iter()
+            .filter(|a| a.source == "predictor")
+            .count() as u64;
+        automation_fired += acc
+            .engine
+            .log
+            .iter()
+            .filter(|f| f.outcome == api_server::engine::Outcome::Fired)
+            .count() as u64;
+        notifications += acc.engine.outbox.len() as u64 + acc.engine.outbox_dropped;
+    }
+    let total_readings: u64 = stored.iter().sum();
+    let homes_with_telemetry = stored.iter().filter(|n| **n > 0).count();
+    let releases: Vec<Value> = s
+        .ota
+        .releases
+        .iter()
+        .filter_map(|r| server.state.release(&r.version))
+        .map(|r| {
+            let count = |status: &str| r.statuses.values().filter(|v| v.status == status).count();
+            json!({"version": r.version, "halted": r.halted, "stage": r.stage, "completed": count("completed"), "failed": count("failed")})
+        })
+        .collect();
+    let versions = {
+        let mut m = std::collections::BTreeMap::<String, u64>::new();
+        for h in homes {
+            *m.entry(h.firmware_version().to_owned()).or_default() += 1;
+        }
+        m
+    };
+    let energy: f64 = homes.iter().map(HomeSim::energy_kwh).sum();
+    let discomfort: f64 = homes.iter().map(HomeSim::discomfort_kh).sum();
+    json!({
+        "scenario": s.name,
+        "seed": s.seed,
+        "start": s.start.0.to_string(),
+        "duration_s": s.duration.0.as_millis() / 1_000,
+        "homes": s.fleet.homes,
+        "simulation": {"windows": exec.windows, "messages": exec.messages, "deliveries": exec.deliveries},
+        "requests": {
+            "total": stats.total(),
+            "by_endpoint": stats.requests,
+            "rate_limited_429": stats.with_status(429),
+            "retry_after_s": stats.retry_after_s,
+            "lost_in_transit": stats.lost,
+            "integration_jobs_skipped": stats.integration_skipped,
+        },
+        "telemetry": {
+            "readings_stored": total_readings,
+            "homes_with_telemetry": homes_with_telemetry,
+            "min_readings_per_home": stored.iter().min().copied().unwrap_or(0),
+        },
+        "firmware": {"events": fw_events, "versions": versions},
+        "ground_truth": {"fault_onsets": onsets, "failures": failures},
+        "alerts": {"created": alerts, "resolved_after_visit": stats.alerts_resolved},
+        "technicians": {"visits": visits, "failures_prevented": prevented, "after_failure": after_failure, "unnecessary": unnecessary},
+        "webhooks": {"received": receiver.received, "verified": receiver.verified, "by_event": receiver.by_event},
+        "automations": {"created": stats.automations_created, "fired": automation_fired, "notifications": notifications},
+        "ota": {"releases": releases},
+        "energy": {"hvac_kwh": round(energy, 1), "kwh_per_home": round(energy / f64::from(s.fleet.homes.max(1)), 2)},
+        "comfort": {"band_c": crate::home::COMFORT_BAND_C, "discomfort_kh_per_home": round(discomfort / f64::from(s.fleet.homes.max(1)), 3)},
+    })
+}

@@ -1,0 +1,1120 @@
+//! The server side of a run: the real API server in process, handling the
+//! fleet's requests in arrival order on the virtual clock, the scenario's
+//! integrations, the webhook receiver that verifies every delivery, the
+//! technicians, and OTA publishing — the exchange step of the executor.
+//!
+//! **Ordering.** After window `[t, e)` the exchange handles every pending
+//! request that arrives before `e + L` (L: the minimum latency). No request
+//! sent later can arrive before that, so the server sees requests in
+//! arrival order (ties: arrival, then the order messages reached the
+//! exchange). Those arriving before `e` go first, then the server's
+//! `tick(e)`, then the rest. Each account is a partition: its requests,
+//! integration jobs and technician resolutions run in order on one thread,
+//! accounts in parallel (rayon), so the result does not depend on the
+//! thread count. Responses go back at `arrival + down-latency`; the
+//! exchange asks to run again by the next pending arrival, so no response
+//! is ever due inside a window already run.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use api_server::{AppState, RequestTime};
+use axum::Router;
+use axum::body::Body;
+use device_firmware::http::{Request as FwRequest, Response as FwResponse};
+use http_body_util::BodyExt;
+use rand::RngExt;
+use rand_distr::{Distribution, Exp};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+use sim_core::exec::{Deliveries, Envelope, Window};
+use sim_core::{SimDuration, SimRng, SimTime, stream};
+use tower::ServiceExt;
+
+use crate::home::{Inbound, Message, Outgoing, Record};
+
+/// Polls a future that never waits on I/O (the in-process router) to
+/// completion; `None` if it does not finish.
+pub fn block_on<F: Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1_000 {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// One in-process HTTP exchange: (status, headers, body).
+pub fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    at: SimTime,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .extension(RequestTime(at));
+    for (k, v) in headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    let Ok(req) = b.body(Body::from(body)) else {
+        return (
+            400,
+            Vec::new(),
+            b"{\"error\":\"unsendable request\"}".to_vec(),
+        );
+    };
+    let Some(Ok(resp)) = block_on(router.clone().oneshot(req)) else {
+        return (503, Vec::new(), Vec::new());
+    };
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let body = block_on(resp.into_body().collect())
+        .and_then(Result::ok)
+        .map(|c| c.to_bytes().to_vec())
+        .unwrap_or_default();
+    (status, headers, body)
+}
+
+/// A JSON call with an optional bearer token: (status, headers, JSON body).
+fn call_json(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    at: SimTime,
+) -> (u16, Vec<(String, String)>, Value) {
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if let Some(t) = token {
+        headers.push(("authorization".to_owned(), format!("Bearer {t}")));
+    }
+    let bytes = body
+        .map(|b| serde_json::to_vec(b).unwrap_or_default())
+        .unwrap_or_default();
+    let (status, headers, body) = call(router, method, path, &headers, bytes, at);
+    (
+        status,
+        headers,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+    )
+}
+
+/// The route template of a path, for request statistics.
+pub fn endpoint(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or("");
+    let mut out = Vec::new();
+    let mut id_next = false;
+    for seg in path.split('/') {
+        if id_next {
+            out.push("{id}");
+            id_next = false;
+            continue;
+        }
+        id_next = matches!(
+            seg,
+            "thermostat"
+                | "hvac"
+                | "alerts"
+                | "webhooks"
+                | "automations"
+                | "download"
+                | "energy"
+                | "links"
+        );
+        out.push(seg);
+    }
+    out.join("/")
+}
+
+/// Counts of one run, merged from every partition (sums: the order of
+/// merging does not matter).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Stats {
+    /// Requests by endpoint and status.
+    pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
+    /// Requests lost in transit or cut off by outages.
+    pub lost: u64,
+    /// Retry-After values seen on 429s [s] → count.
+    pub retry_after_s: BTreeMap<u64, u64>,
+    /// Integration jobs skipped while rate-limited.
+    pub integration_skipped: u64,
+    /// Technician visits sent.
+    pub visits: u64,
+    /// Alerts resolved after visits.
+    pub alerts_resolved: u64,
+    /// Releases published.
+    pub releases_published: u64,
+    /// Automations created.
+    pub automations_created: u64,
+}
+
+impl Stats {
+    fn count(&mut self, path: &str, status: u16, headers: &[(String, String)]) {
+        *self
+            .requests
+            .entry(endpoint(path))
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+        if status == 429
+            && let Some(s) = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                .and_then(|(_, v)| v.parse::<u64>().ok())
+        {
+            *self.retry_after_s.entry(s).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Stats) {
+        for (e, by) in other.requests {
+            let mine = self.requests.entry(e).or_default();
+            for (s, n) in by {
+                *mine.entry(s).or_default() += n;
+            }
+        }
+        for (s, n) in other.retry_after_s {
+            *self.retry_after_s.entry(s).or_default() += n;
+        }
+        self.lost += other.lost;
+        self.integration_skipped += other.integration_skipped;
+        self.visits += other.visits;
+        self.alerts_resolved += other.alerts_resolved;
+        self.releases_published += other.releases_published;
+        self.automations_created += other.automations_created;
+    }
+
+    /// Total requests with `status`.
+    pub fn with_status(&self, status: u16) -> u64 {
+        self.requests.values().filter_map(|m| m.get(&status)).sum()
+    }
+
+    /// Total requests handled by the server.
+    pub fn total(&self) -> u64 {
+        self.requests.values().flat_map(|m| m.values()).sum()
+    }
+}
+
+/// The receiver of webhooks: verifies each signature with the secret its
+/// integration registered (the seed's algorithm) and records what came.
+#[derive(Debug, Default)]
+pub struct Receiver {
+    inner: Mutex<ReceiverState>,
+}
+
+/// What the receiver saw.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct ReceiverState {
+    #[serde(skip)]
+    secrets: HashMap<String, String>,
+    /// Deliveries received.
+    pub received: u64,
+    /// Of which the signature verified.
+    pub verified: u64,
+    /// By event type.
+    pub by_event: BTreeMap<String, u64>,
+    /// Alert ids received in `predictive.alert_created`, with the time.
+    #[serde(skip)]
+    pub alerts: Vec<(SimTime, String)>,
+}
+
+impl Receiver {
+    fn register(&self, url: &str, secret: &str) {
+        let mut s = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.secrets.insert(url.to_owned(), secret.to_owned());
+    }
+
+    /// A snapshot.
+    pub fn state(&self) -> ReceiverState {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl api_server::webhooks::WebhookSink for Receiver {
+    fn deliver(&self, req: &api_server::webhooks::Outgoing<'_>, now: SimTime) -> Option<u16> {
+        let mut s = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.received += 1;
+        let signature = req
+            .headers
+            .iter()
+            .find(|(k, _)| *k == "x-aurra-signature")
+            .map(|(_, v)| *v);
+        let verified = match (s.secrets.get(req.url), signature) {
+            (Some(secret), Some(sig)) => api_server::webhooks::sign(secret, req.body) == sig,
+            _ => false,
+        };
+        if verified {
+            s.verified += 1;
+        }
+        let body: Value = serde_json::from_slice(req.body).unwrap_or(Value::Null);
+        let event = body["event"]
+            .as_str()
+            .unwrap_or("automation.webhook")
+            .to_owned();
+        if verified
+            && event == "predictive.alert_created"
+            && let Some(id) = body["data"]["alert_id"].as_str()
+        {
+            s.alerts.push((now, id.to_owned()));
+        }
+        *s.by_event.entry(event).or_default() += 1;
+        // Unsigned automation calls have no secret here; they are accepted.
+        Some(200)
+    }
+}
+
+/// A request waiting for its arrival.
+#[derive(Debug)]
+struct Pending {
+    arrival: SimTime,
+    order: u64,
+    out: Box<Outgoing>,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        (self.arrival, self.order) == (other.arrival, other.order)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.arrival, self.order).cmp(&(other.arrival, other.order))
+    }
+}
+
+/// A job of an integration.
+#[derive(Debug, Clone, PartialEq)]
+enum Job {
+    Webhook {
+        event_types: Vec<String>,
+        url: String,
+        secret: String,
+    },
+    Schedule(String),
+    Eco(String),
+}
+
+/// A periodic duty: every device once per `period`, spread evenly.
+#[derive(Debug, Clone)]
+struct Periodic {
+    step: SimDuration,
+    next: SimTime,
+    cursor: usize,
+}
+
+impl Periodic {
+    fn new(period: SimDuration, devices: usize, start: SimTime) -> Option<Periodic> {
+        let step = SimDuration::from_millis((period.as_millis() / devices.max(1) as u64).max(1));
+        (devices > 0).then_some(Periodic {
+            step,
+            next: start + step,
+            cursor: 0,
+        })
+    }
+}
+
+/// An integration: its own client and token, its duties.
+#[derive(Debug)]
+struct Integration {
+    client_id: String,
+    secret: String,
+    devices: Vec<String>,
+    token: Option<(String, SimTime)>,
+    blocked_until: SimTime,
+    setup: VecDeque<Job>,
+    setup_next: SimTime,
+    poll: Option<Periodic>,
+    optimize: Option<Periodic>,
+    setpoint_rate_per_s: f64,
+    setpoint_next: SimTime,
+    rng: SimRng,
+}
+
+/// An account's partition on the runner's side.
+#[derive(Debug)]
+struct AccountSide {
+    id: usize,
+    ops_client: (String, String),
+    ops_token: Option<(String, SimTime)>,
+    integrations: Vec<Integration>,
+    /// Alert resolutions due: (time, alert id).
+    resolutions: Vec<(SimTime, String)>,
+    stats: Stats,
+}
+
+/// Work of one account in one phase, in order.
+enum Work {
+    Home(Box<Outgoing>),
+    Resolve(String),
+}
+
+/// The exchange: everything on the server's side of the network.
+pub struct ServerSide {
+    /// The API server's state.
+    pub state: AppState,
+    router: Router,
+    lookahead: SimDuration,
+    pending: BinaryHeap<Reverse<Pending>>,
+    order: u64,
+    home_account: Vec<usize>,
+    home_ids: HashMap<String, usize>,
+    accounts: Vec<AccountSide>,
+    /// The webhook receiver.
+    pub receiver: Arc<Receiver>,
+    visits_delay: Option<SimDuration>,
+    seen_alerts: Vec<usize>,
+    releases: Vec<(SimTime, crate::schema::ReleaseSpec, bool)>,
+    seed: u64,
+    /// Counts outside partitions.
+    stats: Stats,
+    /// Records of the server side (visits are the homes').
+    pub records: Vec<Record>,
+}
+
+impl std::fmt::Debug for ServerSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSide")
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn retry_after(headers: &[(String, String)]) -> u64 {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(60)
+}
+
+impl Integration {
+    /// A valid token at `t`, fetching one when needed.
+    fn token(&mut self, router: &Router, t: SimTime, stats: &mut Stats) -> Option<String> {
+        if let Some((tok, exp)) = &self.token
+            && t + SimDuration::from_mins(5) < *exp
+        {
+            return Some(tok.clone());
+        }
+        let body = json!({"client_id": self.client_id, "client_secret": self.secret, "grant_type": "client_credentials"});
+        let (status, headers, v) =
+            call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
+        stats.count("/v1/auth/token", status, &headers);
+        let tok = v["access_token"].as_str()?.to_owned();
+        let secs = v["expires_in"].as_u64().unwrap_or(3_600);
+        self.token = Some((tok.clone(), t + SimDuration::from_secs(secs)));
+        Some(tok)
+    }
+
+    /// The earliest job time.
+    fn next_job(&self) -> SimTime {
+        let mut t = SimTime::MAX;
+        if !self.setup.is_empty() {
+            t = t.min(self.setup_next.max(self.blocked_until));
+        }
+        if let Some(p) = &self.poll {
+            t = t.min(p.next);
+        }
+        if let Some(p) = &self.optimize {
+            t = t.min(p.next);
+        }
+        if self.setpoint_rate_per_s > 0.0 {
+            t = t.min(self.setpoint_next);
+        }
+        t
+    }
+
+    /// One request of the integration: handles 401 (drop the token) and
+    /// 429 (wait out Retry-After). Returns the status.
+    fn request(
+        &mut self,
+        router: &Router,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        t: SimTime,
+        stats: &mut Stats,
+    ) -> u16 {
+        let Some(tok) = self.token(router, t, stats) else {
+            return 401;
+        };
+        let (status, headers, _) = call_json(router, method, path, Some(&tok), body, t);
+        stats.count(path, status, &headers);
+        match status {
+            401 => self.token = None,
+            429 => self.blocked_until = t + SimDuration::from_secs(retry_after(&headers)),
+            _ => {}
+        }
+        status
+    }
+
+    /// Runs the jobs due before `bound`.
+    fn run_until(
+        &mut self,
+        router: &Router,
+        bound: SimTime,
+        receiver: &Receiver,
+        stats: &mut Stats,
+    ) {
+        loop {
+            let t = self.next_job();
+            if t >= bound {
+                return;
+            }
+            if !self.setup.is_empty() && t == self.setup_next.max(self.blocked_until) {
+                let job = self.setup.front().cloned();
+                let ok = match job {
+                    Some(Job::Webhook {
+                        event_types,
+                        url,
+                        secret,
+                    }) => {
+                        receiver.register(&url, &secret);
+                        let body = json!({"url": url, "events": event_types, "secret": secret});
+                        self.request(router, "POST", "/v1/webhooks", Some(&body), t, stats)
+                    }
+                    Some(Job::Schedule(d)) => {
+                        let body = json!({"name": "Workday", "blocks": [
+                            {"label": "Morning", "start": "06:00", "end": "08:00", "heat": 70, "cool": 75, "days": ["mon","tue","wed","thu","fri"]},
+                            {"label": "Day", "start": "08:00", "end": "17:00", "heat": 64, "cool": 80, "days": ["mon","tue","wed","thu","fri"]},
+                            {"label": "Evening", "start": "17:00", "end": "22:30", "heat": 70, "cool": 75, "days": ["mon","tue","wed","thu","fri"]},
+                            {"label": "Night", "start": "22:30", "end": "06:00", "heat": 66, "cool": 78, "days": ["mon","tue","wed","thu","fri","sat","sun"]},
+                            {"label": "Weekend", "start": "06:00", "end": "22:30", "heat": 70, "cool": 75, "days": ["sat","sun"]}
+                        ]});
+                        let s = self.request(
+                            router,
+                            "POST",
+                            &format!("/v1/thermostat/{d}/schedule"),
+                            Some(&body),
+                            t,
+                            stats,
+                        );
+                        if (200..300).contains(&s) {
+                            self.request(
+                                router,
+                                "POST",
+                                &format!("/v1/thermostat/{d}/schedule/sync"),
+                                None,
+                                t,
+                                stats,
+                            )
+                        } else {
+                            s
+                        }
+                    }
+                    Some(Job::Eco(d)) => {
+                        let body = json!({"enabled": true, "heat_limit": 62, "cool_limit": 82});
+                        self.request(
+                            router,
+                            "POST",
+                            &format!("/v1/thermostat/{d}/eco"),
+                            Some(&body),
+                            t,
+                            stats,
+                        )
+                    }
+                    None => 0,
+                };
+                if ok != 429 {
+                    self.setup.pop_front();
+                }
+                // Setup jobs go out one a second at most.
+                self.setup_next = t + SimDuration::from_secs(1);
+                continue;
+            }
+            if let Some(p) = self.poll.as_mut().filter(|p| p.next == t) {
+                let d = self.devices[p.cursor % self.devices.len()].clone();
+                p.cursor += 1;
+                p.next = t + p.step;
+                if t < self.blocked_until {
+                    stats.integration_skipped += 1;
+                } else {
+                    self.request(
+                        router,
+                        "GET",
+                        &format!("/v1/thermostat/{d}/status"),
+                        None,
+                        t,
+                        stats,
+                    );
+                }
+                continue;
+            }
+            if let Some(p) = self.optimize.as_mut().filter(|p| p.next == t) {
+                let d = self.devices[p.cursor % self.devices.len()].clone();
+                p.cursor += 1;
+                p.next = t + p.step;
+                if t < self.blocked_until {
+                    stats.integration_skipped += 1;
+                } else {
+                    let body = json!({"device_id": d, "horizon_hours": 12, "apply": true});
+                    self.request(
+                        router,
+                        "POST",
+                        "/v1/climate/optimize",
+                        Some(&body),
+                        t,
+                        stats,
+                    );
+                }
+                continue;
+            }
+            // A setpoint change on a random managed device.
+            let gap =
+                Exp::new(self.setpoint_rate_per_s).map_or(86_400.0, |e| e.sample(&mut self.rng));
+            self.setpoint_next = t + SimDuration::from_secs_f64(gap)
+                .unwrap_or(SimDuration::from_days(1))
+                .max(SimDuration::from_millis(1));
+            let d = self.devices[self.rng.random_range(0..self.devices.len())].clone();
+            let temperature = self.rng.random_range(66..=76);
+            if t < self.blocked_until {
+                stats.integration_skipped += 1;
+            } else {
+                let body = json!({"temperature": temperature, "mode": "auto"});
+                self.request(
+                    router,
+                    "POST",
+                    &format!("/v1/thermostat/{d}/setpoint"),
+                    Some(&body),
+                    t,
+                    stats,
+                );
+            }
+        }
+    }
+}
+
+/// Homes' credentials and places, for provisioning.
+#[derive(Debug, Clone)]
+pub struct Provision<'a> {
+    /// The scenario.
+    pub scenario: &'a crate::schema::Scenario,
+    /// Every home.
+    pub homes: &'a [crate::fleet::HomeSpec],
+}
+
+fn ops_token(
+    side: &mut AccountSide,
+    router: &Router,
+    t: SimTime,
+    stats: &mut Stats,
+) -> Option<String> {
+    if let Some((tok, exp)) = &side.ops_token
+        && t + SimDuration::from_mins(5) < *exp
+    {
+        return Some(tok.clone());
+    }
+    let body = json!({"client_id": side.ops_client.0, "client_secret": side.ops_client.1, "grant_type": "client_credentials"});
+    let (status, headers, v) = call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
+    stats.count("/v1/auth/token", status, &headers);
+    let tok = v["access_token"].as_str()?.to_owned();
+    side.ops_token = Some((tok.clone(), t + SimDuration::from_secs(3_600)));
+    Some(tok)
+}
+
+impl ServerSide {
+    /// Provisions the server for the scenario: accounts, clients, devices
+    /// (settings, Zigbee keys), integrations, automations (through the
+    /// API). An automation the server refuses is an error naming it.
+    pub fn new(
+        p: &Provision<'_>,
+        state: AppState,
+        receiver: Arc<Receiver>,
+    ) -> Result<ServerSide, String> {
+        let s = p.scenario;
+        let start = s.start.0;
+        let router = api_server::app(state.clone());
+        let mut accounts = Vec::new();
+        for (a, spec) in s.accounts.iter().enumerate() {
+            let id = state.create_account(&spec.name);
+            state
+                .with_account(id, |acc| acc.tariff.price_per_kwh = spec.price_per_kwh)
+                .ok_or("account vanished")?;
+            let mut keys = stream(s.seed, a as u64, "account-credentials");
+            let mut secret = || {
+                format!(
+                    "sk_{:016x}{:016x}",
+                    keys.random::<u64>(),
+                    keys.random::<u64>()
+                )
+            };
+            let ops = (format!("ops-{a}"), secret());
+            state
+                .add_client(
+                    id,
+                    &ops.0,
+                    &ops.1,
+                    &api_server::state::SCOPES,
+                    api_server::Tier::Enterprise,
+                )
+                .map_err(|e| e.to_string())?;
+            let devices: Vec<String> = p
+                .homes
+                .iter()
+                .filter(|h| h.account == a)
+                .map(|h| h.device_id.clone())
+                .collect();
+            let mut integrations = Vec::new();
+            for (j, g) in spec.integrations.iter().enumerate() {
+                let client_id = format!("int-{a}-{j}");
+                let client_secret = secret();
+                let tier = match g.tier {
+                    crate::schema::TierSpec::Standard => api_server::Tier::Standard,
+                    crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
+                };
+                state
+                    .add_client(
+                        id,
+                        &client_id,
+                        &client_secret,
+                        &api_server::state::SCOPES,
+                        tier,
+                    )
+                    .map_err(|e| e.to_string())?;
+                let managed: Vec<String> = devices
+                    .iter()
+                    .take(g.devices.map_or(usize::MAX, |n| n as usize))
+                    .cloned()
+                    .collect();
+                let mut setup = VecDeque::new();
+                if !g.webhooks.is_empty() {
+                    setup.push_back(Job::Webhook {
+                        event_types: g.webhooks.clone(),
+                        url: format!("https://hooks.thermotwin.test/{}/{}", spec.name, g.name),
+                        secret: secret(),
+                    });
+                }
+                for d in &managed {
+                    if g.schedule {
+                        setup.push_back(Job::Schedule(d.clone()));
+                    }
+                    if g.eco {
+                        setup.push_back(Job::Eco(d.clone()));
+                    }
+                }
+                let rate = g.setpoint_changes_per_day * managed.len() as f64 / 86_400.0;
+                let mut rng = stream(s.seed, (a * 1_000 + j) as u64, "integration");
+                let first_setpoint =
+                    Exp::new(rate.max(1e-12)).map_or(86_400.0, |e| e.sample(&mut rng));
+                integrations.push(Integration {
+                    client_id,
+                    secret: client_secret,
+                    token: None,
+                    blocked_until: start,
+                    setup,
+                    setup_next: start,
+                    poll: g
+                        .poll_status
+                        .and_then(|d| Periodic::new(d.0, managed.len(), start)),
+                    optimize: g
+                        .optimize
+                        .and_then(|d| Periodic::new(d.0, managed.len(), start)),
+                    setpoint_rate_per_s: if managed.is_empty() { 0.0 } else { rate },
+                    setpoint_next: start
+                        + SimDuration::from_secs_f64(first_setpoint)
+                            .unwrap_or(SimDuration::from_days(365)),
+                    devices: managed,
+                    rng,
+                });
+            }
+            accounts.push(AccountSide {
+                id,
+                ops_client: ops,
+                ops_token: None,
+                integrations,
+                resolutions: Vec::new(),
+                stats: Stats::default(),
+            });
+        }
+        for h in p.homes {
+            let acc = accounts[h.account].id;
+            let tier = match s.accounts[h.account].tier {
+                crate::schema::TierSpec::Standard => api_server::Tier::Standard,
+                crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
+            };
+            state
+                .add_client(
+                    acc,
+                    &h.client_id,
+                    &h.client_secret,
+                    &["diagnostics:read"],
+                    tier,
+                )
+                .map_err(|e| e.to_string())?;
+            state
+                .add_device(acc, &h.device_id, &h.api_key, h.hub)
+                .map_err(|e| e.to_string())?;
+            for z in crate::home::zigbee_sensors(h) {
+                state
+                    .add_sensor_key(&z.api_key, &z.ieee_address)
+                    .map_err(|e| e.to_string())?;
+            }
+            let loc = &s.fleet.locations[h.location];
+            state
+                .with_account(acc, |a| {
+                    // The homeowner's setting at installation.
+                    let payload = json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": s.fleet.mode}});
+                    a.enqueue_command(&h.device_id, "config_update", payload, start);
+                    if let Some(d) = a.device_mut(&h.device_id) {
+                        d.thermostat.mode = s.fleet.mode.clone();
+                        d.thermostat.setpoint_f = s.fleet.setpoint_f;
+                        d.settings.reporting_interval_seconds = s.firmware.reporting_interval_s;
+                        d.settings.timezone = loc.timezone.clone();
+                        d.settings.location = Some(api_server::state::Location {
+                            latitude: loc.latitude,
+                            longitude: loc.longitude,
+                            name: Some(loc.name.clone()),
+                        });
+                    }
+                })
+                .ok_or("account vanished")?;
+        }
+        let mut stats = Stats::default();
+        for (i, spec) in s.automations.iter().enumerate() {
+            let Some(a) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
+                return Err(format!(
+                    "automations[{i}].account: no account {:?}",
+                    spec.account
+                ));
+            };
+            let side = &mut accounts[a];
+            let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
+                format!("automations[{i}]: the account's operations client got no token")
+            })?;
+            let devices: Vec<&str> = p
+                .homes
+                .iter()
+                .filter(|h| h.account == a)
+                .map(|h| h.device_id.as_str())
+                .take(spec.devices.map_or(usize::MAX, |n| n as usize))
+                .collect();
+            for d in devices {
+                let body = crate::validate::for_device(&spec.automation, d);
+                let (status, headers, v) = call_json(
+                    &router,
+                    "POST",
+                    "/api/automations",
+                    Some(&token),
+                    Some(&body),
+                    start,
+                );
+                stats.count("/api/automations", status, &headers);
+                if status != 201 {
+                    return Err(format!(
+                        "automations[{i}] for {d}: the server answered {status}: {}",
+                        v["message"].as_str().unwrap_or("")
+                    ));
+                }
+                stats.automations_created += 1;
+            }
+        }
+        let technicians = &s.technicians;
+        Ok(ServerSide {
+            router,
+            lookahead: SimDuration::from_millis(s.network.min_latency_ms),
+            pending: BinaryHeap::new(),
+            order: 0,
+            home_account: p.homes.iter().map(|h| h.account).collect(),
+            home_ids: p
+                .homes
+                .iter()
+                .map(|h| (h.device_id.clone(), h.index))
+                .collect(),
+            seen_alerts: vec![0; accounts.len()],
+            accounts,
+            receiver,
+            visits_delay: technicians.enabled.then_some(technicians.delay.0),
+            releases: s
+                .ota
+                .releases
+                .iter()
+                .map(|r| (r.publish_at.resolve(start), r.clone(), false))
+                .collect(),
+            seed: s.seed,
+            stats,
+            records: Vec::new(),
+            state,
+        })
+    }
+
+    /// Whether home `home` gets a corrupted image of a defective release.
+    fn corrupts(&self, home: usize, version: &str) -> bool {
+        let Some((_, r, _)) = self.releases.iter().find(|(_, r, _)| r.version == version) else {
+            return false;
+        };
+        if r.failure_rate <= 0.0 {
+            return false;
+        }
+        let mut rng = stream(self.seed, home as u64, &format!("ota-defect-{version}"));
+        rng.random::<f64>() < r.failure_rate
+    }
+
+    fn publish_due(&mut self, now: SimTime) {
+        for i in 0..self.releases.len() {
+            let (at, spec, done) = &self.releases[i];
+            if *done || *at > now {
+                continue;
+            }
+            let mut rng = stream(self.seed, i as u64, "ota-image");
+            let image: Vec<u8> = (0..spec.image_kib as usize * 1_024)
+                .map(|_| rng.random::<u8>())
+                .collect();
+            let plan = api_server::ota::RolloutPlan {
+                batches: spec.batches.clone(),
+                advance_success_rate: spec.advance_success_rate,
+                halt_failure_rate: spec.halt_failure_rate,
+                min_reports: spec.min_reports,
+            };
+            if self
+                .state
+                .publish_release(&spec.version, image, &spec.notes, plan)
+                .is_ok()
+            {
+                self.stats.releases_published += 1;
+            }
+            self.releases[i].2 = true;
+        }
+    }
+
+    /// Handles the pending requests arriving before `bound`, account by
+    /// account in parallel; returns the responses as deliveries.
+    fn phase(&mut self, bound: SimTime) -> Vec<(usize, SimTime, Inbound)> {
+        let mut work: Vec<Vec<(SimTime, u64, Work)>> =
+            (0..self.accounts.len()).map(|_| Vec::new()).collect();
+        while self
+            .pending
+            .peek()
+            .is_some_and(|Reverse(p)| p.arrival < bound)
+        {
+            let Some(Reverse(p)) = self.pending.pop() else {
+                break;
+            };
+            let a = self.home_account[p.out.home];
+            work[a].push((p.arrival, p.order, Work::Home(p.out)));
+        }
+        for (a, side) in self.accounts.iter_mut().enumerate() {
+            let (due, later): (Vec<_>, Vec<_>) =
+                side.resolutions.drain(..).partition(|(t, _)| *t < bound);
+            side.resolutions = later;
+            for (t, id) in due {
+                work[a].push((t, u64::MAX, Work::Resolve(id)));
+            }
+            work[a].sort_by_key(|(t, o, _)| (*t, *o));
+        }
+        let router = &self.router;
+        let receiver = &self.receiver;
+        let corrupt: Vec<(usize, String)> = work
+            .iter()
+            .flatten()
+            .filter_map(|(_, _, w)| match w {
+                Work::Home(o) if o.request.path.starts_with("/v1/ota/download/") => {
+                    let v = o
+                        .request
+                        .path
+                        .trim_start_matches("/v1/ota/download/")
+                        .to_owned();
+                    self.corrupts(o.home, &v).then_some((o.home, v))
+                }
+                _ => None,
+            })
+            .collect();
+        let results: Vec<Vec<(usize, SimTime, Inbound)>> = self
+            .accounts
+            .par_iter_mut()
+            .zip(work.into_par_iter())
+            .map(|(side, items)| {
+                let mut out = Vec::new();
+                let mut stats = std::mem::take(&mut side.stats);
+                for (t, _, w) in items {
+                    // Integration jobs due before this item run first.
+                    for g in &mut side.integrations {
+                        g.run_until(router, t, receiver, &mut stats);
+                    }
+                    match w {
+                        Work::Home(o) => out.push(handle_home(router, *o, &corrupt, &mut stats)),
+                        Work::Resolve(id) => {
+                            if let Some(tok) = ops_token(side, router, t, &mut stats) {
+                                let path = format!("/v1/alerts/{id}/resolve");
+                                let (status, headers, _) =
+                                    call_json(router, "POST", &path, Some(&tok), None, t);
+                                stats.count(&path, status, &headers);
+                                if status == 200 {
+                                    stats.alerts_resolved += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+                for g in &mut side.integrations {
+                    g.run_until(router, bound, receiver, &mut stats);
+                }
+                side.stats = stats;
+                out
+            })
+            .collect();
+        results.into_iter().flatten().collect()
+    }
+
+    /// New alerts since the last look: technician visits (and, at the
+    /// visit, the alert's resolution).
+    fn dispatch(&mut self, window_end: SimTime, deliveries: &mut Vec<(usize, SimTime, Inbound)>) {
+        let Some(delay) = self.visits_delay else {
+            return;
+        };
+        for (a, side) in self.accounts.iter_mut().enumerate() {
+            let new: Vec<(String, String, SimTime)> = self
+                .state
+                .with_account(side.id, |acc| {
+                    acc.alerts[self.seen_alerts[a]..]
+                        .iter()
+                        .map(|al| (al.alert_id.clone(), al.device_id.clone(), al.created_at))
+                        .collect()
+                })
+                .unwrap_or_default();
+            self.seen_alerts[a] += new.len();
+            for (alert, device, at) in new {
+                let Some(&home) = self.home_ids.get(&device) else {
+                    continue;
+                };
+                let visit = (at + delay).max(window_end);
+                deliveries.push((home, visit, Inbound::Visit));
+                side.resolutions.push((visit, alert));
+                self.stats.visits += 1;
+            }
+        }
+    }
+
+    /// The exchange step after window `w`.
+    pub fn exchange(
+        &mut self,
+        w: Window,
+        messages: Vec<Envelope<Message>>,
+        deliveries: &mut Deliveries<Inbound>,
+    ) {
+        let mut out = Vec::new();
+        for m in messages {
+            match m.message {
+                Message::Record(r) => self.records.push(r),
+                Message::Request(o) => {
+                    if o.lost {
+                        self.stats.lost += 1;
+                        out.push((o.home, o.arrival, Inbound::TransportError(o.request.id)));
+                    } else {
+                        self.order += 1;
+                        self.pending.push(Reverse(Pending {
+                            arrival: o.arrival,
+                            order: self.order,
+                            out: o,
+                        }));
+                    }
+                }
+            }
+        }
+        self.publish_due(w.end);
+        out.extend(self.phase(w.end));
+        self.state.tick(w.end);
+        out.extend(self.phase(w.end + self.lookahead));
+        self.dispatch(w.end, &mut out);
+        for (home, at, d) in out {
+            deliveries.push(home, at.max(w.end), d);
+        }
+        if let Some(Reverse(p)) = self.pending.peek() {
+            deliveries.wake_at(p.arrival);
+        }
+        let next_job = self
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.integrations
+                    .iter()
+                    .map(Integration::next_job)
+                    .chain(a.resolutions.iter().map(|r| r.0))
+            })
+            .min();
+        if let Some(t) = next_job {
+            deliveries.wake_at(t);
+        }
+    }
+
+    /// Every count, merged.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        for a in &self.accounts {
+            s.merge(a.stats.clone());
+        }
+        s
+    }
+}
+
+/// A home's request through the router; its response due back.
+fn handle_home(
+    router: &Router,
+    o: Outgoing,
+    corrupt: &[(usize, String)],
+    stats: &mut Stats,
+) -> (usize, SimTime, Inbound) {
+    let FwRequest {
+        id,
+        method,
+        path,
+        headers,
+        body,
+        ..
+    } = o.request;
+    let (status, headers, mut body) = call(
+        router,
+        method.as_str(),
+        &path,
+        &headers,
+        body.unwrap_or_default(),
+        o.arrival,
+    );
+    stats.count(&path, status, &headers);
+    if (200..300).contains(&status)
+        && !body.is_empty()
+        && corrupt
+            .iter()
+            .any(|(h, v)| *h == o.home && path.ends_with(v.as_str()))
+    {
+        body[0] ^= 0xff;
+    }
+    (
+        o.home,
+        o.arrival + o.down,
+        Inbound::Response(
+            id,
+            FwResponse {
+                status,
+                headers,
+                body,
+            },
+        ),
+    )
+}
