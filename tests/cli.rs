@@ -85,3 +85,44 @@ fn check_accepts_the_examples_and_rejects_a_bad_file_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn run_writes_a_run_folder_and_checks_its_overrides() {
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/examples/quickstart.toml"
+    );
+    let out = std::env::temp_dir().join(format!("thermotwin-cli-run-{}", std::process::id()));
+    let o = out.to_str().unwrap();
+    let run = thermotwin(&[
+        "run",
+        quickstart,
+        "--homes",
+        "3",
+        "--days",
+        "0.1",
+        "--threads",
+        "2",
+        "--out",
+        o,
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("quickstart: 3 homes"), "{stdout}");
+    assert!(stdout.contains("run folder:"), "{stdout}");
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("quickstart-seed42").join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["homes"], 3);
+    assert!(summary["requests"]["total"].as_u64().unwrap() > 0);
+    let bad = thermotwin(&["run", quickstart, "--homes", "0", "--out", o]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--homes 0 is out of range"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
