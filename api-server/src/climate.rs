@@ -46,7 +46,7 @@
 //! cool target…85 °F.
 //!
 //! **Optimisation**: dynamic programming over the indoor temperature (a
-//! 0.1 °F grid, hours × 501 states × up to 51 setpoints) backwards from a
+//! 0.25 °F grid, hours × 201 states × up to 51 setpoints) backwards from a
 //! terminal value (what restoring the target would cost after the
 //! horizon, so the plan does not coast off its end), then a
 //! forward pass from the home's latest temperature reading (else its
@@ -225,7 +225,7 @@ pub const SETUP_MAX_F: i64 = 85;
 const LO: i64 = 40;
 const HI: i64 = 90;
 /// State grid of the indoor temperature [°F].
-const GRID_STEP: f64 = 0.1;
+const GRID_STEP: f64 = 0.25;
 const GRID: usize = ((HI - LO) as f64 / GRID_STEP) as usize + 1;
 
 impl Problem {
@@ -303,7 +303,7 @@ impl Problem {
     }
 
     /// The cost-optimal plan: backward dynamic programming over the indoor
-    /// temperature (a 0.1 °F grid, values interpolated linearly between
+    /// temperature (a 0.25 °F grid, values interpolated linearly between
     /// grid points), then a forward pass from the current temperature.
     pub fn optimize(&self, hours: &[Hour]) -> Vec<i64> {
         let n = hours.len();

@@ -247,7 +247,8 @@ pub struct Firmware {
     now: Instant,
     controller: Controller,
     sensors: SensorSnapshot,
-    tasks: HashMap<Job, Task>,
+    /// One task per job, indexed by `Job as usize`.
+    tasks: [Task; JOBS.len()],
     in_flight_paths: HashMap<RequestId, (Job, String)>,
     outbox: VecDeque<Request>,
     events: VecDeque<Event>,
@@ -343,10 +344,14 @@ impl Firmware {
                 RateGuard::new(30, minute)
             }
         };
-        let tasks = JOBS
-            .iter()
-            .map(|&j| (j, Task::new(now, backoff(), guard(j))))
-            .collect();
+        let tasks = std::array::from_fn(|i| {
+            let j = JOBS
+                .iter()
+                .copied()
+                .find(|j| *j as usize == i)
+                .unwrap_or(Job::Telemetry);
+            Task::new(now, backoff(), guard(j))
+        });
         let mut fw = Firmware {
             controller: Controller::new(cfg.control, now),
             cfg,
@@ -444,7 +449,7 @@ impl Firmware {
     }
 
     fn task(&mut self, job: Job) -> &mut Task {
-        self.tasks.get_mut(&job).expect("every job has a task")
+        &mut self.tasks[job as usize]
     }
 
     fn event(&mut self, e: Event) {
@@ -559,8 +564,9 @@ impl Firmware {
         if let Some(r) = self.reboot_at {
             t = t.min(r);
         }
-        for (job, task) in &self.tasks {
-            if task.in_flight.is_some() || self.has_work(*job) {
+        for job in JOBS {
+            let task = &self.tasks[job as usize];
+            if task.in_flight.is_some() || self.has_work(job) {
                 t = t.min(task.wake_at(self.now));
             }
         }
@@ -603,7 +609,7 @@ impl Firmware {
         // Requests past their deadline count as failed.
         for job in JOBS {
             let interval = self.interval(job);
-            let task = self.tasks.get_mut(&job).expect("every job has a task");
+            let task = &mut self.tasks[job as usize];
             if let Some(id) = task.expire(now, interval, &mut self.rng) {
                 if job == Job::Settings {
                     self.settings_settled = true;
@@ -745,7 +751,7 @@ impl Firmware {
     /// Sends every request that is due and allowed.
     fn pump(&mut self, now: Instant) {
         for job in JOBS {
-            if !self.has_work(job) || !self.tasks[&job].ready(now) {
+            if !self.has_work(job) || !self.tasks[job as usize].ready(now) {
                 continue;
             }
             match job {
@@ -912,7 +918,7 @@ impl Firmware {
         let Some((job, path)) = self.in_flight_paths.remove(&id) else {
             return;
         };
-        if !self.tasks[&job].owns(id) {
+        if !self.tasks[job as usize].owns(id) {
             return;
         }
         let aurra_job = matches!(job, Job::Vibration | Job::Energy);
@@ -989,7 +995,7 @@ impl Firmware {
         if job == Job::Settings {
             self.settings_settled = true;
         }
-        let task = self.tasks.get_mut(&job).expect("every job has a task");
+        let task = &mut self.tasks[job as usize];
         task.settle(now, outcome, interval, &mut self.rng);
         if aurra_job && resp.status == 401 {
             // The token is no good: fetch a new one, and retry at once the

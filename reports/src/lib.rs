@@ -1,6 +1,10 @@
-//! reports: the output tables of a run (Parquet through polars), metrics
-//! (PHM-style alert precision/recall and lead time, comfort, energy, rate
-//! limits), charts (plotters), `report.html` and `summary.json`.
+//! reports: the output tables of a run (Parquet through polars), and — with
+//! issue 7 — metrics (PHM-style alert precision/recall and lead time,
+//! comfort, energy, rate limits), charts (plotters), `report.html` and
+//! `summary.json`.
 //!
-//! Planned contents (issue 7); `thermotwin report DIR` re-renders a finished
-//! run from its Parquet files. Nothing is implemented here yet.
+//! Built so far: [`tables`], the streaming Parquet writer the runner writes
+//! every table through, and the runner's table schemas ([`schema`]).
+
+pub mod schema;
+pub mod tables;

@@ -122,6 +122,8 @@ pub struct Outgoing {
     pub home: usize,
     /// The request.
     pub request: Request,
+    /// When it was sent.
+    pub sent: SimTime,
     /// When it reaches the server.
     pub arrival: SimTime,
     /// How long the answer takes back.
@@ -569,6 +571,7 @@ impl HomeSim {
                 Message::Request(Box::new(Outgoing {
                     home: self.index,
                     request,
+                    sent: t,
                     arrival: t + up,
                     down,
                     lost: lost || cut,

@@ -17,6 +17,7 @@ pub mod net;
 pub mod run;
 pub mod schema;
 pub mod server;
+pub mod tables;
 pub mod validate;
 
 pub use load::{ScenarioError, load, parse_str};

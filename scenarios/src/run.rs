@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use api_server::{AppState, ServerConfig};
-use hvac_models::degradation::FaultKind;
 use hvac_models::sun::Site;
 use hvac_models::weather::WeatherSeries;
 use serde_json::{Value, json};
@@ -18,7 +17,7 @@ use sim_core::exec::{Executor, Progress, RunPlan};
 use sim_core::{SimDuration, SimTime, VirtualClock};
 
 use crate::fleet::{HomeSpec, home};
-use crate::home::{HomeContext, HomeSim, Record};
+use crate::home::{HomeContext, HomeSim};
 use crate::net::Network;
 use crate::schema::{ClimateSource, Scenario};
 use crate::server::{Provision, Receiver, ServerSide};
@@ -54,6 +53,9 @@ pub enum RunError {
     /// The executor stopped.
     #[error("simulation: {0}")]
     Simulation(String),
+    /// A table could not be written.
+    #[error("tables: {0}")]
+    Tables(String),
     /// The run folder could not be written.
     #[error("cannot write {path}: {message}")]
     Write {
@@ -248,9 +250,36 @@ pub fn run(
         telemetry_retention: s.server.telemetry_retention,
         ..ServerConfig::default()
     };
-    let state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
+    let outlets: crate::tables::Outlets = Arc::default();
+    let mut state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
         .with_webhook_sink(receiver.clone())
         .with_forecast(forecast);
+    if s.outputs.telemetry {
+        state = state.with_store(crate::tables::tee_factory(
+            s.server.telemetry_retention,
+            outlets.clone(),
+        ));
+    }
+    let base = overrides
+        .out
+        .clone()
+        .unwrap_or_else(|| s.outputs.dir.clone());
+    let dir = base.join(format!("{}-seed{}", s.name, s.seed));
+    std::fs::create_dir_all(&dir).map_err(|e| RunError::Write {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
+        .map_err(|e| RunError::Tables(e.to_string()))?;
+    let device_ids: Vec<Vec<String>> = (0..s.accounts.len())
+        .map(|a| {
+            specs
+                .iter()
+                .filter(|h| h.account == a)
+                .map(|h| h.device_id.clone())
+                .collect()
+        })
+        .collect();
     let mut server = ServerSide::new(
         &Provision {
             scenario: &s,
@@ -279,22 +308,70 @@ pub fn run(
         lookahead: shortest,
         max_window: SimDuration::from_secs(60).max(shortest),
     };
+    let mut table_error: Option<String> = None;
     let stats = executor
         .run(
             &mut homes,
             plan,
-            |w, m, d| server.exchange(w, m, d),
+            |w, m, d| {
+                server.exchange(w, m, d);
+                if table_error.is_none()
+                    && let Err(e) = drain(&mut server, &mut tables, &outlets, &device_ids)
+                {
+                    table_error = Some(e.to_string());
+                }
+            },
             progress,
         )
         .map_err(|e| RunError::Simulation(e.to_string()))?;
-    let summary = summarize(&s, &homes, &server, stats);
-    let base = overrides
-        .out
-        .clone()
-        .unwrap_or_else(|| s.outputs.dir.clone());
-    let dir = base.join(format!("{}-seed{}", s.name, s.seed));
+    if let Some(e) = table_error {
+        return Err(RunError::Tables(e));
+    }
+    drain(&mut server, &mut tables, &outlets, &device_ids)
+        .map_err(|e| RunError::Tables(e.to_string()))?;
+    for acc in server.state.accounts() {
+        let acc = acc
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for a in &acc.alerts {
+            tables
+                .alert(a)
+                .map_err(|e| RunError::Tables(e.to_string()))?;
+        }
+    }
+    let counts = tables.counts.clone();
+    let rows = tables
+        .finish()
+        .map_err(|e| RunError::Tables(e.to_string()))?;
+    let summary = summarize(&s, &homes, &server, stats, &counts, &rows);
     write(&dir, &summary)?;
     Ok(Finished { dir, summary })
+}
+
+/// Moves what the last exchange produced into the tables.
+fn drain(
+    server: &mut ServerSide,
+    tables: &mut crate::tables::Tables,
+    outlets: &crate::tables::Outlets,
+    device_ids: &[Vec<String>],
+) -> Result<(), reports::tables::TableError> {
+    tables.records(std::mem::take(&mut server.records))?;
+    tables.requests(server.drain_request_rows())?;
+    tables.webhooks(server.receiver.drain_rows())?;
+    let outlets = outlets
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for (a, out) in outlets.iter().enumerate() {
+        let rows = std::mem::take(
+            &mut *out
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !rows.is_empty() {
+            tables.telemetry(device_ids.get(a).map_or(&[][..], Vec::as_slice), rows)?;
+        }
+    }
+    Ok(())
 }
 
 fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
@@ -314,54 +391,17 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
-fn kind_name(k: FaultKind) -> &'static str {
-    k.as_str()
-}
-
 /// The headline counts (stable keys; no wall-clock or thread figures).
 fn summarize(
     s: &Scenario,
     homes: &[HomeSim],
     server: &ServerSide,
     exec: sim_core::exec::RunStats,
+    counts: &crate::tables::RecordCounts,
+    rows: &std::collections::BTreeMap<&'static str, u64>,
 ) -> Value {
     let stats = server.stats();
     let receiver = server.receiver.state();
-    let mut onsets = std::collections::BTreeMap::<&str, u64>::new();
-    let mut failures = std::collections::BTreeMap::<&str, u64>::new();
-    let (mut visits, mut prevented, mut unnecessary, mut after_failure) = (0u64, 0u64, 0u64, 0u64);
-    let mut fw_events = std::collections::BTreeMap::<String, u64>::new();
-    for r in &server.records {
-        match r {
-            Record::FaultOnset { kind, .. } => *onsets.entry(kind_name(*kind)).or_default() += 1,
-            Record::Failure { kind, .. } => *failures.entry(kind_name(*kind)).or_default() += 1,
-            Record::Visit {
-                repaired,
-                after_failure: af,
-                ..
-            } => {
-                visits += 1;
-                match (repaired.is_empty(), af) {
-                    (true, _) => unnecessary += 1,
-                    (false, true) => after_failure += 1,
-                    (false, false) => prevented += 1,
-                }
-            }
-            Record::Firmware { event, .. } => {
-                let name = match event {
-                    device_firmware::firmware::Event::Booted { .. } => "booted",
-                    device_firmware::firmware::Event::Rebooting { .. } => "rebooting",
-                    device_firmware::firmware::Event::ReadingDropped { .. } => "reading_dropped",
-                    device_firmware::firmware::Event::CommandHandled { .. } => "command_handled",
-                    device_firmware::firmware::Event::OtaStage { .. } => "ota_stage",
-                    device_firmware::firmware::Event::RateLimited { .. } => "rate_limited",
-                    _ => "other",
-                };
-                *fw_events.entry(name.to_owned()).or_default() += 1;
-            }
-            Record::Sample(_) => {}
-        }
-    }
     // What the server stored.
     let mut stored = Vec::new();
     let (mut alerts, mut automation_fired, mut notifications) = (0u64, 0u64, 0u64);
@@ -426,14 +466,15 @@ fn summarize(
             "homes_with_telemetry": homes_with_telemetry,
             "min_readings_per_home": stored.iter().min().copied().unwrap_or(0),
         },
-        "firmware": {"events": fw_events, "versions": versions},
-        "ground_truth": {"fault_onsets": onsets, "failures": failures},
+        "firmware": {"events": counts.firmware, "versions": versions},
+        "ground_truth": {"fault_onsets": counts.onsets, "failures": counts.failures},
         "alerts": {"created": alerts, "resolved_after_visit": stats.alerts_resolved},
-        "technicians": {"visits": visits, "failures_prevented": prevented, "after_failure": after_failure, "unnecessary": unnecessary},
+        "technicians": {"visits": counts.visits, "failures_prevented": counts.prevented, "after_failure": counts.after_failure, "unnecessary": counts.unnecessary},
         "webhooks": {"received": receiver.received, "verified": receiver.verified, "by_event": receiver.by_event},
         "automations": {"created": stats.automations_created, "fired": automation_fired, "notifications": notifications},
         "ota": {"releases": releases},
         "energy": {"hvac_kwh": round(energy, 1), "kwh_per_home": round(energy / f64::from(s.fleet.homes.max(1)), 2)},
         "comfort": {"band_c": crate::home::COMFORT_BAND_C, "discomfort_kh_per_home": round(discomfort / f64::from(s.fleet.homes.max(1)), 3)},
+        "tables": rows,
     })
 }

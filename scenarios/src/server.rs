@@ -139,6 +139,27 @@ pub fn endpoint(path: &str) -> String {
     out.join("/")
 }
 
+/// One request the server handled, for `requests.parquet`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRow {
+    /// When it reached the server.
+    pub arrival: SimTime,
+    /// `home`, `integration` or `operations`.
+    pub source: &'static str,
+    /// The home, for its own requests.
+    pub home: Option<usize>,
+    /// Method.
+    pub method: String,
+    /// Route template.
+    pub endpoint: String,
+    /// Status.
+    pub status: u16,
+    /// `Retry-After` [s] on a 429.
+    pub retry_after_s: Option<u64>,
+    /// Modelled one-way latencies [ms] (homes' requests).
+    pub latency_ms: Option<(u64, u64)>,
+}
+
 /// Counts of one run, merged from every partition (sums: the order of
 /// merging does not matter).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -159,24 +180,54 @@ pub struct Stats {
     pub releases_published: u64,
     /// Automations created.
     pub automations_created: u64,
+    /// Rows for `requests.parquet`, in handling order (drained by the runner).
+    #[serde(skip)]
+    pub rows: Vec<RequestRow>,
 }
 
 impl Stats {
-    fn count(&mut self, path: &str, status: u16, headers: &[(String, String)]) {
-        *self
-            .requests
-            .entry(endpoint(path))
-            .or_default()
-            .entry(status)
-            .or_default() += 1;
-        if status == 429
+    /// Counts a request of an integration or the operations client.
+    fn count(
+        &mut self,
+        at: SimTime,
+        source: &'static str,
+        method: &str,
+        path: &str,
+        status: u16,
+        headers: &[(String, String)],
+    ) {
+        let row = RequestRow {
+            arrival: at,
+            source,
+            home: None,
+            method: method.to_owned(),
+            endpoint: String::new(),
+            status,
+            retry_after_s: None,
+            latency_ms: None,
+        };
+        self.log(row, path, headers);
+    }
+
+    /// Counts a request and keeps its row (endpoint and Retry-After filled in).
+    fn log(&mut self, mut row: RequestRow, path: &str, headers: &[(String, String)]) {
+        let endpoint = endpoint(path);
+        let by_status = match self.requests.get_mut(&endpoint) {
+            Some(m) => m,
+            None => self.requests.entry(endpoint.clone()).or_default(),
+        };
+        *by_status.entry(row.status).or_default() += 1;
+        if row.status == 429
             && let Some(s) = headers
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
                 .and_then(|(_, v)| v.parse::<u64>().ok())
         {
             *self.retry_after_s.entry(s).or_default() += 1;
+            row.retry_after_s = Some(s);
         }
+        row.endpoint = endpoint;
+        self.rows.push(row);
     }
 
     fn merge(&mut self, other: Stats) {
@@ -195,6 +246,7 @@ impl Stats {
         self.alerts_resolved += other.alerts_resolved;
         self.releases_published += other.releases_published;
         self.automations_created += other.automations_created;
+        self.rows.extend(other.rows);
     }
 
     /// Total requests with `status`.
@@ -229,6 +281,10 @@ pub struct ReceiverState {
     /// Alert ids received in `predictive.alert_created`, with the time.
     #[serde(skip)]
     pub alerts: Vec<(SimTime, String)>,
+    /// Deliveries for `webhooks.parquet` (at, url, event, verified),
+    /// drained by the runner.
+    #[serde(skip)]
+    pub rows: Vec<(SimTime, String, String, bool)>,
 }
 
 impl Receiver {
@@ -238,6 +294,15 @@ impl Receiver {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.secrets.insert(url.to_owned(), secret.to_owned());
+    }
+
+    /// Takes the delivery rows recorded so far.
+    pub fn drain_rows(&self) -> Vec<(SimTime, String, String, bool)> {
+        let mut s = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut s.rows)
     }
 
     /// A snapshot.
@@ -279,7 +344,8 @@ impl api_server::webhooks::WebhookSink for Receiver {
         {
             s.alerts.push((now, id.to_owned()));
         }
-        *s.by_event.entry(event).or_default() += 1;
+        *s.by_event.entry(event.clone()).or_default() += 1;
+        s.rows.push((now, req.url.to_owned(), event, verified));
         // Unsigned automation calls have no secret here; they are accepted.
         Some(200)
     }
@@ -426,7 +492,7 @@ impl Integration {
         let body = json!({"client_id": self.client_id, "client_secret": self.secret, "grant_type": "client_credentials"});
         let (status, headers, v) =
             call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
-        stats.count("/v1/auth/token", status, &headers);
+        stats.count(t, "integration", "POST", "/v1/auth/token", status, &headers);
         let tok = v["access_token"].as_str()?.to_owned();
         let secs = v["expires_in"].as_u64().unwrap_or(3_600);
         self.token = Some((tok.clone(), t + SimDuration::from_secs(secs)));
@@ -466,7 +532,7 @@ impl Integration {
             return 401;
         };
         let (status, headers, _) = call_json(router, method, path, Some(&tok), body, t);
-        stats.count(path, status, &headers);
+        stats.count(t, "integration", method, path, status, &headers);
         match status {
             401 => self.token = None,
             429 => self.blocked_until = t + SimDuration::from_secs(retry_after(&headers)),
@@ -633,7 +699,7 @@ fn ops_token(
     }
     let body = json!({"client_id": side.ops_client.0, "client_secret": side.ops_client.1, "grant_type": "client_credentials"});
     let (status, headers, v) = call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
-    stats.count("/v1/auth/token", status, &headers);
+    stats.count(t, "operations", "POST", "/v1/auth/token", status, &headers);
     let tok = v["access_token"].as_str()?.to_owned();
     side.ops_token = Some((tok.clone(), t + SimDuration::from_secs(3_600)));
     Some(tok)
@@ -825,7 +891,14 @@ impl ServerSide {
                     Some(&body),
                     start,
                 );
-                stats.count("/api/automations", status, &headers);
+                stats.count(
+                    start,
+                    "operations",
+                    "POST",
+                    "/api/automations",
+                    status,
+                    &headers,
+                );
                 if status != 201 {
                     return Err(format!(
                         "automations[{i}] for {d}: the server answered {status}: {}",
@@ -964,7 +1037,7 @@ impl ServerSide {
                                 let path = format!("/v1/alerts/{id}/resolve");
                                 let (status, headers, _) =
                                     call_json(router, "POST", &path, Some(&tok), None, t);
-                                stats.count(&path, status, &headers);
+                                stats.count(t, "operations", "POST", &path, status, &headers);
                                 if status == 200 {
                                     stats.alerts_resolved += 1;
                                 }
@@ -1063,6 +1136,17 @@ impl ServerSide {
         }
     }
 
+    /// Takes the request rows of every partition, accounts in id order (each
+    /// in handling order), then the rows outside partitions.
+    pub fn drain_request_rows(&mut self) -> Vec<RequestRow> {
+        let mut rows = Vec::new();
+        for a in &mut self.accounts {
+            rows.append(&mut a.stats.rows);
+        }
+        rows.append(&mut self.stats.rows);
+        rows
+    }
+
     /// Every count, merged.
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
@@ -1096,7 +1180,20 @@ fn handle_home(
         body.unwrap_or_default(),
         o.arrival,
     );
-    stats.count(&path, status, &headers);
+    let row = RequestRow {
+        arrival: o.arrival,
+        source: "home",
+        home: Some(o.home),
+        method: method.as_str().to_owned(),
+        endpoint: String::new(),
+        status,
+        retry_after_s: None,
+        latency_ms: Some((
+            o.arrival.saturating_duration_since(o.sent).as_millis(),
+            o.down.as_millis(),
+        )),
+    };
+    stats.log(row, &path, &headers);
     if (200..300).contains(&status)
         && !body.is_empty()
         && corrupt

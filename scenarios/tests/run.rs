@@ -151,6 +151,55 @@ enabled = false
         "{summary}"
     );
     assert_eq!(summary["technicians"]["visits"], 0);
+    // The tables: each failure is in ground_truth.parquet, and from its
+    // time on the home's samples never show the compressor running.
+    let ints = |df: &polars_core::prelude::DataFrame, c: &str| -> Vec<i64> {
+        let col = df
+            .column(c)
+            .unwrap()
+            .cast(&polars_core::prelude::DataType::Int64)
+            .unwrap();
+        let ca = col.i64().unwrap();
+        (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
+    };
+    let truth = reports::tables::read(&dir.join("ground_truth.parquet")).unwrap();
+    let event_col = truth.column("event").unwrap().str().unwrap().clone();
+    let events: Vec<String> = (0..event_col.len())
+        .map(|i| event_col.get(i).unwrap_or("").to_owned())
+        .collect();
+    let (t_at, t_home) = (ints(&truth, "at"), ints(&truth, "home"));
+    let failures: Vec<(i64, i64)> = (0..truth.height())
+        .filter(|&i| events[i] == "failure")
+        .map(|i| (t_home[i], t_at[i]))
+        .collect();
+    assert_eq!(failures.len(), 4);
+    let homes = reports::tables::read(&dir.join("homes.parquet")).unwrap();
+    let (h_at, h_home) = (ints(&homes, "at"), ints(&homes, "home"));
+    let running_col = homes.column("compressor").unwrap().bool().unwrap().clone();
+    let running: Vec<bool> = (0..running_col.len())
+        .map(|i| running_col.get(i).unwrap_or(false))
+        .collect();
+    for (home, at) in &failures {
+        let after: Vec<usize> = (0..homes.height())
+            .filter(|&i| h_home[i] == *home && h_at[i] > at + 60_000)
+            .collect();
+        assert!(!after.is_empty());
+        assert!(
+            after.iter().all(|&i| !running[i]),
+            "home {home} ran after failing at {at}"
+        );
+        let before = (0..homes.height()).any(|i| h_home[i] == *home && h_at[i] < *at && running[i]);
+        assert!(before, "home {home} ran before failing");
+    }
+    // Every table was written; the telemetry table holds every stored reading.
+    let rows = &summary["tables"];
+    assert_eq!(rows["telemetry"], summary["telemetry"]["readings_stored"]);
+    assert_eq!(rows["requests"], summary["requests"]["total"]);
+    let telemetry = reports::tables::read(&dir.join("telemetry.parquet")).unwrap();
+    assert_eq!(
+        telemetry.height() as u64,
+        rows["telemetry"].as_u64().unwrap()
+    );
     assert!(
         summary["comfort"]["discomfort_kh_per_home"]
             .as_f64()

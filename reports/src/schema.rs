@@ -1,0 +1,115 @@
+//! The tables of a run folder (DESIGN.md "Outputs"): their files and
+//! columns. Times are UTC datetimes [ms]; homes are fleet indices; device
+//! ids are the API's.
+
+use crate::tables::{Kind, TableSpec};
+
+/// `homes.parquet`: each home sampled every `outputs.home_sample`.
+pub const HOMES: TableSpec = TableSpec {
+    name: "homes",
+    columns: &[
+        ("at", Kind::Time),
+        ("home", Kind::Int),
+        ("indoor_c", Kind::Float),
+        ("outdoor_c", Kind::Float),
+        ("humidity_pct", Kind::Float),
+        ("compressor", Kind::Bool),
+        ("backup", Kind::Bool),
+        ("occupied", Kind::Bool),
+        ("energy_kwh", Kind::Float),
+        ("discomfort_kh", Kind::Float),
+        ("compressor_starts", Kind::Int),
+        ("bearing_wear_um", Kind::Float),
+    ],
+};
+
+/// `ground_truth.parquet`: fault onsets, failures and technician visits.
+pub const GROUND_TRUTH: TableSpec = TableSpec {
+    name: "ground_truth",
+    columns: &[
+        ("at", Kind::Time),
+        ("home", Kind::Int),
+        ("event", Kind::Text),
+        ("fault", Kind::OptText),
+        ("onset", Kind::OptInt),
+        ("detail", Kind::OptText),
+    ],
+};
+
+/// `requests.parquet`: every request the server handled.
+pub const REQUESTS: TableSpec = TableSpec {
+    name: "requests",
+    columns: &[
+        ("arrival", Kind::Time),
+        ("source", Kind::Text),
+        ("home", Kind::OptInt),
+        ("method", Kind::Text),
+        ("endpoint", Kind::Text),
+        ("status", Kind::Int),
+        ("retry_after_s", Kind::OptInt),
+        ("up_ms", Kind::OptInt),
+        ("down_ms", Kind::OptInt),
+    ],
+};
+
+/// `telemetry.parquet`: every reading the server stored.
+pub const TELEMETRY: TableSpec = TableSpec {
+    name: "telemetry",
+    columns: &[
+        ("received_at", Kind::Time),
+        ("device_id", Kind::Text),
+        ("sensor_id", Kind::OptText),
+        ("sensor_type", Kind::Text),
+        ("value", Kind::Float),
+        ("measured_at", Kind::Time),
+        ("seq", Kind::OptInt),
+    ],
+};
+
+/// `alerts.parquet`: every alert, with its resolution.
+pub const ALERTS: TableSpec = TableSpec {
+    name: "alerts",
+    columns: &[
+        ("created_at", Kind::Time),
+        ("alert_id", Kind::Text),
+        ("device_id", Kind::Text),
+        ("issue", Kind::Text),
+        ("confidence", Kind::Float),
+        ("source", Kind::Text),
+        ("resolved_at", Kind::OptInt),
+    ],
+};
+
+/// `webhooks.parquet`: every delivery the runner's receiver got.
+pub const WEBHOOKS: TableSpec = TableSpec {
+    name: "webhooks",
+    columns: &[
+        ("at", Kind::Time),
+        ("url", Kind::Text),
+        ("event", Kind::Text),
+        ("verified", Kind::Bool),
+    ],
+};
+
+/// `firmware_events.parquet`: what the firmware reported (boots, reboots,
+/// commands handled, OTA stages, rate limiting, dropped readings).
+pub const FIRMWARE_EVENTS: TableSpec = TableSpec {
+    name: "firmware_events",
+    columns: &[
+        ("at", Kind::Time),
+        ("home", Kind::Int),
+        ("event", Kind::Text),
+        ("detail", Kind::Text),
+    ],
+};
+
+/// Every table, in the order they are written.
+pub const ALL: [TableSpec; 7] = [
+    HOMES,
+    GROUND_TRUTH,
+    REQUESTS,
+    TELEMETRY,
+    ALERTS,
+    WEBHOOKS,
+    FIRMWARE_EVENTS,
+];

@@ -1,0 +1,336 @@
+//! Streaming a run's records into its Parquet tables (`reports::schema`),
+//! as they happen, in bounded memory: after every exchange the runner hands
+//! over what the homes recorded, the requests the server handled, the
+//! readings it stored and the webhooks the receiver got.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use api_server::state::{AccountId, EnergyReport, StoredReading, VibrationReport};
+use api_server::store::{Counts, MemoryStore, Store, StoreFactory};
+use reports::schema;
+use reports::tables::{TableError, TableWriter, V};
+use sim_core::SimTime;
+
+use crate::home::Record;
+use crate::server::RequestRow;
+
+/// Readings one account stored since the last drain: (device index, reading).
+pub type Stored = Arc<Mutex<Vec<(u32, StoredReading)>>>;
+
+/// A [`MemoryStore`] that also hands every accepted reading to the runner,
+/// which writes it to `telemetry.parquet` (the in-memory window stays
+/// bounded by the retention).
+#[derive(Debug)]
+struct TeeStore {
+    inner: MemoryStore,
+    out: Stored,
+}
+
+impl Store for TeeStore {
+    fn append_readings(&mut self, device: u32, readings: Vec<StoredReading>) {
+        self.out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(readings.iter().map(|r| (device, r.clone())));
+        self.inner.append_readings(device, readings);
+    }
+    fn append_vibration(&mut self, device: u32, report: VibrationReport) {
+        self.inner.append_vibration(device, report);
+    }
+    fn append_energy(&mut self, device: u32, report: EnergyReport) {
+        self.inner.append_energy(device, report);
+    }
+    fn readings(&self, device: u32) -> &std::collections::VecDeque<StoredReading> {
+        self.inner.readings(device)
+    }
+    fn vibration(&self, device: u32) -> &std::collections::VecDeque<VibrationReport> {
+        self.inner.vibration(device)
+    }
+    fn energy(&self, device: u32) -> &std::collections::VecDeque<EnergyReport> {
+        self.inner.energy(device)
+    }
+    fn reading_counts(&self, device: u32) -> Counts {
+        self.inner.reading_counts(device)
+    }
+}
+
+/// The stores' outlets, one per account in creation order.
+pub type Outlets = Arc<Mutex<Vec<Stored>>>;
+
+/// A store factory whose stores tee readings into `outlets`.
+pub fn tee_factory(retention: usize, outlets: Outlets) -> StoreFactory {
+    Arc::new(move |_account: AccountId| {
+        let out: Stored = Arc::default();
+        outlets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(out.clone());
+        Box::new(TeeStore {
+            inner: MemoryStore::new(retention),
+            out,
+        }) as Box<dyn Store>
+    })
+}
+
+/// Counts of the homes' records (the summary's ground truth).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordCounts {
+    /// Fault onsets by kind.
+    pub onsets: BTreeMap<&'static str, u64>,
+    /// Failures by kind.
+    pub failures: BTreeMap<&'static str, u64>,
+    /// Technician visits.
+    pub visits: u64,
+    /// Visits that repaired a fault before it failed.
+    pub prevented: u64,
+    /// Visits after a failure.
+    pub after_failure: u64,
+    /// Visits that found nothing.
+    pub unnecessary: u64,
+    /// Firmware events by name.
+    pub firmware: BTreeMap<String, u64>,
+}
+
+fn t(at: SimTime) -> V {
+    V::Time(at.as_millis())
+}
+
+fn event_name(e: &device_firmware::firmware::Event) -> (&'static str, String) {
+    use device_firmware::firmware::Event;
+    match e {
+        Event::Booted { version } => ("booted", version.clone()),
+        Event::Rebooting { reason } => ("rebooting", reason.clone()),
+        Event::ReadingDropped { total } => ("reading_dropped", total.to_string()),
+        Event::CommandHandled { kind, status, .. } => {
+            ("command_handled", format!("{kind}:{status}"))
+        }
+        Event::OtaStage { version, status } => ("ota_stage", format!("{version}:{status}")),
+        Event::RateLimited {
+            path,
+            retry_after_s,
+        } => (
+            "rate_limited",
+            format!(
+                "{path}:{}",
+                retry_after_s.map_or("-".into(), |s| s.to_string())
+            ),
+        ),
+        Event::RequestFailed { path, status } => (
+            "request_failed",
+            format!("{path}:{}", status.map_or("-".into(), |s| s.to_string())),
+        ),
+        _ => ("other", String::new()),
+    }
+}
+
+/// The run's table writers.
+#[derive(Debug)]
+pub struct Tables {
+    homes: TableWriter,
+    ground_truth: TableWriter,
+    requests: TableWriter,
+    telemetry: Option<TableWriter>,
+    alerts: TableWriter,
+    webhooks: TableWriter,
+    firmware: TableWriter,
+    /// What the records said.
+    pub counts: RecordCounts,
+}
+
+impl Tables {
+    /// Creates every table in `dir` (telemetry only if `telemetry`).
+    pub fn create(dir: &Path, telemetry: bool) -> Result<Tables, TableError> {
+        Ok(Tables {
+            homes: TableWriter::create(dir, schema::HOMES)?,
+            ground_truth: TableWriter::create(dir, schema::GROUND_TRUTH)?,
+            requests: TableWriter::create(dir, schema::REQUESTS)?,
+            telemetry: if telemetry {
+                Some(TableWriter::create(dir, schema::TELEMETRY)?)
+            } else {
+                None
+            },
+            alerts: TableWriter::create(dir, schema::ALERTS)?,
+            webhooks: TableWriter::create(dir, schema::WEBHOOKS)?,
+            firmware: TableWriter::create(dir, schema::FIRMWARE_EVENTS)?,
+            counts: RecordCounts::default(),
+        })
+    }
+
+    /// Writes and counts the homes' records.
+    pub fn records(&mut self, records: impl IntoIterator<Item = Record>) -> Result<(), TableError> {
+        for r in records {
+            match r {
+                Record::Sample(s) => self.homes.push(vec![
+                    t(s.at),
+                    V::Int(s.home as i64),
+                    V::Float(s.indoor_c),
+                    V::Float(s.outdoor_c),
+                    V::Float(s.humidity_pct),
+                    V::Bool(s.compressor),
+                    V::Bool(s.backup),
+                    V::Bool(s.occupied),
+                    V::Float(s.energy_kwh),
+                    V::Float(s.discomfort_kh),
+                    V::Int(s.starts as i64),
+                    V::Float(s.bearing_um),
+                ])?,
+                Record::FaultOnset { home, kind, at } => {
+                    *self.counts.onsets.entry(kind.as_str()).or_default() += 1;
+                    self.ground_truth.push(vec![
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text("onset".into()),
+                        V::OptText(Some(kind.as_str().into())),
+                        V::OptInt(None),
+                        V::OptText(None),
+                    ])?;
+                }
+                Record::Failure {
+                    home,
+                    kind,
+                    at,
+                    onset,
+                } => {
+                    *self.counts.failures.entry(kind.as_str()).or_default() += 1;
+                    self.ground_truth.push(vec![
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text("failure".into()),
+                        V::OptText(Some(kind.as_str().into())),
+                        V::OptInt(Some(onset.as_millis())),
+                        V::OptText(None),
+                    ])?;
+                }
+                Record::Visit {
+                    home,
+                    at,
+                    repaired,
+                    after_failure,
+                } => {
+                    self.counts.visits += 1;
+                    let outcome = match (repaired.is_empty(), after_failure) {
+                        (true, _) => {
+                            self.counts.unnecessary += 1;
+                            "unnecessary"
+                        }
+                        (false, true) => {
+                            self.counts.after_failure += 1;
+                            "after_failure"
+                        }
+                        (false, false) => {
+                            self.counts.prevented += 1;
+                            "prevented"
+                        }
+                    };
+                    let faults: Vec<&str> = repaired.iter().map(|k| k.as_str()).collect();
+                    self.ground_truth.push(vec![
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text(format!("visit_{outcome}")),
+                        V::OptText((!faults.is_empty()).then(|| faults.join(","))),
+                        V::OptInt(None),
+                        V::OptText(None),
+                    ])?;
+                }
+                Record::Firmware { home, at, event } => {
+                    let (name, detail) = event_name(&event);
+                    *self.counts.firmware.entry(name.to_owned()).or_default() += 1;
+                    self.firmware.push(vec![
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text(name.into()),
+                        V::Text(detail),
+                    ])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes request rows.
+    pub fn requests(&mut self, rows: Vec<RequestRow>) -> Result<(), TableError> {
+        for r in rows {
+            self.requests.push(vec![
+                t(r.arrival),
+                V::Text(r.source.into()),
+                V::OptInt(r.home.map(|h| h as i64)),
+                V::Text(r.method),
+                V::Text(r.endpoint),
+                V::Int(i64::from(r.status)),
+                V::OptInt(r.retry_after_s.map(|s| s as i64)),
+                V::OptInt(r.latency_ms.map(|l| l.0 as i64)),
+                V::OptInt(r.latency_ms.map(|l| l.1 as i64)),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes stored readings of `device_ids` (by device index).
+    pub fn telemetry(
+        &mut self,
+        device_ids: &[String],
+        rows: Vec<(u32, StoredReading)>,
+    ) -> Result<(), TableError> {
+        let Some(w) = self.telemetry.as_mut() else {
+            return Ok(());
+        };
+        for (device, r) in rows {
+            w.push(vec![
+                t(r.received_at),
+                V::Text(device_ids.get(device as usize).cloned().unwrap_or_default()),
+                V::OptText(r.sensor_id),
+                V::Text(r.sensor_type.as_str().into()),
+                V::Float(r.value),
+                t(r.timestamp),
+                V::OptInt(r.seq.map(|s| s as i64)),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes webhook deliveries.
+    pub fn webhooks(
+        &mut self,
+        rows: Vec<(SimTime, String, String, bool)>,
+    ) -> Result<(), TableError> {
+        for (at, url, event, verified) in rows {
+            self.webhooks
+                .push(vec![t(at), V::Text(url), V::Text(event), V::Bool(verified)])?;
+        }
+        Ok(())
+    }
+
+    /// Writes one alert.
+    pub fn alert(&mut self, a: &api_server::predictive::Alert) -> Result<(), TableError> {
+        self.alerts.push(vec![
+            t(a.created_at),
+            V::Text(a.alert_id.clone()),
+            V::Text(a.device_id.clone()),
+            V::Text(a.issue.clone()),
+            V::Float(a.confidence),
+            V::Text(a.source.into()),
+            V::OptInt(a.resolved_at.map(SimTime::as_millis)),
+        ])
+    }
+
+    /// Finishes every file; returns rows per table.
+    pub fn finish(self) -> Result<BTreeMap<&'static str, u64>, TableError> {
+        let mut rows = BTreeMap::new();
+        for (name, w) in [
+            ("homes", Some(self.homes)),
+            ("ground_truth", Some(self.ground_truth)),
+            ("requests", Some(self.requests)),
+            ("telemetry", self.telemetry),
+            ("alerts", Some(self.alerts)),
+            ("webhooks", Some(self.webhooks)),
+            ("firmware_events", Some(self.firmware)),
+        ] {
+            if let Some(w) = w {
+                rows.insert(name, w.finish()?);
+            }
+        }
+        Ok(rows)
+    }
+}
