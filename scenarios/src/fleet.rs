@@ -17,7 +17,10 @@ use crate::schema::Scenario;
 pub struct HomeSpec {
     /// Index in the fleet.
     pub index: usize,
-    /// Account index (into `Scenario::accounts`).
+    /// The account group (index into `Scenario::accounts`).
+    pub group: usize,
+    /// The server account (index into the run's [`Tenant`]s), set by
+    /// [`tenants`].
     pub account: usize,
     /// Location index (into `fleet.locations`).
     pub location: usize,
@@ -90,7 +93,7 @@ fn equipment_for(kind: SystemKind, params: &HomeParams) -> EquipmentParams {
 /// Draws home `index` of scenario `s`.
 pub fn home(s: &Scenario, index: usize) -> HomeSpec {
     let mut rng = stream(s.seed, index as u64, "fleet");
-    let account = pick_index(s.accounts.iter().map(|a| a.share), &mut rng);
+    let group = pick_index(s.accounts.iter().map(|a| a.share), &mut rng);
     let location = pick_index(s.fleet.locations.iter().map(|l| l.weight), &mut rng);
     let archetype = match pick(&s.fleet.archetypes, &mut rng) {
         "apartment" => Archetype::Apartment,
@@ -113,7 +116,8 @@ pub fn home(s: &Scenario, index: usize) -> HomeSpec {
     let mut keys = stream(s.seed, index as u64, "credentials");
     HomeSpec {
         index,
-        account,
+        group,
+        account: group,
         location,
         archetype,
         equipment: equipment_for(kind, &params),
@@ -129,6 +133,51 @@ pub fn home(s: &Scenario, index: usize) -> HomeSpec {
         client_id: format!("fw-{index:05}"),
         client_secret: format!("sk_{}", hex128(&mut keys)),
     }
+}
+
+/// A server account of the run: a group's homes, or a slice of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// The account group (index into `Scenario::accounts`).
+    pub group: usize,
+    /// The account's name on the server.
+    pub name: String,
+}
+
+/// Splits each group's homes (in fleet order) into accounts of
+/// `homes_per_account`, sets each home's `account`, and returns the
+/// accounts in creation order (groups in file order, then slices).
+pub fn tenants(s: &Scenario, homes: &mut [HomeSpec]) -> Vec<Tenant> {
+    let mut tenants = Vec::new();
+    for (g, spec) in s.accounts.iter().enumerate() {
+        let per = spec
+            .homes_per_account
+            .map_or(usize::MAX, |n| n.max(1) as usize);
+        let first = tenants.len();
+        let mut rank = 0usize;
+        for h in homes.iter_mut().filter(|h| h.group == g) {
+            let slice = rank / per;
+            while tenants.len() <= first + slice {
+                let k = tenants.len() - first;
+                let name = if per == usize::MAX {
+                    spec.name.clone()
+                } else {
+                    format!("{}-{k:05}", spec.name)
+                };
+                tenants.push(Tenant { group: g, name });
+            }
+            h.account = first + slice;
+            rank += 1;
+        }
+        if tenants.len() == first {
+            // A group without homes still exists on the server.
+            tenants.push(Tenant {
+                group: g,
+                name: spec.name.clone(),
+            });
+        }
+    }
+    tenants
 }
 
 #[cfg(test)]
@@ -152,6 +201,32 @@ mod tests {
             assert_eq!(home(&small, i), home(&large, i));
         }
         assert_ne!(home(&small, 1).api_key, home(&small, 2).api_key);
+    }
+
+    #[test]
+    fn groups_split_into_accounts_of_the_asked_size() {
+        let s = crate::parse_str(
+            "name = \"t\"\nstart = \"2026-06-01T00:00:00Z\"\nduration = \"1d\"\n[fleet]\nhomes = 25\n[[accounts]]\nname = \"own\"\nhomes_per_account = 4\n[[accounts]]\nname = \"shared\"\n",
+            Path::new("."),
+        )
+        .unwrap();
+        let mut homes: Vec<HomeSpec> = (0..25).map(|i| home(&s, i)).collect();
+        let t = tenants(&s, &mut homes);
+        let own = homes.iter().filter(|h| h.group == 0).count();
+        assert_eq!(t.iter().filter(|x| x.group == 0).count(), own.div_ceil(4));
+        assert_eq!(t.iter().filter(|x| x.group == 1).count(), 1);
+        assert_eq!(t[0].name, "own-00000");
+        assert_eq!(t.last().unwrap().name, "shared");
+        for (a, tenant) in t.iter().enumerate() {
+            let members = homes.iter().filter(|h| h.account == a).count();
+            assert!(members >= 1 && (tenant.group == 1 || members <= 4));
+            assert!(
+                homes
+                    .iter()
+                    .filter(|h| h.account == a)
+                    .all(|h| h.group == tenant.group)
+            );
+        }
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub fn run(
     let start = s.start.0;
     let end = start + s.duration.0;
     let sites = weather(&s)?;
-    let specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(&s, i)).collect();
+    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(&s, i)).collect();
+    let tenants = crate::fleet::tenants(&s, &mut specs);
     let network = Network::new(
         s.network.min_latency_ms,
         s.network.median_latency_ms,
@@ -271,7 +272,7 @@ pub fn run(
     })?;
     let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
         .map_err(|e| RunError::Tables(e.to_string()))?;
-    let device_ids: Vec<Vec<String>> = (0..s.accounts.len())
+    let device_ids: Vec<Vec<String>> = (0..tenants.len())
         .map(|a| {
             specs
                 .iter()
@@ -284,12 +285,13 @@ pub fn run(
         &Provision {
             scenario: &s,
             homes: &specs,
+            tenants: &tenants,
         },
         state,
         receiver,
     )
     .map_err(RunError::Provision)?;
-    for a in 0..s.accounts.len() {
+    for a in 0..tenants.len() {
         server
             .state
             .with_account(a, |acc| acc.alert_threshold = s.server.alert_threshold);

@@ -450,6 +450,10 @@ pub struct AccountSpec {
     /// Electricity price [per kWh].
     #[serde(default = "default_price")]
     pub price_per_kwh: f64,
+    /// Homes per server account: the group's homes are split into accounts
+    /// of this many (1: every home its own homeowner account, its own
+    /// tokens and limits); all in one account when absent.
+    pub homes_per_account: Option<u32>,
     /// Integrations of the account.
     #[serde(default)]
     pub integrations: Vec<IntegrationSpec>,
@@ -466,6 +470,7 @@ impl Default for AccountSpec {
             share: 1.0,
             tier: TierSpec::Standard,
             price_per_kwh: default_price(),
+            homes_per_account: None,
             integrations: Vec::new(),
         }
     }

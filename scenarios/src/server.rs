@@ -684,6 +684,8 @@ pub struct Provision<'a> {
     pub scenario: &'a crate::schema::Scenario,
     /// Every home.
     pub homes: &'a [crate::fleet::HomeSpec],
+    /// The server accounts.
+    pub tenants: &'a [crate::fleet::Tenant],
 }
 
 fn ops_token(
@@ -718,8 +720,9 @@ impl ServerSide {
         let start = s.start.0;
         let router = api_server::app(state.clone());
         let mut accounts = Vec::new();
-        for (a, spec) in s.accounts.iter().enumerate() {
-            let id = state.create_account(&spec.name);
+        for (a, tenant) in p.tenants.iter().enumerate() {
+            let spec = &s.accounts[tenant.group];
+            let id = state.create_account(&tenant.name);
             state
                 .with_account(id, |acc| acc.tariff.price_per_kwh = spec.price_per_kwh)
                 .ok_or("account vanished")?;
@@ -773,7 +776,7 @@ impl ServerSide {
                 if !g.webhooks.is_empty() {
                     setup.push_back(Job::Webhook {
                         event_types: g.webhooks.clone(),
-                        url: format!("https://hooks.thermotwin.test/{}/{}", spec.name, g.name),
+                        url: format!("https://hooks.thermotwin.test/{}/{}", tenant.name, g.name),
                         secret: secret(),
                     });
                 }
@@ -821,7 +824,7 @@ impl ServerSide {
         }
         for h in p.homes {
             let acc = accounts[h.account].id;
-            let tier = match s.accounts[h.account].tier {
+            let tier = match s.accounts[h.group].tier {
                 crate::schema::TierSpec::Standard => api_server::Tier::Standard,
                 crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
             };
@@ -864,48 +867,50 @@ impl ServerSide {
         }
         let mut stats = Stats::default();
         for (i, spec) in s.automations.iter().enumerate() {
-            let Some(a) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
+            let Some(g) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
                 return Err(format!(
                     "automations[{i}].account: no account {:?}",
                     spec.account
                 ));
             };
-            let side = &mut accounts[a];
-            let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
-                format!("automations[{i}]: the account's operations client got no token")
-            })?;
-            let devices: Vec<&str> = p
-                .homes
-                .iter()
-                .filter(|h| h.account == a)
-                .map(|h| h.device_id.as_str())
-                .take(spec.devices.map_or(usize::MAX, |n| n as usize))
-                .collect();
-            for d in devices {
-                let body = crate::validate::for_device(&spec.automation, d);
-                let (status, headers, v) = call_json(
-                    &router,
-                    "POST",
-                    "/api/automations",
-                    Some(&token),
-                    Some(&body),
-                    start,
-                );
-                stats.count(
-                    start,
-                    "operations",
-                    "POST",
-                    "/api/automations",
-                    status,
-                    &headers,
-                );
-                if status != 201 {
-                    return Err(format!(
-                        "automations[{i}] for {d}: the server answered {status}: {}",
-                        v["message"].as_str().unwrap_or("")
-                    ));
+            for a in (0..p.tenants.len()).filter(|&a| p.tenants[a].group == g) {
+                let side = &mut accounts[a];
+                let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
+                    format!("automations[{i}]: the account's operations client got no token")
+                })?;
+                let devices: Vec<&str> = p
+                    .homes
+                    .iter()
+                    .filter(|h| h.account == a)
+                    .map(|h| h.device_id.as_str())
+                    .take(spec.devices.map_or(usize::MAX, |n| n as usize))
+                    .collect();
+                for d in devices {
+                    let body = crate::validate::for_device(&spec.automation, d);
+                    let (status, headers, v) = call_json(
+                        &router,
+                        "POST",
+                        "/api/automations",
+                        Some(&token),
+                        Some(&body),
+                        start,
+                    );
+                    stats.count(
+                        start,
+                        "operations",
+                        "POST",
+                        "/api/automations",
+                        status,
+                        &headers,
+                    );
+                    if status != 201 {
+                        return Err(format!(
+                            "automations[{i}] for {d}: the server answered {status}: {}",
+                            v["message"].as_str().unwrap_or("")
+                        ));
+                    }
+                    stats.automations_created += 1;
                 }
-                stats.automations_created += 1;
             }
         }
         let technicians = &s.technicians;

@@ -252,6 +252,9 @@ fn accounts(s: &Scenario) -> Result<(), Invalid> {
         let k = |field: &str| format!("accounts[{i}].{field}");
         within(&k("share"), a.share, 0.0, 1e6)?;
         within(&k("price_per_kwh"), a.price_per_kwh, 0.0, 10.0)?;
+        if let Some(n) = a.homes_per_account {
+            within(&k("homes_per_account"), f64::from(n), 1.0, 100_000.0)?;
+        }
         unique(
             &k("integrations"),
             a.integrations.iter().map(|g| g.name.as_str()),
