@@ -154,8 +154,7 @@ pub fn tenants(s: &Scenario, homes: &mut [HomeSpec]) -> Vec<Tenant> {
             .homes_per_account
             .map_or(usize::MAX, |n| n.max(1) as usize);
         let first = tenants.len();
-        let mut rank = 0usize;
-        for h in homes.iter_mut().filter(|h| h.group == g) {
+        for (rank, h) in homes.iter_mut().filter(|h| h.group == g).enumerate() {
             let slice = rank / per;
             while tenants.len() <= first + slice {
                 let k = tenants.len() - first;
@@ -167,7 +166,6 @@ pub fn tenants(s: &Scenario, homes: &mut [HomeSpec]) -> Vec<Tenant> {
                 tenants.push(Tenant { group: g, name });
             }
             h.account = first + slice;
-            rank += 1;
         }
         if tenants.len() == first {
             // A group without homes still exists on the server.
