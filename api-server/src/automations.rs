@@ -81,6 +81,26 @@ pub struct Automation {
 }
 
 impl Automation {
+    /// An empty, enabled automation with the default cooldown, to fill from
+    /// a validated body.
+    fn blank(id: String, created_at: SimTime) -> Automation {
+        Automation {
+            id,
+            name: String::new(),
+            description: None,
+            device_id: None,
+            enabled: true,
+            trigger: Value::Null,
+            conditions: Vec::new(),
+            actions: Vec::new(),
+            cooldown_s: DEFAULT_COOLDOWN_S,
+            last_triggered: None,
+            created_at,
+            compiled: compile(&Value::Null, &[], &[]),
+            state: TriggerState::default(),
+        }
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "id": self.id, "name": self.name, "description": self.description, "deviceId": self.device_id,
@@ -398,21 +418,7 @@ pub fn check_definition(acc: &Account, body: &Map<String, Value>) -> Result<(), 
     let f = Fields::new(F, body);
     f.only(&FIELDS).map_err(|e| e.message)?;
     Check { acc }.parts(body, true).map_err(|e| e.message)?;
-    let mut a = Automation {
-        id: String::new(),
-        name: String::new(),
-        description: None,
-        device_id: None,
-        enabled: true,
-        trigger: Value::Null,
-        conditions: Vec::new(),
-        actions: Vec::new(),
-        cooldown_s: DEFAULT_COOLDOWN_S,
-        last_triggered: None,
-        created_at: SimTime::EPOCH,
-        compiled: compile(&Value::Null, &[], &[]),
-        state: TriggerState::default(),
-    };
+    let mut a = Automation::blank(String::new(), SimTime::EPOCH);
     set_fields(&mut a, body);
     a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
     if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
@@ -459,21 +465,7 @@ pub(crate) async fn create(
     let created = state
         .with_account(caller.grant.account, |acc| {
             Check { acc }.parts(&body, true)?;
-            let mut a = Automation {
-                id: acc.uuid(),
-                name: String::new(),
-                description: None,
-                device_id: None,
-                enabled: true,
-                trigger: Value::Null,
-                conditions: Vec::new(),
-                actions: Vec::new(),
-                cooldown_s: DEFAULT_COOLDOWN_S,
-                last_triggered: None,
-                created_at: now,
-                compiled: compile(&Value::Null, &[], &[]),
-                state: TriggerState::default(),
-            };
+            let mut a = Automation::blank(acc.uuid(), now);
             apply(acc, &mut a, &body, now)?;
             // Armed from creation (the body always holds a trigger).
             a.state.armed_at = now;

@@ -406,6 +406,14 @@ struct Periodic {
 }
 
 impl Periodic {
+    /// The device due at `t`; moves on to the next.
+    fn take(&mut self, t: SimTime, devices: &[String]) -> String {
+        let d = devices[self.cursor % devices.len()].clone();
+        self.cursor += 1;
+        self.next = t + self.step;
+        d
+    }
+
     fn new(period: SimDuration, devices: usize, start: SimTime) -> Option<Periodic> {
         let step = SimDuration::from_millis((period.as_millis() / devices.max(1) as u64).max(1));
         (devices > 0).then_some(Periodic {
@@ -624,30 +632,23 @@ impl Integration {
                 self.setup_next = t + SimDuration::from_secs(1);
                 continue;
             }
-            if let Some(p) = self.poll.as_mut().filter(|p| p.next == t) {
-                let d = self.devices[p.cursor % self.devices.len()].clone();
-                p.cursor += 1;
-                p.next = t + p.step;
-                if t < self.blocked_until {
-                    stats.integration_skipped += 1;
+            let due = |p: &Option<Periodic>| p.as_ref().is_some_and(|p| p.next == t);
+            if due(&self.poll) || due(&self.optimize) {
+                let polling = due(&self.poll);
+                let duty = if polling {
+                    &mut self.poll
                 } else {
-                    self.request(
-                        router,
-                        "GET",
-                        &format!("/v1/thermostat/{d}/status"),
-                        None,
-                        t,
-                        stats,
-                    );
-                }
-                continue;
-            }
-            if let Some(p) = self.optimize.as_mut().filter(|p| p.next == t) {
-                let d = self.devices[p.cursor % self.devices.len()].clone();
-                p.cursor += 1;
-                p.next = t + p.step;
+                    &mut self.optimize
+                };
+                let d = duty
+                    .as_mut()
+                    .map(|p| p.take(t, &self.devices))
+                    .unwrap_or_default();
                 if t < self.blocked_until {
                     stats.integration_skipped += 1;
+                } else if polling {
+                    let path = format!("/v1/thermostat/{d}/status");
+                    self.request(router, "GET", &path, None, t, stats);
                 } else {
                     let body = json!({"device_id": d, "horizon_hours": 12, "apply": true});
                     self.request(
