@@ -352,15 +352,7 @@ fn apply(
     now: SimTime,
 ) -> Result<(), ApiError> {
     let was_enabled = a.enabled;
-    set_fields(a, body);
-    a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
-    if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
-        return Err(ApiError::new(
-            F,
-            Kind::BadRequest,
-            "deviceId is required for a sunrise/sunset schedule (its location and time zone)",
-        ));
-    }
+    fill(a, body)?;
     if body.contains_key("trigger") || (a.enabled && !was_enabled) {
         a.state = TriggerState {
             armed_at: now,
@@ -369,6 +361,21 @@ fn apply(
     }
     if !a.enabled || body.contains_key("actions") {
         acc.engine.cancel(&a.id);
+    }
+    Ok(())
+}
+
+/// Sets the body's fields and compiles; the one rule across fields: a
+/// sunrise/sunset schedule needs the automation's device.
+fn fill(a: &mut Automation, body: &Map<String, Value>) -> Result<(), ApiError> {
+    set_fields(a, body);
+    a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
+    if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
+        return Err(ApiError::new(
+            F,
+            Kind::BadRequest,
+            "deviceId is required for a sunrise/sunset schedule (its location and time zone)",
+        ));
     }
     Ok(())
 }
@@ -418,15 +425,7 @@ pub fn check_definition(acc: &Account, body: &Map<String, Value>) -> Result<(), 
     let f = Fields::new(F, body);
     f.only(&FIELDS).map_err(|e| e.message)?;
     Check { acc }.parts(body, true).map_err(|e| e.message)?;
-    let mut a = Automation::blank(String::new(), SimTime::EPOCH);
-    set_fields(&mut a, body);
-    a.compiled = compile(&a.trigger, &a.conditions, &a.actions);
-    if matches!(a.compiled.trigger, Trigger::Sun { .. }) && a.device_id.is_none() {
-        return Err(
-            "deviceId is required for a sunrise/sunset schedule (its location and time zone)"
-                .into(),
-        );
-    }
+    fill(&mut Automation::blank(String::new(), SimTime::EPOCH), body).map_err(|e| e.message)?;
     Ok(())
 }
 
