@@ -353,6 +353,8 @@ fn apply(
 ) -> Result<(), ApiError> {
     let was_enabled = a.enabled;
     fill(a, body)?;
+    // Its schedule (if it has one) is worked out at the next tick.
+    acc.wake_at(now);
     if body.contains_key("trigger") || (a.enabled && !was_enabled) {
         a.state = TriggerState {
             armed_at: now,

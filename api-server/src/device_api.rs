@@ -90,18 +90,7 @@ fn with_device<R>(
     let (account, index) = authenticate(state, headers)?;
     state
         .with_account(account, |acc| {
-            if let Some(d) = acc.devices.get_mut(index as usize) {
-                let was_offline = !d.online(now);
-                d.last_seen = Some(now);
-                if was_offline {
-                    crate::engine::on_event(
-                        acc,
-                        index as usize,
-                        crate::engine::DeviceEvent::Online,
-                        now,
-                    );
-                }
-            }
+            acc.seen(index as usize, now);
             let rate = l.map(|l| limit(acc, index, now, l)).transpose()?;
             f(acc, index as usize, rate)
         })
@@ -480,18 +469,7 @@ pub(crate) async fn post_zigbee(
     let (hub, uuid) = state
         .with_account(account, |acc| {
             let hub = acc.devices.get(index as usize).is_some_and(|d| d.hub);
-            if let Some(d) = acc.devices.get_mut(index as usize) {
-                let was_offline = !d.online(now);
-                d.last_seen = Some(now);
-                if was_offline {
-                    crate::engine::on_event(
-                        acc,
-                        index as usize,
-                        crate::engine::DeviceEvent::Online,
-                        now,
-                    );
-                }
-            }
+            acc.seen(index as usize, now);
             (hub, acc.uuid())
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;

@@ -623,6 +623,25 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// When the earliest waiting run resumes or schedule trigger fires (as
+    /// worked out by the last tick; a changed automation asks for a tick).
+    pub(crate) fn next_due(
+        &self,
+        automations: &[crate::automations::Automation],
+    ) -> Option<SimTime> {
+        let schedules = automations
+            .iter()
+            .filter(|a| {
+                a.enabled
+                    && matches!(
+                        a.compiled.trigger,
+                        Trigger::Time { .. } | Trigger::Sun { .. }
+                    )
+            })
+            .filter_map(|a| a.state.next_run);
+        self.runs.iter().map(|r| r.resume_at).chain(schedules).min()
+    }
+
     /// Number of runs waiting after a `wait`.
     pub fn waiting(&self) -> usize {
         self.runs.len()
@@ -707,7 +726,12 @@ pub fn next_sun(
         match found {
             Ok(Some(jd)) => {
                 let ms = ((jd - JD_UNIX) * DAY_MS).round() as i64 + offset_min * 60_000;
-                return Some(SimTime::from_millis(ms));
+                if ms > after.as_millis() {
+                    return Some(SimTime::from_millis(ms));
+                }
+                // The event at `after` itself (found again from its own
+                // instant, to rounding): look from a minute past it.
+                start = jd + 60_000.0 / DAY_MS;
             }
             Ok(None) => start = end,
             Err(_) => return None,
@@ -808,6 +832,7 @@ fn run(acc: &mut Account, mut r: Run) {
         match action {
             Action::Wait(d) => {
                 r.resume_at = now + *d;
+                acc.wake_at(r.resume_at);
                 acc.engine.runs.push(r);
                 return;
             }
@@ -1124,6 +1149,19 @@ mod tests {
         let s = next_sun(t("2026-06-21T12:00:00Z"), false, -30, 51.5074, -0.1278).unwrap();
         let want = t("2026-06-21T19:51:00Z");
         assert!((s.as_millis() - want.as_millis()).abs() < 120_000, "{s}");
+        // Strictly after: from an event's own instant comes the next day's
+        // (every firing looks for the following one from its own time).
+        for (lat, lon) in [(51.5074, -0.1278), (39.74, -104.99), (33.45, -112.07)] {
+            for sunrise in [false, true] {
+                let mut at = t("2026-09-14T00:00:00Z");
+                for _ in 0..20 {
+                    let next = next_sun(at, sunrise, -30, lat, lon).unwrap();
+                    let gap = next.saturating_duration_since(at).as_millis();
+                    assert!(gap > 0, "{next} repeats at {lat},{lon}");
+                    at = next;
+                }
+            }
+        }
         // Sunrise 03:43 UTC the next day.
         let r = next_sun(t("2026-06-21T12:00:00Z"), true, 0, 51.5074, -0.1278).unwrap();
         let want = t("2026-06-22T03:43:00Z");

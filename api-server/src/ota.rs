@@ -204,47 +204,68 @@ impl AppState {
             .cloned()
     }
 
-    /// Time-driven work, run by `serve` on a timer and by the simulator at
-    /// window boundaries: offline detection (`device.offline` after more
-    /// than 5 minutes of silence, and `device_offline` automations),
-    /// automation schedules and waiting actions, webhook deliveries and
-    /// retries, rollout decisions, and forgetting expired tokens. Accounts
-    /// are visited in id order, so the result does not depend on threads.
-    /// Deliveries go out through the sink with no account lock held.
+    /// Time-driven work, run by `serve` on a timer and by the simulator:
+    /// every account's [`AppState::tick_account`] in id order (so the result
+    /// does not depend on threads), then [`AppState::tick_global`].
     pub fn tick(&self, now: SimTime) {
-        for account in self.accounts() {
-            let mut attempts = {
-                let mut acc = account
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let mut offline = Vec::new();
-                for (i, d) in acc.devices.iter_mut().enumerate() {
-                    match d.last_seen {
-                        Some(seen) if !d.online(now) && !d.offline_notified => {
-                            d.offline_notified = true;
-                            offline.push((i, d.device_id.clone(), seen));
-                        }
-                        Some(_) if d.online(now) => d.offline_notified = false,
-                        _ => {}
-                    }
-                }
-                for (i, device_id, seen) in offline {
-                    let data = json!({"device_id": device_id, "last_seen": rfc3339(seen), "reason": "no contact for more than 5 minutes"});
-                    crate::webhooks::emit(&mut acc, "device.offline", data, now);
-                    crate::engine::on_event(&mut acc, i, crate::engine::DeviceEvent::Offline, now);
-                }
-                crate::engine::tick(&mut acc, now);
-                crate::webhooks::take_due(&mut acc, now)
-            };
-            if attempts.is_empty() {
-                continue;
-            }
-            crate::webhooks::send(&mut attempts, self.webhook_sink(), now);
-            let mut acc = account
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            crate::webhooks::record(&mut acc, attempts, now);
+        for id in 0..self.account_count() {
+            self.tick_account(id, now);
         }
+        self.tick_global(now);
+    }
+
+    /// One account's time-driven work at `now`: offline detection
+    /// (`device.offline` after more than 5 minutes of silence, and
+    /// `device_offline` automations), automation schedules and waiting
+    /// actions, webhook deliveries and retries. Deliveries go out through the
+    /// sink with no account lock held. Returns when the account next needs a
+    /// tick (always after `now`; [`SimTime::MAX`] when nothing is pending);
+    /// requests handled meanwhile may bring it forward ([`Account::wake`]).
+    pub fn tick_account(&self, id: AccountId, now: SimTime) -> SimTime {
+        let Some(account) = self.account(id) else {
+            return SimTime::MAX;
+        };
+        let lock = || {
+            account
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut attempts = {
+            let mut acc = lock();
+            let mut offline = Vec::new();
+            for (i, d) in acc.devices.iter_mut().enumerate() {
+                match d.last_seen {
+                    Some(seen) if !d.online(now) && !d.offline_notified => {
+                        d.offline_notified = true;
+                        offline.push((i, d.device_id.clone(), seen));
+                    }
+                    Some(_) if d.online(now) => d.offline_notified = false,
+                    _ => {}
+                }
+            }
+            for (i, device_id, seen) in offline {
+                let data = json!({"device_id": device_id, "last_seen": rfc3339(seen), "reason": "no contact for more than 5 minutes"});
+                crate::webhooks::emit(&mut acc, "device.offline", data, now);
+                crate::engine::on_event(&mut acc, i, crate::engine::DeviceEvent::Offline, now);
+            }
+            crate::engine::tick(&mut acc, now);
+            crate::webhooks::take_due(&mut acc, now)
+        };
+        let mut acc = if attempts.is_empty() {
+            lock()
+        } else {
+            crate::webhooks::send(&mut attempts, self.webhook_sink(), now);
+            let mut acc = lock();
+            crate::webhooks::record(&mut acc, attempts, now);
+            acc
+        };
+        acc.refresh_wake(now)
+    }
+
+    /// Work across accounts at `now`: rollout decisions (advance a batch,
+    /// or halt) and forgetting expired tokens. The simulator runs it between
+    /// windows, when no request is in flight.
+    pub fn tick_global(&self, now: SimTime) {
         for r in self.releases_mut().iter_mut().filter(|r| !r.halted) {
             let Some(&open) = r.plan.batches.get(r.stage) else {
                 continue;
@@ -292,10 +313,10 @@ pub(crate) async fn get_check(
     let (device_id, rate) = state
         .with_account(account, |acc| {
             let rate = limit(acc, index, now, CHECK)?;
-            let d = acc.devices.get_mut(index as usize).ok_or_else(|| {
+            acc.seen(index as usize, now);
+            let d = acc.devices.get(index as usize).ok_or_else(|| {
                 ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key")
             })?;
-            d.last_seen = Some(now);
             Ok((d.device_id.clone(), rate))
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))??;
@@ -366,9 +387,7 @@ pub(crate) async fn get_download(
     let (account, index) = authenticate(&state, &Authz::of(&headers))?;
     let rate = state
         .with_account(account, |acc| {
-            if let Some(d) = acc.devices.get_mut(index as usize) {
-                d.last_seen = Some(now);
-            }
+            acc.seen(index as usize, now);
             limit(acc, index, now, DOWNLOAD)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))??;
@@ -451,10 +470,8 @@ pub(crate) async fn post_status(
     let error_message = f.opt_string("error_message", 1_024)?.map(str::to_owned);
     let device_id = state
         .with_account(account, |acc| {
-            acc.devices.get_mut(index as usize).map(|d| {
-                d.last_seen = Some(now);
-                d.device_id.clone()
-            })
+            acc.seen(index as usize, now);
+            acc.devices.get(index as usize).map(|d| d.device_id.clone())
         })
         .flatten()
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Invalid or missing API key"))?;

@@ -411,10 +411,64 @@ pub struct Account {
     pub store: Box<dyn crate::store::Store>,
     /// The automation engine's runs, outbox and log.
     pub engine: crate::engine::Engine,
+    /// No time-driven work is due before this (see [`AppState::tick_account`]);
+    /// whatever schedules such work lowers it.
+    wake: SimTime,
     rng: SimRng,
 }
 
 impl Account {
+    /// The earliest time the account may need a tick: nothing time-driven
+    /// (offline detection, schedules, waiting runs, webhook attempts) is due
+    /// before it. A conservative bound: a tick then may find nothing to do.
+    pub fn wake(&self) -> SimTime {
+        self.wake
+    }
+
+    /// Asks for a tick no later than `at`.
+    pub(crate) fn wake_at(&mut self, at: SimTime) {
+        self.wake = self.wake.min(at);
+    }
+
+    /// Notes a request of device `index` at `now`: its last contact, and a
+    /// `device_online` event when it had been silent for more than
+    /// [`OFFLINE_AFTER`] (or never heard from). Returns whether it was.
+    pub(crate) fn seen(&mut self, index: usize, now: SimTime) -> bool {
+        let Some(d) = self.devices.get_mut(index) else {
+            return false;
+        };
+        let was_offline = !d.online(now);
+        d.last_seen = Some(now);
+        if was_offline {
+            // Its silence is watched again from here.
+            self.wake_at(now + OFFLINE_AFTER + SimDuration::from_millis(1));
+            crate::engine::on_event(self, index, crate::engine::DeviceEvent::Online, now);
+        }
+        was_offline
+    }
+
+    /// Sets the wake time to exactly when time-driven work is next due
+    /// (after `now`), by looking at all of it; returns it.
+    pub(crate) fn refresh_wake(&mut self, now: SimTime) -> SimTime {
+        self.wake = self.next_wake().max(now + SimDuration::from_millis(1));
+        self.wake
+    }
+
+    fn next_wake(&self) -> SimTime {
+        let offline = self
+            .devices
+            .iter()
+            .filter(|d| !d.offline_notified)
+            .filter_map(|d| d.last_seen)
+            .map(|seen| seen + OFFLINE_AFTER + SimDuration::from_millis(1));
+        let deliveries = self.deliveries.iter().map(|d| d.due);
+        offline
+            .chain(deliveries)
+            .chain(self.engine.next_due(&self.automations))
+            .min()
+            .unwrap_or(SimTime::MAX)
+    }
+
     /// 128 random bits as hex, from the account's stream.
     pub fn random_hex(&mut self) -> String {
         let a = self.rng.next_u64();
@@ -691,6 +745,7 @@ impl AppState {
             automations: Vec::new(),
             store: (self.0.store)(id),
             engine: crate::engine::Engine::default(),
+            wake: SimTime::MAX,
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id

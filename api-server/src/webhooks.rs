@@ -178,6 +178,7 @@ pub(crate) fn enqueue(
         return false;
     }
     let delivery_id = acc.uuid();
+    acc.wake_at(now);
     acc.deliveries.push(Delivery {
         delivery_id,
         target,

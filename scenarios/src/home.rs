@@ -650,6 +650,16 @@ impl HomeSim {
         );
     }
 
+    /// Handles the home's next event (at [`Entity::next_event_time`]),
+    /// integrating the physics up to it first; the local time stays at the
+    /// event's, so deliveries may come at that same instant.
+    pub fn step(&mut self, out: &mut Outbox<Message>) {
+        let next = self.next_time().max(self.t);
+        self.physics_to(next, out);
+        self.t = next;
+        self.handle(next, out);
+    }
+
     /// Caches the firmware's next deadline (asking it is not free).
     fn refresh_deadline(&mut self) {
         let fw = self.firmware.as_ref();

@@ -17,6 +17,7 @@ pub mod net;
 pub mod run;
 pub mod schema;
 pub mod server;
+pub mod shard;
 pub mod tables;
 pub mod validate;
 

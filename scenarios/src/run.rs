@@ -13,14 +13,15 @@ use api_server::{AppState, ServerConfig};
 use hvac_models::sun::Site;
 use hvac_models::weather::WeatherSeries;
 use serde_json::{Value, json};
-use sim_core::exec::{Executor, Progress, RunPlan};
+use sim_core::exec::{Executor, Progress, RunPlan, RunStats};
 use sim_core::{SimDuration, SimTime, VirtualClock};
 
 use crate::fleet::{HomeSpec, home};
-use crate::home::{HomeContext, HomeSim};
+use crate::home::{HomeContext, HomeSim, Record};
 use crate::net::Network;
 use crate::schema::{ClimateSource, Scenario};
-use crate::server::{Provision, Receiver, ServerSide};
+use crate::server::{Provision, Receiver, Stats};
+use crate::shard::{Output, SYNC, Shard};
 
 /// Command-line overrides of a scenario.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -281,7 +282,7 @@ pub fn run(
                 .collect()
         })
         .collect();
-    let mut server = ServerSide::new(
+    let provisioned = crate::server::provision(
         &Provision {
             scenario: &s,
             homes: &specs,
@@ -291,34 +292,57 @@ pub fn run(
         receiver,
     )
     .map_err(RunError::Provision)?;
+    let shared = provisioned.shared;
+    let mut publisher = provisioned.publisher;
     for a in 0..tenants.len() {
-        server
+        shared
             .state
             .with_account(a, |acc| acc.alert_threshold = s.server.alert_threshold);
     }
+    // One shard per account, its homes in fleet order.
+    let mut by_account: Vec<Vec<HomeSim>> = (0..tenants.len()).map(|_| Vec::new()).collect();
+    for (h, spec) in homes.into_iter().zip(&specs) {
+        by_account[spec.account].push(h);
+    }
+    let mut shards: Vec<Shard> = provisioned
+        .sides
+        .into_iter()
+        .zip(by_account)
+        .enumerate()
+        .map(|(a, (side, homes))| {
+            Shard::new(shared.clone(), side, homes, device_ids[a].clone(), start)
+        })
+        .collect();
     let executor =
         Executor::new(threads.max(1)).map_err(|e| RunError::Simulation(e.to_string()))?;
-    // Windows at least the response quantum (responses due inside a
-    // window run are delivered at its end); the server's arrival order
-    // stays exact whatever the window length.
-    let shortest = network
-        .min_latency()
-        .max(SimDuration::from_millis(s.network.response_quantum_ms));
     let plan = RunPlan {
         start,
         end,
-        lookahead: shortest,
-        max_window: SimDuration::from_secs(60).max(shortest),
+        lookahead: SYNC,
+        max_window: SYNC,
     };
+    publisher.publish_due(&shared.state, start);
+    let mut setup_rows = provisioned.stats.rows.clone();
     let mut table_error: Option<String> = None;
     let stats = executor
         .run(
-            &mut homes,
+            &mut shards,
             plan,
-            |w, m, d| {
-                server.exchange(w, m, d);
+            |w, messages, _| {
+                let mut records = Vec::new();
+                let mut rows = std::mem::take(&mut setup_rows);
+                for m in messages {
+                    match m.message {
+                        Output::Record(r) => records.push(r),
+                        Output::Request(r) => rows.push(r),
+                    }
+                }
+                // Between windows: the operator publishes, rollouts move on.
+                publisher.publish_due(&shared.state, w.end);
+                shared.state.tick_global(w.end);
                 if table_error.is_none()
-                    && let Err(e) = drain(&mut server, &mut tables, &outlets, &device_ids)
+                    && let Err(e) =
+                        drain(&shared, &mut tables, records, rows, &outlets, &device_ids)
                 {
                     table_error = Some(e.to_string());
                 }
@@ -329,9 +353,7 @@ pub fn run(
     if let Some(e) = table_error {
         return Err(RunError::Tables(e));
     }
-    drain(&mut server, &mut tables, &outlets, &device_ids)
-        .map_err(|e| RunError::Tables(e.to_string()))?;
-    for acc in server.state.accounts() {
+    for acc in shared.state.accounts() {
         let acc = acc
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -341,25 +363,35 @@ pub fn run(
                 .map_err(|e| RunError::Tables(e.to_string()))?;
         }
     }
+    let mut server_stats = provisioned.stats;
+    server_stats.rows.clear();
+    server_stats.releases_published = publisher.published;
+    for shard in &shards {
+        let mut side = shard.stats().clone();
+        side.rows.clear();
+        server_stats.merge(side);
+    }
     let counts = tables.counts.clone();
     let rows = tables
         .finish()
         .map_err(|e| RunError::Tables(e.to_string()))?;
-    let summary = summarize(&s, &homes, &server, stats, &counts, &rows);
+    let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
     Ok(Finished { dir, summary })
 }
 
-/// Moves what the last exchange produced into the tables.
+/// Moves what the last window produced into the tables.
 fn drain(
-    server: &mut ServerSide,
+    shared: &crate::server::Shared,
     tables: &mut crate::tables::Tables,
+    records: Vec<Record>,
+    rows: Vec<crate::server::RequestRow>,
     outlets: &crate::tables::Outlets,
     device_ids: &[Vec<String>],
 ) -> Result<(), reports::tables::TableError> {
-    tables.records(std::mem::take(&mut server.records))?;
-    tables.requests(server.drain_request_rows())?;
-    tables.webhooks(server.receiver.drain_rows())?;
+    tables.records(records)?;
+    tables.requests(rows)?;
+    tables.webhooks(shared.receiver.drain_rows())?;
     let outlets = outlets
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -396,18 +428,19 @@ fn round(x: f64, places: i32) -> f64 {
 /// The headline counts (stable keys; no wall-clock or thread figures).
 fn summarize(
     s: &Scenario,
-    homes: &[HomeSim],
-    server: &ServerSide,
-    exec: sim_core::exec::RunStats,
+    shards: &[Shard],
+    shared: &crate::server::Shared,
+    stats: &Stats,
+    exec: RunStats,
     counts: &crate::tables::RecordCounts,
     rows: &std::collections::BTreeMap<&'static str, u64>,
 ) -> Value {
-    let stats = server.stats();
-    let receiver = server.receiver.state();
+    let homes = || shards.iter().flat_map(Shard::homes);
+    let receiver = shared.receiver.state();
     // What the server stored.
     let mut stored = Vec::new();
     let (mut alerts, mut automation_fired, mut notifications) = (0u64, 0u64, 0u64);
-    for acc in server.state.accounts() {
+    for acc in shared.state.accounts() {
         let acc = acc
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -433,7 +466,7 @@ fn summarize(
         .ota
         .releases
         .iter()
-        .filter_map(|r| server.state.release(&r.version))
+        .filter_map(|r| shared.state.release(&r.version))
         .map(|r| {
             let count = |status: &str| r.statuses.values().filter(|v| v.status == status).count();
             json!({"version": r.version, "halted": r.halted, "stage": r.stage, "completed": count("completed"), "failed": count("failed")})
@@ -441,20 +474,20 @@ fn summarize(
         .collect();
     let versions = {
         let mut m = std::collections::BTreeMap::<String, u64>::new();
-        for h in homes {
+        for h in homes() {
             *m.entry(h.firmware_version().to_owned()).or_default() += 1;
         }
         m
     };
-    let energy: f64 = homes.iter().map(HomeSim::energy_kwh).sum();
-    let discomfort: f64 = homes.iter().map(HomeSim::discomfort_kh).sum();
+    let energy: f64 = homes().map(HomeSim::energy_kwh).sum();
+    let discomfort: f64 = homes().map(HomeSim::discomfort_kh).sum();
     json!({
         "scenario": s.name,
         "seed": s.seed,
         "start": s.start.0.to_string(),
         "duration_s": s.duration.0.as_millis() / 1_000,
         "homes": s.fleet.homes,
-        "simulation": {"windows": exec.windows, "messages": exec.messages, "deliveries": exec.deliveries},
+        "simulation": {"windows": exec.windows, "shards": shards.len(), "table_rows": exec.messages},
         "requests": {
             "total": stats.total(),
             "by_endpoint": stats.requests,

@@ -693,11 +693,6 @@ pub struct Network {
     pub p99_latency_ms: u64,
     /// Share of requests lost in transit (the device sees a transport error).
     pub error_rate: f64,
-    /// The simulation advances in windows at least this long [ms]; a
-    /// response due inside a window already run arrives at its end (at most
-    /// this much later than modelled). 0: exact (windows of the minimum
-    /// latency; much slower for large fleets).
-    pub response_quantum_ms: u64,
     /// Outages.
     pub outages: Vec<OutageSpec>,
 }
@@ -709,7 +704,6 @@ impl Default for Network {
             median_latency_ms: 60,
             p99_latency_ms: 400,
             error_rate: 0.0,
-            response_quantum_ms: 1_000,
             outages: Vec::new(),
         }
     }

@@ -1,22 +1,13 @@
-//! The server side of a run: the real API server in process, handling the
-//! fleet's requests in arrival order on the virtual clock, the scenario's
-//! integrations, the webhook receiver that verifies every delivery, the
-//! technicians, and OTA publishing — the exchange step of the executor.
+//! The server side of a run: the real API server in process (its router,
+//! shared by every partition), provisioning, the scenario's integrations,
+//! the webhook receiver that verifies every delivery, the technicians'
+//! alert resolutions and OTA publishing.
 //!
-//! **Ordering.** After window `[t, e)` the exchange handles every pending
-//! request that arrives before `e + L` (L: the minimum latency). No request
-//! sent later can arrive before that, so the server sees requests in
-//! arrival order (ties: arrival, then the order messages reached the
-//! exchange). Those arriving before `e` go first, then the server's
-//! `tick(e)`, then the rest. Each account is a partition: its requests,
-//! integration jobs and technician resolutions run in order on one thread,
-//! accounts in parallel (rayon), so the result does not depend on the
-//! thread count. Responses go back at `arrival + down-latency`; the
-//! exchange asks to run again by the next pending arrival, so no response
-//! is ever due inside a window already run.
+//! Each account's requests, integration jobs and resolutions are handled in
+//! its shard ([`crate::shard`]), in exact time order on one thread; the
+//! operator's publishing runs between windows.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
@@ -28,13 +19,11 @@ use device_firmware::http::{Request as FwRequest, Response as FwResponse};
 use http_body_util::BodyExt;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
-use rayon::prelude::*;
 use serde_json::{Value, json};
-use sim_core::exec::{Deliveries, Envelope, Window};
 use sim_core::{SimDuration, SimRng, SimTime, stream};
 use tower::ServiceExt;
 
-use crate::home::{Inbound, Message, Outgoing, Record};
+use crate::home::{Inbound, Outgoing};
 
 /// Polls a future that never waits on I/O (the in-process router) to
 /// completion; `None` if it does not finish.
@@ -239,7 +228,7 @@ impl Stats {
         self.rows.push(row);
     }
 
-    fn merge(&mut self, other: Stats) {
+    pub(crate) fn merge(&mut self, other: Stats) {
         for (e, by) in other.requests {
             let mine = self.requests.entry(e).or_default();
             for (s, n) in by {
@@ -305,21 +294,28 @@ impl Receiver {
         s.secrets.insert(url.to_owned(), secret.to_owned());
     }
 
-    /// Takes the delivery rows recorded so far.
+    /// Takes the delivery rows recorded so far, in time order (partitions
+    /// deliver concurrently; rows equal in every field are interchangeable,
+    /// so the order does not depend on threads).
     pub fn drain_rows(&self) -> Vec<(SimTime, String, String, bool)> {
         let mut s = self
             .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::mem::take(&mut s.rows)
+        let mut rows = std::mem::take(&mut s.rows);
+        rows.sort_unstable();
+        rows
     }
 
-    /// A snapshot.
+    /// A snapshot (alerts in time order).
     pub fn state(&self) -> ReceiverState {
-        self.inner
+        let mut s = self
+            .inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .clone();
+        s.alerts.sort_unstable();
+        s
     }
 }
 
@@ -357,31 +353,6 @@ impl api_server::webhooks::WebhookSink for Receiver {
         s.rows.push((now, req.url.to_owned(), event, verified));
         // Unsigned automation calls have no secret here; they are accepted.
         Some(200)
-    }
-}
-
-/// A request waiting for its arrival.
-#[derive(Debug)]
-struct Pending {
-    arrival: SimTime,
-    order: u64,
-    out: Box<Outgoing>,
-}
-
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        (self.arrival, self.order) == (other.arrival, other.order)
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.arrival, self.order).cmp(&(other.arrival, other.order))
     }
 }
 
@@ -441,53 +412,65 @@ struct Integration {
     rng: SimRng,
 }
 
-/// An account's partition on the runner's side.
+/// An account's partition on the runner's side: its operations client,
+/// integrations, pending alert resolutions and counts.
 #[derive(Debug)]
-struct AccountSide {
-    id: usize,
+pub(crate) struct AccountSide {
+    /// The server's account id.
+    pub(crate) id: usize,
     ops_client: (String, String),
     ops_token: Option<(String, SimTime)>,
     integrations: Vec<Integration>,
     /// Alert resolutions due: (time, alert id).
     resolutions: Vec<(SimTime, String)>,
-    stats: Stats,
+    /// Counts (and request rows not yet handed on).
+    pub(crate) stats: Stats,
 }
 
-/// Work of one account in one phase, in order.
-enum Work {
-    Home(Box<Outgoing>),
-    Resolve(String),
-}
-
-/// The exchange: everything on the server's side of the network.
-pub struct ServerSide {
+/// What every partition reads and nothing changes during a window: the
+/// server, its router, the webhook receiver, defective releases, the
+/// technicians' delay.
+pub struct Shared {
     /// The API server's state.
     pub state: AppState,
     router: Router,
-    lookahead: SimDuration,
-    pending: BinaryHeap<Reverse<Pending>>,
-    order: u64,
-    home_account: Vec<usize>,
-    home_ids: HashMap<String, usize>,
-    accounts: Vec<AccountSide>,
     /// The webhook receiver.
     pub receiver: Arc<Receiver>,
-    visits_delay: Option<SimDuration>,
-    seen_alerts: Vec<usize>,
-    releases: Vec<(SimTime, crate::schema::ReleaseSpec, bool)>,
+    /// Releases that corrupt a share of downloads: (version, share).
+    defects: Vec<(String, f64)>,
     seed: u64,
-    /// Counts outside partitions.
-    stats: Stats,
-    /// Records of the server side (visits are the homes').
-    pub records: Vec<Record>,
+    /// Technicians' delay after an alert (none: no visits).
+    pub(crate) visits_delay: Option<SimDuration>,
 }
 
-impl std::fmt::Debug for ServerSide {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerSide")
-            .field("pending", &self.pending.len())
+        f.debug_struct("Shared")
+            .field("defects", &self.defects)
             .finish_non_exhaustive()
     }
+}
+
+/// OTA publishing by the operator, between windows.
+#[derive(Debug)]
+pub struct Publisher {
+    releases: Vec<(SimTime, crate::schema::ReleaseSpec, bool)>,
+    seed: u64,
+    /// Releases published so far.
+    pub published: u64,
+}
+
+/// The provisioned server side of a run.
+#[derive(Debug)]
+pub struct Provisioned {
+    /// Read by every partition.
+    pub shared: Arc<Shared>,
+    /// One per account, in account order.
+    pub(crate) sides: Vec<AccountSide>,
+    /// The operator's releases.
+    pub publisher: Publisher,
+    /// Requests made while provisioning (automations).
+    pub stats: Stats,
 }
 
 fn retry_after(headers: &[(String, String)]) -> u64 {
@@ -717,228 +700,229 @@ fn ops_token(
     Some(tok)
 }
 
-impl ServerSide {
-    /// Provisions the server for the scenario: accounts, clients, devices
-    /// (settings, Zigbee keys), integrations, automations (through the
-    /// API). An automation the server refuses is an error naming it.
-    pub fn new(
-        p: &Provision<'_>,
-        state: AppState,
-        receiver: Arc<Receiver>,
-    ) -> Result<ServerSide, String> {
-        let s = p.scenario;
-        let start = s.start.0;
-        let router = api_server::app(state.clone());
-        let mut accounts = Vec::new();
-        for (a, tenant) in p.tenants.iter().enumerate() {
-            let spec = &s.accounts[tenant.group];
-            let id = state.create_account(&tenant.name);
-            state
-                .with_account(id, |acc| acc.tariff.price_per_kwh = spec.price_per_kwh)
-                .ok_or("account vanished")?;
-            let mut keys = stream(s.seed, a as u64, "account-credentials");
-            let mut secret = || {
-                format!(
-                    "sk_{:016x}{:016x}",
-                    keys.random::<u64>(),
-                    keys.random::<u64>()
-                )
-            };
-            let ops = (format!("ops-{a}"), secret());
-            state
-                .add_client(
-                    id,
-                    &ops.0,
-                    &ops.1,
-                    &api_server::state::SCOPES,
-                    api_server::Tier::Enterprise,
-                )
-                .map_err(|e| e.to_string())?;
-            let devices: Vec<String> = p
-                .homes
-                .iter()
-                .filter(|h| h.account == a)
-                .map(|h| h.device_id.clone())
-                .collect();
-            let mut integrations = Vec::new();
-            for (j, g) in spec.integrations.iter().enumerate() {
-                let client_id = format!("int-{a}-{j}");
-                let client_secret = secret();
-                let tier = match g.tier {
-                    crate::schema::TierSpec::Standard => api_server::Tier::Standard,
-                    crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
-                };
-                state
-                    .add_client(
-                        id,
-                        &client_id,
-                        &client_secret,
-                        &api_server::state::SCOPES,
-                        tier,
-                    )
-                    .map_err(|e| e.to_string())?;
-                let managed: Vec<String> = devices
-                    .iter()
-                    .take(g.devices.map_or(usize::MAX, |n| n as usize))
-                    .cloned()
-                    .collect();
-                let mut setup = VecDeque::new();
-                if !g.webhooks.is_empty() {
-                    setup.push_back(Job::Webhook {
-                        event_types: g.webhooks.clone(),
-                        url: format!("https://hooks.thermotwin.test/{}/{}", tenant.name, g.name),
-                        secret: secret(),
-                    });
-                }
-                for d in &managed {
-                    if g.schedule {
-                        setup.push_back(Job::Schedule(d.clone()));
-                    }
-                    if g.eco {
-                        setup.push_back(Job::Eco(d.clone()));
-                    }
-                }
-                let rate = g.setpoint_changes_per_day * managed.len() as f64 / 86_400.0;
-                let mut rng = stream(s.seed, (a * 1_000 + j) as u64, "integration");
-                let first_setpoint =
-                    Exp::new(rate.max(1e-12)).map_or(86_400.0, |e| e.sample(&mut rng));
-                integrations.push(Integration {
-                    client_id,
-                    secret: client_secret,
-                    token: None,
-                    blocked_until: start,
-                    setup,
-                    setup_next: start,
-                    poll: g
-                        .poll_status
-                        .and_then(|d| Periodic::new(d.0, managed.len(), start)),
-                    optimize: g
-                        .optimize
-                        .and_then(|d| Periodic::new(d.0, managed.len(), start)),
-                    setpoint_rate_per_s: if managed.is_empty() { 0.0 } else { rate },
-                    setpoint_next: start
-                        + SimDuration::from_secs_f64(first_setpoint)
-                            .unwrap_or(SimDuration::from_days(365)),
-                    devices: managed,
-                    rng,
-                });
-            }
-            accounts.push(AccountSide {
+/// Provisions the server for the scenario: accounts, clients, devices
+/// (settings, Zigbee keys), integrations, automations (through the API). An
+/// automation the server refuses is an error naming it.
+pub fn provision(
+    p: &Provision<'_>,
+    state: AppState,
+    receiver: Arc<Receiver>,
+) -> Result<Provisioned, String> {
+    let s = p.scenario;
+    let start = s.start.0;
+    let router = api_server::app(state.clone());
+    let mut accounts = Vec::new();
+    for (a, tenant) in p.tenants.iter().enumerate() {
+        let spec = &s.accounts[tenant.group];
+        let id = state.create_account(&tenant.name);
+        state
+            .with_account(id, |acc| acc.tariff.price_per_kwh = spec.price_per_kwh)
+            .ok_or("account vanished")?;
+        let mut keys = stream(s.seed, a as u64, "account-credentials");
+        let mut secret = || {
+            format!(
+                "sk_{:016x}{:016x}",
+                keys.random::<u64>(),
+                keys.random::<u64>()
+            )
+        };
+        let ops = (format!("ops-{a}"), secret());
+        state
+            .add_client(
                 id,
-                ops_client: ops,
-                ops_token: None,
-                integrations,
-                resolutions: Vec::new(),
-                stats: Stats::default(),
-            });
-        }
-        for h in p.homes {
-            let acc = accounts[h.account].id;
-            let tier = match s.accounts[h.group].tier {
+                &ops.0,
+                &ops.1,
+                &api_server::state::SCOPES,
+                api_server::Tier::Enterprise,
+            )
+            .map_err(|e| e.to_string())?;
+        let devices: Vec<String> = p
+            .homes
+            .iter()
+            .filter(|h| h.account == a)
+            .map(|h| h.device_id.clone())
+            .collect();
+        let mut integrations = Vec::new();
+        for (j, g) in spec.integrations.iter().enumerate() {
+            let client_id = format!("int-{a}-{j}");
+            let client_secret = secret();
+            let tier = match g.tier {
                 crate::schema::TierSpec::Standard => api_server::Tier::Standard,
                 crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
             };
             state
                 .add_client(
-                    acc,
-                    &h.client_id,
-                    &h.client_secret,
-                    &["diagnostics:read"],
+                    id,
+                    &client_id,
+                    &client_secret,
+                    &api_server::state::SCOPES,
                     tier,
                 )
                 .map_err(|e| e.to_string())?;
-            state
-                .add_device(acc, &h.device_id, &h.api_key, h.hub)
-                .map_err(|e| e.to_string())?;
-            for z in crate::home::zigbee_sensors(h) {
-                state
-                    .add_sensor_key(&z.api_key, &z.ieee_address)
-                    .map_err(|e| e.to_string())?;
+            let managed: Vec<String> = devices
+                .iter()
+                .take(g.devices.map_or(usize::MAX, |n| n as usize))
+                .cloned()
+                .collect();
+            let mut setup = VecDeque::new();
+            if !g.webhooks.is_empty() {
+                setup.push_back(Job::Webhook {
+                    event_types: g.webhooks.clone(),
+                    url: format!("https://hooks.thermotwin.test/{}/{}", tenant.name, g.name),
+                    secret: secret(),
+                });
             }
-            let loc = &s.fleet.locations[h.location];
-            state
-                .with_account(acc, |a| {
-                    // The homeowner's setting at installation.
-                    let payload = json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": s.fleet.mode}});
-                    a.enqueue_command(&h.device_id, "config_update", payload, start);
-                    if let Some(d) = a.device_mut(&h.device_id) {
-                        d.thermostat.mode = s.fleet.mode.clone();
-                        d.thermostat.setpoint_f = s.fleet.setpoint_f;
-                        d.settings.reporting_interval_seconds = s.firmware.reporting_interval_s;
-                        d.settings.timezone = loc.timezone.clone();
-                        d.settings.location = Some(api_server::state::Location {
-                            latitude: loc.latitude,
-                            longitude: loc.longitude,
-                            name: Some(loc.name.clone()),
-                        });
-                    }
-                })
-                .ok_or("account vanished")?;
-        }
-        let mut stats = Stats::default();
-        for (i, spec) in s.automations.iter().enumerate() {
-            let Some(g) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
-                return Err(format!(
-                    "automations[{i}].account: no account {:?}",
-                    spec.account
-                ));
-            };
-            for a in (0..p.tenants.len()).filter(|&a| p.tenants[a].group == g) {
-                let side = &mut accounts[a];
-                let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
-                    format!("automations[{i}]: the account's operations client got no token")
-                })?;
-                let devices: Vec<&str> = p
-                    .homes
-                    .iter()
-                    .filter(|h| h.account == a)
-                    .map(|h| h.device_id.as_str())
-                    .take(spec.devices.map_or(usize::MAX, |n| n as usize))
-                    .collect();
-                for d in devices {
-                    let body = crate::validate::for_device(&spec.automation, d);
-                    let (status, headers, v) = call_json(
-                        &router,
-                        "POST",
-                        "/api/automations",
-                        Some(&token),
-                        Some(&body),
-                        start,
-                    );
-                    stats.count(
-                        start,
-                        "operations",
-                        "POST",
-                        "/api/automations",
-                        status,
-                        &headers,
-                    );
-                    if status != 201 {
-                        return Err(format!(
-                            "automations[{i}] for {d}: the server answered {status}: {}",
-                            v["message"].as_str().unwrap_or("")
-                        ));
-                    }
-                    stats.automations_created += 1;
+            for d in &managed {
+                if g.schedule {
+                    setup.push_back(Job::Schedule(d.clone()));
+                }
+                if g.eco {
+                    setup.push_back(Job::Eco(d.clone()));
                 }
             }
+            let rate = g.setpoint_changes_per_day * managed.len() as f64 / 86_400.0;
+            let mut rng = stream(s.seed, (a * 1_000 + j) as u64, "integration");
+            let first_setpoint = Exp::new(rate.max(1e-12)).map_or(86_400.0, |e| e.sample(&mut rng));
+            integrations.push(Integration {
+                client_id,
+                secret: client_secret,
+                token: None,
+                blocked_until: start,
+                setup,
+                setup_next: start,
+                poll: g
+                    .poll_status
+                    .and_then(|d| Periodic::new(d.0, managed.len(), start)),
+                optimize: g
+                    .optimize
+                    .and_then(|d| Periodic::new(d.0, managed.len(), start)),
+                setpoint_rate_per_s: if managed.is_empty() { 0.0 } else { rate },
+                setpoint_next: start
+                    + SimDuration::from_secs_f64(first_setpoint)
+                        .unwrap_or(SimDuration::from_days(365)),
+                devices: managed,
+                rng,
+            });
         }
-        let technicians = &s.technicians;
-        Ok(ServerSide {
-            router,
-            lookahead: SimDuration::from_millis(s.network.min_latency_ms),
-            pending: BinaryHeap::new(),
-            order: 0,
-            home_account: p.homes.iter().map(|h| h.account).collect(),
-            home_ids: p
+        accounts.push(AccountSide {
+            id,
+            ops_client: ops,
+            ops_token: None,
+            integrations,
+            resolutions: Vec::new(),
+            stats: Stats::default(),
+        });
+    }
+    for h in p.homes {
+        let acc = accounts[h.account].id;
+        let tier = match s.accounts[h.group].tier {
+            crate::schema::TierSpec::Standard => api_server::Tier::Standard,
+            crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
+        };
+        state
+            .add_client(
+                acc,
+                &h.client_id,
+                &h.client_secret,
+                &["diagnostics:read"],
+                tier,
+            )
+            .map_err(|e| e.to_string())?;
+        state
+            .add_device(acc, &h.device_id, &h.api_key, h.hub)
+            .map_err(|e| e.to_string())?;
+        for z in crate::home::zigbee_sensors(h) {
+            state
+                .add_sensor_key(&z.api_key, &z.ieee_address)
+                .map_err(|e| e.to_string())?;
+        }
+        let loc = &s.fleet.locations[h.location];
+        state
+            .with_account(acc, |a| {
+                // The homeowner's setting at installation.
+                let payload =
+                    json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": s.fleet.mode}});
+                a.enqueue_command(&h.device_id, "config_update", payload, start);
+                if let Some(d) = a.device_mut(&h.device_id) {
+                    d.thermostat.mode = s.fleet.mode.clone();
+                    d.thermostat.setpoint_f = s.fleet.setpoint_f;
+                    d.settings.reporting_interval_seconds = s.firmware.reporting_interval_s;
+                    d.settings.timezone = loc.timezone.clone();
+                    d.settings.location = Some(api_server::state::Location {
+                        latitude: loc.latitude,
+                        longitude: loc.longitude,
+                        name: Some(loc.name.clone()),
+                    });
+                }
+            })
+            .ok_or("account vanished")?;
+    }
+    let mut stats = Stats::default();
+    for (i, spec) in s.automations.iter().enumerate() {
+        let Some(g) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
+            return Err(format!(
+                "automations[{i}].account: no account {:?}",
+                spec.account
+            ));
+        };
+        for a in (0..p.tenants.len()).filter(|&a| p.tenants[a].group == g) {
+            let side = &mut accounts[a];
+            let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
+                format!("automations[{i}]: the account's operations client got no token")
+            })?;
+            let devices: Vec<&str> = p
                 .homes
                 .iter()
-                .map(|h| (h.device_id.clone(), h.index))
-                .collect(),
-            seen_alerts: vec![0; accounts.len()],
-            accounts,
+                .filter(|h| h.account == a)
+                .map(|h| h.device_id.as_str())
+                .take(spec.devices.map_or(usize::MAX, |n| n as usize))
+                .collect();
+            for d in devices {
+                let body = crate::validate::for_device(&spec.automation, d);
+                let (status, headers, v) = call_json(
+                    &router,
+                    "POST",
+                    "/api/automations",
+                    Some(&token),
+                    Some(&body),
+                    start,
+                );
+                stats.count(
+                    start,
+                    "operations",
+                    "POST",
+                    "/api/automations",
+                    status,
+                    &headers,
+                );
+                if status != 201 {
+                    return Err(format!(
+                        "automations[{i}] for {d}: the server answered {status}: {}",
+                        v["message"].as_str().unwrap_or("")
+                    ));
+                }
+                stats.automations_created += 1;
+            }
+        }
+    }
+    let technicians = &s.technicians;
+    Ok(Provisioned {
+        shared: Arc::new(Shared {
+            state,
+            router,
             receiver,
+            defects: s
+                .ota
+                .releases
+                .iter()
+                .filter(|r| r.failure_rate > 0.0)
+                .map(|r| (r.version.clone(), r.failure_rate))
+                .collect(),
+            seed: s.seed,
             visits_delay: technicians.enabled.then_some(technicians.delay.0),
+        }),
+        sides: accounts,
+        publisher: Publisher {
             releases: s
                 .ota
                 .releases
@@ -946,25 +930,27 @@ impl ServerSide {
                 .map(|r| (r.publish_at.resolve(start), r.clone(), false))
                 .collect(),
             seed: s.seed,
-            stats,
-            records: Vec::new(),
-            state,
-        })
-    }
+            published: 0,
+        },
+        stats,
+    })
+}
 
-    /// Whether home `home` gets a corrupted image of a defective release.
+impl Shared {
+    /// Whether home `home` gets a corrupted image of version `version` (a
+    /// defective release; drawn from the home's own stream).
     fn corrupts(&self, home: usize, version: &str) -> bool {
-        let Some((_, r, _)) = self.releases.iter().find(|(_, r, _)| r.version == version) else {
+        let Some((_, share)) = self.defects.iter().find(|(v, _)| v == version) else {
             return false;
         };
-        if r.failure_rate <= 0.0 {
-            return false;
-        }
         let mut rng = stream(self.seed, home as u64, &format!("ota-defect-{version}"));
-        rng.random::<f64>() < r.failure_rate
+        rng.random::<f64>() < *share
     }
+}
 
-    fn publish_due(&mut self, now: SimTime) {
+impl Publisher {
+    /// Publishes the releases due by `now` (at most once each).
+    pub fn publish_due(&mut self, state: &AppState, now: SimTime) {
         for i in 0..self.releases.len() {
             let (at, spec, done) = &self.releases[i];
             if *done || *at > now {
@@ -980,203 +966,69 @@ impl ServerSide {
                 halt_failure_rate: spec.halt_failure_rate,
                 min_reports: spec.min_reports,
             };
-            if self
-                .state
+            if state
                 .publish_release(&spec.version, image, &spec.notes, plan)
                 .is_ok()
             {
-                self.stats.releases_published += 1;
+                self.published += 1;
             }
             self.releases[i].2 = true;
         }
     }
+}
 
-    /// Handles the pending requests arriving before `bound`, account by
-    /// account in parallel; returns the responses as deliveries.
-    fn phase(&mut self, bound: SimTime) -> Vec<(usize, SimTime, Inbound)> {
-        let mut work: Vec<Vec<(SimTime, u64, Work)>> =
-            (0..self.accounts.len()).map(|_| Vec::new()).collect();
-        while self
-            .pending
-            .peek()
-            .is_some_and(|Reverse(p)| p.arrival < bound)
-        {
-            let Some(Reverse(p)) = self.pending.pop() else {
-                break;
-            };
-            let a = self.home_account[p.out.home];
-            work[a].push((p.arrival, p.order, Work::Home(p.out)));
-        }
-        for (a, side) in self.accounts.iter_mut().enumerate() {
-            let (due, later): (Vec<_>, Vec<_>) =
-                side.resolutions.drain(..).partition(|(t, _)| *t < bound);
-            side.resolutions = later;
-            for (t, id) in due {
-                work[a].push((t, u64::MAX, Work::Resolve(id)));
-            }
-            work[a].sort_by_key(|(t, o, _)| (*t, *o));
-        }
-        let router = &self.router;
-        let receiver = &self.receiver;
-        let corrupt: Vec<(usize, String)> = work
+impl AccountSide {
+    /// The earliest job of an integration or alert resolution.
+    pub(crate) fn next_job(&self) -> SimTime {
+        self.integrations
             .iter()
-            .flatten()
-            .filter_map(|(_, _, w)| match w {
-                Work::Home(o) if o.request.path.starts_with("/v1/ota/download/") => {
-                    let v = o
-                        .request
-                        .path
-                        .trim_start_matches("/v1/ota/download/")
-                        .to_owned();
-                    self.corrupts(o.home, &v).then_some((o.home, v))
-                }
-                _ => None,
-            })
-            .collect();
-        let results: Vec<Vec<(usize, SimTime, Inbound)>> = self
-            .accounts
-            .par_iter_mut()
-            .zip(work.into_par_iter())
-            .map(|(side, items)| {
-                let mut out = Vec::new();
-                let mut stats = std::mem::take(&mut side.stats);
-                for (t, _, w) in items {
-                    // Integration jobs due before this item run first.
-                    for g in &mut side.integrations {
-                        g.run_until(router, t, receiver, &mut stats);
-                    }
-                    match w {
-                        Work::Home(o) => out.push(handle_home(router, *o, &corrupt, &mut stats)),
-                        Work::Resolve(id) => {
-                            if let Some(tok) = ops_token(side, router, t, &mut stats) {
-                                let path = format!("/v1/alerts/{id}/resolve");
-                                let (status, headers, _) =
-                                    call_json(router, "POST", &path, Some(&tok), None, t);
-                                stats.count(t, "operations", "POST", &path, status, &headers);
-                                if status == 200 {
-                                    stats.alerts_resolved += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-                for g in &mut side.integrations {
-                    g.run_until(router, bound, receiver, &mut stats);
-                }
-                side.stats = stats;
-                out
-            })
-            .collect();
-        results.into_iter().flatten().collect()
+            .map(Integration::next_job)
+            .chain(self.resolutions.iter().map(|r| r.0))
+            .min()
+            .unwrap_or(SimTime::MAX)
     }
 
-    /// New alerts since the last look: technician visits (and, at the
-    /// visit, the alert's resolution).
-    fn dispatch(&mut self, window_end: SimTime, deliveries: &mut Vec<(usize, SimTime, Inbound)>) {
-        let Some(delay) = self.visits_delay else {
-            return;
-        };
-        for (a, side) in self.accounts.iter_mut().enumerate() {
-            let new: Vec<(String, String, SimTime)> = self
-                .state
-                .with_account(side.id, |acc| {
-                    acc.alerts[self.seen_alerts[a]..]
-                        .iter()
-                        .map(|al| (al.alert_id.clone(), al.device_id.clone(), al.created_at))
-                        .collect()
-                })
-                .unwrap_or_default();
-            self.seen_alerts[a] += new.len();
-            for (alert, device, at) in new {
-                let Some(&home) = self.home_ids.get(&device) else {
-                    continue;
-                };
-                let visit = (at + delay).max(window_end);
-                deliveries.push((home, visit, Inbound::Visit));
-                side.resolutions.push((visit, alert));
-                self.stats.visits += 1;
-            }
+    /// Runs the integration jobs and resolutions due at `t` or before.
+    pub(crate) fn run_jobs(&mut self, shared: &Shared, t: SimTime) {
+        let bound = t + SimDuration::from_millis(1);
+        for g in &mut self.integrations {
+            g.run_until(&shared.router, bound, &shared.receiver, &mut self.stats);
         }
-    }
-
-    /// The exchange step after window `w`.
-    pub fn exchange(
-        &mut self,
-        w: Window,
-        messages: Vec<Envelope<Message>>,
-        deliveries: &mut Deliveries<Inbound>,
-    ) {
-        let mut out = Vec::new();
-        for m in messages {
-            match m.message {
-                Message::Record(r) => self.records.push(r),
-                Message::Request(o) => {
-                    if o.lost {
-                        self.stats.lost += 1;
-                        out.push((o.home, o.arrival, Inbound::TransportError(o.request.id)));
-                    } else {
-                        self.order += 1;
-                        self.pending.push(Reverse(Pending {
-                            arrival: o.arrival,
-                            order: self.order,
-                            out: o,
-                        }));
-                    }
+        let mut due = Vec::new();
+        self.resolutions.retain(|(at, id)| {
+            let now = *at < bound;
+            if now {
+                due.push((*at, id.clone()));
+            }
+            !now
+        });
+        due.sort();
+        for (at, id) in due {
+            let mut stats = std::mem::take(&mut self.stats);
+            if let Some(tok) = ops_token(self, &shared.router, at, &mut stats) {
+                let path = format!("/v1/alerts/{id}/resolve");
+                let (status, headers, _) =
+                    call_json(&shared.router, "POST", &path, Some(&tok), None, at);
+                stats.count(at, "operations", "POST", &path, status, &headers);
+                if status == 200 {
+                    stats.alerts_resolved += 1;
                 }
             }
-        }
-        self.publish_due(w.end);
-        out.extend(self.phase(w.end));
-        self.state.tick(w.end);
-        out.extend(self.phase(w.end + self.lookahead));
-        self.dispatch(w.end, &mut out);
-        for (home, at, d) in out {
-            deliveries.push(home, at.max(w.end), d);
-        }
-        if let Some(Reverse(p)) = self.pending.peek() {
-            deliveries.wake_at(p.arrival);
-        }
-        let next_job = self
-            .accounts
-            .iter()
-            .flat_map(|a| {
-                a.integrations
-                    .iter()
-                    .map(Integration::next_job)
-                    .chain(a.resolutions.iter().map(|r| r.0))
-            })
-            .min();
-        if let Some(t) = next_job {
-            deliveries.wake_at(t);
+            self.stats = stats;
         }
     }
 
-    /// Takes the request rows of every partition, accounts in id order (each
-    /// in handling order), then the rows outside partitions.
-    pub fn drain_request_rows(&mut self) -> Vec<RequestRow> {
-        let mut rows = Vec::new();
-        for a in &mut self.accounts {
-            rows.append(&mut a.stats.rows);
-        }
-        rows.append(&mut self.stats.rows);
-        rows
-    }
-
-    /// Every count, merged.
-    pub fn stats(&self) -> Stats {
-        let mut s = self.stats.clone();
-        for a in &self.accounts {
-            s.merge(a.stats.clone());
-        }
-        s
+    /// Resolves `alert` at `at` (after the technician's visit).
+    pub(crate) fn resolve_at(&mut self, at: SimTime, alert: String) {
+        self.resolutions.push((at, alert));
+        self.stats.visits += 1;
     }
 }
 
 /// A home's request through the router; its response due back.
-fn handle_home(
-    router: &Router,
+pub(crate) fn handle_home(
+    shared: &Shared,
     o: Outgoing,
-    corrupt: &[(usize, String)],
     stats: &mut Stats,
 ) -> (usize, SimTime, Inbound) {
     let FwRequest {
@@ -1188,7 +1040,7 @@ fn handle_home(
         ..
     } = o.request;
     let (status, headers, mut body) = call(
-        router,
+        &shared.router,
         method.as_str(),
         &path,
         &headers,
@@ -1211,9 +1063,8 @@ fn handle_home(
     stats.log(row, &path, &headers);
     if (200..300).contains(&status)
         && !body.is_empty()
-        && corrupt
-            .iter()
-            .any(|(h, v)| *h == o.home && path.ends_with(v.as_str()))
+        && let Some(version) = path.strip_prefix("/v1/ota/download/")
+        && shared.corrupts(o.home, version)
     {
         body[0] ^= 0xff;
     }

@@ -414,12 +414,6 @@ fn network(s: &Scenario) -> Result<(), Invalid> {
         60_000.0,
     )?;
     within("network.error_rate", n.error_rate, 0.0, 0.5)?;
-    within(
-        "network.response_quantum_ms",
-        n.response_quantum_ms as f64,
-        0.0,
-        5_000.0,
-    )?;
     for (i, o) in n.outages.iter().enumerate() {
         let k = |field: &str| format!("network.outages[{i}].{field}");
         duration_within(

@@ -66,12 +66,24 @@ delay = "6h"
 
 #[test]
 fn one_seed_gives_the_same_run_on_one_and_two_threads() {
-    let s = scenario(FAULTY);
+    // Four accounts of two homes: four shards, spread over the threads.
+    let s = scenario(&FAULTY.replace("name = \"a\"\n", "name = \"a\"\nhomes_per_account = 2\n"));
+    assert_eq!(s.accounts[0].homes_per_account, Some(2));
     let (a_dir, a) = run_with(&s, "t1", 1);
     let (b_dir, b) = run_with(&s, "t2", 2);
     let text = |d: &Path| std::fs::read(d.join("summary.json")).unwrap();
     assert_eq!(text(&a_dir), text(&b_dir), "summary.json is byte-identical");
     assert_eq!(a, b);
+    assert_eq!(a["simulation"]["shards"], 4);
+    // So are the tables the shards feed.
+    for table in ["requests", "homes", "webhooks", "telemetry"] {
+        let file = format!("{table}.parquet");
+        let (x, y) = (
+            reports::tables::read(&a_dir.join(&file)).unwrap(),
+            reports::tables::read(&b_dir.join(&file)).unwrap(),
+        );
+        assert!(x.height() > 0 && x.equals_missing(&y), "{table} differs");
+    }
     for d in [a_dir, b_dir] {
         std::fs::remove_dir_all(d.parent().unwrap()).unwrap();
     }
@@ -153,20 +165,8 @@ enabled = false
     assert_eq!(summary["technicians"]["visits"], 0);
     // The tables: each failure is in ground_truth.parquet, and from its
     // time on the home's samples never show the compressor running.
-    let ints = |df: &polars_core::prelude::DataFrame, c: &str| -> Vec<i64> {
-        let col = df
-            .column(c)
-            .unwrap()
-            .cast(&polars_core::prelude::DataType::Int64)
-            .unwrap();
-        let ca = col.i64().unwrap();
-        (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
-    };
     let truth = reports::tables::read(&dir.join("ground_truth.parquet")).unwrap();
-    let event_col = truth.column("event").unwrap().str().unwrap().clone();
-    let events: Vec<String> = (0..event_col.len())
-        .map(|i| event_col.get(i).unwrap_or("").to_owned())
-        .collect();
+    let events = texts(&truth, "event");
     let (t_at, t_home) = (ints(&truth, "at"), ints(&truth, "home"));
     let failures: Vec<(i64, i64)> = (0..truth.height())
         .filter(|&i| events[i] == "failure")
@@ -263,6 +263,92 @@ poll_status = "10s"
             .get("reading_dropped")
             .is_none()
     );
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+/// A column as integers (times in ms; a null as −1).
+fn ints(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<i64> {
+    let col = df
+        .column(c)
+        .unwrap()
+        .cast(&polars_core::prelude::DataType::Int64)
+        .unwrap();
+    let ca = col.i64().unwrap();
+    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
+}
+
+/// A text column.
+fn texts(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<String> {
+    let col = df.column(c).unwrap().str().unwrap().clone();
+    (0..col.len())
+        .map(|i| col.get(i).unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn a_silent_thermostat_goes_offline_exactly_five_minutes_after_its_last_request() {
+    // Every home loses its connection for half an hour: the server, ticking
+    // when its account's timers are due (not on a coarse clock), sends
+    // `device.offline` 5 min + 1 ms after each device's last request.
+    let s = scenario(
+        r#"
+name = "offline"
+seed = 9
+start = "2026-03-02T00:00:00Z"
+duration = "2h"
+[fleet]
+homes = 3
+[faults.bearing]
+incidence = 0.0
+[[accounts]]
+name = "homeowners"
+homes_per_account = 1
+[[accounts.integrations]]
+name = "app"
+webhooks = ["device.offline"]
+[[network.outages]]
+start = "1h"
+duration = "30m"
+share = 1.0
+"#,
+    );
+    let (dir, summary) = run_with(&s, "offline", 2);
+    assert_eq!(
+        summary["webhooks"]["by_event"]["device.offline"], 3,
+        "{summary}"
+    );
+    let outage = s.start.0.as_millis() + 3_600_000;
+    let requests = reports::tables::read(&dir.join("requests.parquet")).unwrap();
+    let (arrival, home) = (ints(&requests, "arrival"), ints(&requests, "home"));
+    // Contact is a request to the device API (diagnostics go through the
+    // AURRA API with the device's own OAuth token).
+    let endpoint = texts(&requests, "endpoint");
+    let device_api = |i: usize| {
+        ["/v1/telemetry", "/v1/settings", "/v1/commands", "/v1/ota"]
+            .iter()
+            .any(|p| endpoint[i].starts_with(p))
+    };
+    let hooks = reports::tables::read(&dir.join("webhooks.parquet")).unwrap();
+    let (at, url, event) = (
+        ints(&hooks, "at"),
+        texts(&hooks, "url"),
+        texts(&hooks, "event"),
+    );
+    let mut offline: Vec<(String, i64)> = (0..hooks.height())
+        .filter(|&i| event[i] == "device.offline")
+        .map(|i| (url[i].clone(), at[i]))
+        .collect();
+    offline.sort();
+    // Home h is the only home of account h (its hooks URL names it).
+    for (h, (url, at)) in offline.iter().enumerate() {
+        assert!(url.contains(&format!("homeowners-{h:05}")), "{url}");
+        let last = (0..requests.height())
+            .filter(|&i| home[i] == h as i64 && arrival[i] < outage && device_api(i))
+            .map(|i| arrival[i])
+            .max()
+            .unwrap();
+        assert_eq!(*at, last + 300_001, "home {h}");
+    }
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 

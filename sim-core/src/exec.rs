@@ -77,11 +77,24 @@ pub struct Outbox<M> {
     messages: Vec<(SimTime, M)>,
 }
 
+impl<M> Default for Outbox<M> {
+    fn default() -> Self {
+        Outbox::new()
+    }
+}
+
 impl<M> Outbox<M> {
-    fn new() -> Outbox<M> {
+    /// An empty outbox (an entity made of entities collects its parts'
+    /// messages in one).
+    pub fn new() -> Outbox<M> {
         Outbox {
             messages: Vec::new(),
         }
+    }
+
+    /// Takes the messages sent so far, in send order.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, (SimTime, M)> {
+        self.messages.drain(..)
     }
 
     /// Sends `message` at local time `sent_at`.

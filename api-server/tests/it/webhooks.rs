@@ -6,7 +6,7 @@ use api_server::webhooks::{MAX_ATTEMPTS, Outgoing, WebhookSink};
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sim_core::SimTime;
+use sim_core::{SimDuration, SimTime};
 
 use crate::harness::Api;
 
@@ -332,4 +332,32 @@ async fn registration_is_validated_and_webhooks_can_be_deleted() {
         .status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn an_account_asks_for_a_tick_exactly_when_its_timed_work_is_due() {
+    let receiver = Arc::new(Receiver::default());
+    let api = Api::with_sink(receiver.clone());
+    let token = api.token("acc_std", "sk_std").await;
+    register(&api, &token, json!(["device.offline"])).await;
+    let (account, _) = api.state.device_for_key("dk_001").unwrap();
+    let wake = || api.state.with_account(account, |a| a.wake()).unwrap();
+    // Nothing heard, nothing scheduled: no tick needed.
+    assert_eq!(
+        api.state.tick_account(account, api.clock_now()),
+        SimTime::MAX
+    );
+    let reading = json!({"readings": [{"sensor_type": "temperature", "value": 20, "timestamp": "2026-07-15T12:00:00Z"}]});
+    api.call(Method::POST, "/v1/telemetry", Some("dk_001"), Some(reading))
+        .await;
+    // The device's silence is watched from its request on.
+    let offline_at = api.clock_now() + SimDuration::from_millis(300_001);
+    assert_eq!(wake(), offline_at);
+    assert_eq!(api.state.tick_account(account, api.clock_now()), offline_at);
+    api.advance(300);
+    assert_eq!(api.state.tick_account(account, api.clock_now()), offline_at);
+    assert!(receiver.got.lock().unwrap().is_empty());
+    // At that instant the event goes out, and nothing is left to do.
+    assert_eq!(api.state.tick_account(account, offline_at), SimTime::MAX);
+    assert_eq!(receiver.got.lock().unwrap().len(), 1);
 }
