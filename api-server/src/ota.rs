@@ -249,6 +249,7 @@ impl AppState {
                 crate::engine::on_event(&mut acc, i, crate::engine::DeviceEvent::Offline, now);
             }
             crate::engine::tick(&mut acc, now);
+            acc.sweep_limits(now);
             crate::webhooks::take_due(&mut acc, now)
         };
         let mut acc = if attempts.is_empty() {

@@ -44,16 +44,20 @@ struct Window {
     count: u32,
 }
 
+/// The longest window of any limit the server applies (OTA downloads: 5 an
+/// hour): a window opened longer ago than this is closed, whatever its key.
+pub const LONGEST_WINDOW: SimDuration = SimDuration::from_hours(1);
+
 /// Fixed-window counters for keys of type `K`.
 #[derive(Debug)]
 pub struct Limiter<K> {
-    windows: HashMap<K, Window>,
+    windows: HashMap<K, Window, foldhash::fast::FixedState>,
 }
 
 impl<K: Hash + Eq> Default for Limiter<K> {
     fn default() -> Self {
         Limiter {
-            windows: HashMap::new(),
+            windows: HashMap::default(),
         }
     }
 }

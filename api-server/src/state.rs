@@ -414,6 +414,8 @@ pub struct Account {
     /// No time-driven work is due before this (see [`AppState::tick_account`]);
     /// whatever schedules such work lowers it.
     wake: SimTime,
+    /// When closed rate-limit windows were last forgotten.
+    limits_swept: SimTime,
     rng: SimRng,
 }
 
@@ -445,6 +447,16 @@ impl Account {
             crate::engine::on_event(self, index, crate::engine::DeviceEvent::Online, now);
         }
         was_offline
+    }
+
+    /// Forgets closed rate-limit windows (tokens rotate hourly, so their
+    /// keys would pile up), at most every ten minutes.
+    pub(crate) fn sweep_limits(&mut self, now: SimTime) {
+        if now >= self.limits_swept + SimDuration::from_mins(10) {
+            self.limiter
+                .evict_closed(now, crate::ratelimit::LONGEST_WINDOW);
+            self.limits_swept = now;
+        }
     }
 
     /// Sets the wake time to exactly when time-driven work is next due
@@ -746,6 +758,7 @@ impl AppState {
             store: (self.0.store)(id),
             engine: crate::engine::Engine::default(),
             wake: SimTime::MAX,
+            limits_swept: SimTime::EPOCH,
             rng: stream(self.0.seed, id as u64, "server"),
         })));
         id

@@ -48,6 +48,10 @@ pub enum V {
     Float(f64),
     /// Text.
     Text(String),
+    /// Text that lives for the whole run (a label, a route).
+    Label(&'static str),
+    /// Shared text (an interned name).
+    Shared(std::sync::Arc<str>),
     /// A boolean.
     Bool(bool),
     /// An integer or null.
@@ -67,15 +71,19 @@ pub struct TableSpec {
     pub columns: &'static [(&'static str, Kind)],
 }
 
-#[derive(Debug)]
+/// A column being filled; text goes straight into Arrow's string views
+/// (short strings inline), not one heap string per cell.
 enum Buf {
     Int(Vec<i64>),
     Float(Vec<f64>),
-    Text(Vec<String>),
+    Text(StringChunkedBuilder),
     Bool(Vec<bool>),
     OptInt(Vec<Option<i64>>),
     OptFloat(Vec<Option<f64>>),
-    OptText(Vec<Option<String>>),
+}
+
+fn text_builder() -> StringChunkedBuilder {
+    StringChunkedBuilder::new(PlSmallStr::EMPTY, 1_024)
 }
 
 impl Buf {
@@ -83,23 +91,24 @@ impl Buf {
         match kind {
             Kind::Time | Kind::Int => Buf::Int(Vec::new()),
             Kind::Float => Buf::Float(Vec::new()),
-            Kind::Text => Buf::Text(Vec::new()),
+            Kind::Text | Kind::OptText => Buf::Text(text_builder()),
             Kind::Bool => Buf::Bool(Vec::new()),
             Kind::OptInt => Buf::OptInt(Vec::new()),
             Kind::OptFloat => Buf::OptFloat(Vec::new()),
-            Kind::OptText => Buf::OptText(Vec::new()),
         }
     }
 
-    fn push(&mut self, v: V) -> bool {
+    fn push(&mut self, v: V, kind: Kind) -> bool {
         match (self, v) {
             (Buf::Int(b), V::Time(x) | V::Int(x)) => b.push(x),
             (Buf::Float(b), V::Float(x)) => b.push(x),
-            (Buf::Text(b), V::Text(x)) => b.push(x),
+            (Buf::Text(b), V::Text(x)) => b.append_value(x),
+            (Buf::Text(b), V::Label(x)) => b.append_value(x),
+            (Buf::Text(b), V::Shared(x)) => b.append_value(&*x),
+            (Buf::Text(b), V::OptText(x)) if kind == Kind::OptText => b.append_option(x),
             (Buf::Bool(b), V::Bool(x)) => b.push(x),
             (Buf::OptInt(b), V::OptInt(x)) => b.push(x),
             (Buf::OptFloat(b), V::OptFloat(x)) => b.push(x),
-            (Buf::OptText(b), V::OptText(x)) => b.push(x),
             _ => return false,
         }
         true
@@ -110,11 +119,13 @@ impl Buf {
         let column = match self {
             Buf::Int(b) => Column::new(name, std::mem::take(b)),
             Buf::Float(b) => Column::new(name, std::mem::take(b)),
-            Buf::Text(b) => Column::new(name, std::mem::take(b)),
+            Buf::Text(b) => std::mem::replace(b, text_builder())
+                .finish()
+                .with_name(name)
+                .into_column(),
             Buf::Bool(b) => Column::new(name, std::mem::take(b)),
             Buf::OptInt(b) => Column::new(name, std::mem::take(b)),
             Buf::OptFloat(b) => Column::new(name, std::mem::take(b)),
-            Buf::OptText(b) => Column::new(name, std::mem::take(b)),
         };
         if kind == Kind::Time {
             column.cast(&DataType::Datetime(
@@ -213,7 +224,7 @@ impl TableWriter {
             )));
         }
         for (i, v) in row.into_iter().enumerate() {
-            if !self.bufs[i].push(v) {
+            if !self.bufs[i].push(v, self.spec.columns[i].1) {
                 let name = self.spec.columns[i].0;
                 return Err(self.error(format!("a value of the wrong type for column {name}")));
             }

@@ -719,7 +719,6 @@ impl HomeSim {
                 }
             }
         }
-        let snapshot = self.snapshot(t);
         if t >= self.next_zigbee {
             self.next_zigbee = t + SimDuration::from_mins(5);
             let air = self.home.air_c();
@@ -743,9 +742,17 @@ impl HomeSim {
                 }
             }
         }
-        if let Some(fw) = self.firmware.as_mut() {
-            fw.handle_sensors(now, snapshot);
-            if fw.poll_timeout().is_some_and(|d| d <= now) {
+        // Fresh sensors for the firmware's timed work (control, sampling,
+        // reports); a response alone does not read them.
+        if self
+            .firmware
+            .as_ref()
+            .and_then(Firmware::poll_timeout)
+            .is_some_and(|d| d <= now)
+        {
+            let snapshot = self.snapshot(t);
+            if let Some(fw) = self.firmware.as_mut() {
+                fw.handle_sensors(now, snapshot);
                 fw.handle_timeout(now);
             }
         }

@@ -65,23 +65,24 @@ pub fn call(
         return (503, Vec::new(), Vec::new());
     };
     let status = resp.status().as_u16();
-    // Only the headers the simulated clients act on cross back: the
-    // firmware and the integrations read `Retry-After` (and the body's
-    // type); copying every X-RateLimit-* header into owned strings for each
+    // Only the header the simulated clients act on crosses back: the
+    // firmware and the integrations read `Retry-After` (bodies are always
+    // JSON); copying every X-RateLimit-* header into owned strings for each
     // of millions of responses was the runner's largest allocation cost.
-    let headers = [http::header::RETRY_AFTER, http::header::CONTENT_TYPE]
-        .iter()
-        .filter_map(|name| {
-            let v = resp.headers().get(name)?;
-            Some((
-                name.as_str().to_owned(),
+    let headers = resp
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .map(|v| {
+            vec![(
+                "retry-after".to_owned(),
                 v.to_str().unwrap_or("").to_owned(),
-            ))
+            )]
         })
-        .collect();
+        .unwrap_or_default();
+    // A one-frame body comes back as the server's own buffer (no copy).
     let body = block_on(resp.into_body().collect())
         .and_then(Result::ok)
-        .map(|c| c.to_bytes().to_vec())
+        .map(|c| Vec::from(c.to_bytes()))
         .unwrap_or_default();
     (status, headers, body)
 }
@@ -147,9 +148,9 @@ pub struct RequestRow {
     /// The home, for its own requests.
     pub home: Option<usize>,
     /// Method.
-    pub method: String,
+    pub method: &'static str,
     /// Route template.
-    pub endpoint: String,
+    pub endpoint: Arc<str>,
     /// Status.
     pub status: u16,
     /// `Retry-After` [s] on a 429.
@@ -160,10 +161,10 @@ pub struct RequestRow {
 
 /// Counts of one run, merged from every partition (sums: the order of
 /// merging does not matter).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     /// Requests by endpoint and status.
-    pub requests: BTreeMap<String, BTreeMap<u16, u64>>,
+    pub requests: BTreeMap<Arc<str>, BTreeMap<u16, u64>>,
     /// Requests lost in transit or cut off by outages.
     pub lost: u64,
     /// Retry-After values seen on 429s [s] → count.
@@ -179,8 +180,9 @@ pub struct Stats {
     /// Automations created.
     pub automations_created: u64,
     /// Rows for `requests.parquet`, in handling order (drained by the runner).
-    #[serde(skip)]
     pub rows: Vec<RequestRow>,
+    /// Paths seen → their route template (each computed once).
+    routes: HashMap<Box<str>, Arc<str>>,
 }
 
 impl Stats {
@@ -189,7 +191,7 @@ impl Stats {
         &mut self,
         at: SimTime,
         source: &'static str,
-        method: &str,
+        method: &'static str,
         path: &str,
         status: u16,
         headers: &[(String, String)],
@@ -198,8 +200,8 @@ impl Stats {
             arrival: at,
             source,
             home: None,
-            method: method.to_owned(),
-            endpoint: String::new(),
+            method,
+            endpoint: Arc::from(""),
             status,
             retry_after_s: None,
             latency_ms: None,
@@ -209,7 +211,18 @@ impl Stats {
 
     /// Counts a request and keeps its row (endpoint and Retry-After filled in).
     fn log(&mut self, mut row: RequestRow, path: &str, headers: &[(String, String)]) {
-        let endpoint = endpoint(path);
+        let endpoint = match self.routes.get(path) {
+            Some(e) => e.clone(),
+            None => {
+                // Paths carry device and alert ids: bounded all the same.
+                if self.routes.len() >= 100_000 {
+                    self.routes.clear();
+                }
+                let e: Arc<str> = Arc::from(endpoint(path));
+                self.routes.insert(path.into(), e.clone());
+                e
+            }
+        };
         let by_status = match self.requests.get_mut(&endpoint) {
             Some(m) => m,
             None => self.requests.entry(endpoint.clone()).or_default(),
@@ -522,7 +535,7 @@ impl Integration {
     fn request(
         &mut self,
         router: &Router,
-        method: &str,
+        method: &'static str,
         path: &str,
         body: Option<&Value>,
         t: SimTime,
@@ -1051,8 +1064,8 @@ pub(crate) fn handle_home(
         arrival: o.arrival,
         source: "home",
         home: Some(o.home),
-        method: method.as_str().to_owned(),
-        endpoint: String::new(),
+        method: method.as_str(),
+        endpoint: Arc::from(""),
         status,
         retry_after_s: None,
         latency_ms: Some((

@@ -254,10 +254,10 @@ impl Tables {
         for r in rows {
             self.requests.push(vec![
                 t(r.arrival),
-                V::Text(r.source.into()),
+                V::Label(r.source),
                 V::OptInt(r.home.map(|h| h as i64)),
-                V::Text(r.method),
-                V::Text(r.endpoint),
+                V::Label(r.method),
+                V::Shared(r.endpoint),
                 V::Int(i64::from(r.status)),
                 V::OptInt(r.retry_after_s.map(|s| s as i64)),
                 V::OptInt(r.latency_ms.map(|l| l.0 as i64)),
