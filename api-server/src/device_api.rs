@@ -349,12 +349,15 @@ pub(crate) async fn get_pending(
     headers: Authz,
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(COMMANDS), |acc, idx, rate| {
-        let d = &acc.devices[idx];
+        let d = &mut acc.devices[idx];
         let commands: Vec<Value> = d
             .commands
-            .iter()
+            .iter_mut()
             .filter(|c| c.result.is_none() && c.expires_at > now)
-            .map(|c| json!({"command_id": c.command_id, "type": c.kind, "payload": c.payload, "expires_at": rfc3339(c.expires_at)}))
+            .map(|c| {
+                c.delivered_at.get_or_insert(now);
+                json!({"command_id": c.command_id, "type": c.kind, "payload": c.payload, "expires_at": rfc3339(c.expires_at)})
+            })
             .collect();
         Ok(respond(StatusCode::OK, json!({"commands": commands}), rate))
     })
@@ -399,6 +402,8 @@ pub(crate) async fn post_result(
             })?;
         if command.result.is_none() {
             command.result = Some((status.to_owned(), error_message, result, now));
+            let done = command.clone();
+            acc.store.record_command(idx as u32, &done);
         }
         Ok(respond(
             StatusCode::OK,

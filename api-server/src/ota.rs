@@ -204,6 +204,18 @@ impl AppState {
             .cloned()
     }
 
+    /// Where each release's rollout stands: (version, open batch's index,
+    /// its cumulative fleet share [%], halted), in publishing order.
+    pub fn rollouts(&self) -> Vec<(String, usize, f64, bool)> {
+        self.releases()
+            .iter()
+            .map(|r| {
+                let share = r.plan.batches.get(r.stage).copied().unwrap_or(100.0);
+                (r.version.clone(), r.stage, share, r.halted)
+            })
+            .collect()
+    }
+
     /// Time-driven work, run by `serve` on a timer and by the simulator:
     /// every account's [`AppState::tick_account`] in id order (so the result
     /// does not depend on threads), then [`AppState::tick_global`].

@@ -205,10 +205,12 @@ pub(crate) fn assess(
         energy: acc.store.energy(d.index),
         now,
     })?;
+    let index = d.index;
+    acc.store.record_prediction(index, now, &prediction);
     if prediction.confidence < acc.alert_threshold {
         return None;
     }
-    let device_id = d.device_id.clone();
+    let device_id = acc.devices[device_index].device_id.clone();
     let open = acc.alerts.iter().any(|a| {
         a.device_id == device_id && a.issue == prediction.issue && a.resolved_at.is_none()
     });

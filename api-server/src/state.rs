@@ -209,6 +209,8 @@ pub struct Command {
     pub created_at: SimTime,
     /// When it expires (24 h after creation).
     pub expires_at: SimTime,
+    /// When the device first fetched it (`GET /v1/commands/pending`).
+    pub delivered_at: Option<SimTime>,
     /// The device's result, once reported: (status, error message, result, when).
     pub result: Option<(String, Option<String>, Option<Value>, SimTime)>,
 }
@@ -527,14 +529,26 @@ impl Account {
         payload: Value,
         now: SimTime,
     ) -> Option<String> {
+        let index = *self.device_ids.get(device_id)?;
         let command_id = self.uuid();
-        let device = self.device_mut(device_id)?;
+        let Account { devices, store, .. } = self;
+        let device = devices.get_mut(index as usize)?;
+        // Commands past their 24 h go (the list stays bounded): finished
+        // ones were archived when they finished, unanswered ones now.
+        device.commands.retain(|c| {
+            let live = c.expires_at > now;
+            if !live && c.result.is_none() {
+                store.record_command(index, c);
+            }
+            live
+        });
         device.commands.push(Command {
             command_id: command_id.clone(),
             kind: kind.to_owned(),
             payload,
             created_at: now,
             expires_at: now + COMMAND_TTL,
+            delivered_at: None,
             result: None,
         });
         Some(command_id)

@@ -20,7 +20,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::state::{AccountId, EnergyReport, StoredReading, VibrationReport};
+use sim_core::SimTime;
+
+use crate::predictive::Prediction;
+use crate::state::{AccountId, Command, EnergyReport, StoredReading, VibrationReport};
 
 /// Counts of one kind of record for a device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +50,17 @@ pub trait Store: Send + std::fmt::Debug {
     fn energy(&self, device: u32) -> &VecDeque<EnergyReport>;
     /// Reading counts of a device.
     fn reading_counts(&self, device: u32) -> Counts;
+    /// Notes a prediction the predictor made for a device at `at` (a store
+    /// that archives them keeps it; the default forgets it).
+    fn record_prediction(&mut self, device: u32, at: SimTime, prediction: &Prediction) {
+        let _ = (device, at, prediction);
+    }
+    /// Notes a command that reached its end: a result from the device, or
+    /// expiry unanswered (`result` is `None` and it expired). The default
+    /// forgets it.
+    fn record_command(&mut self, device: u32, command: &Command) {
+        let _ = (device, command);
+    }
 }
 
 /// Makes the store of a new account.

@@ -91,8 +91,57 @@ pub const WEBHOOKS: TableSpec = TableSpec {
     ],
 };
 
+/// `predictions.parquet`: every prediction the server's predictor made (one
+/// per vibration report once it has enough history), alert or not — the
+/// confidences a threshold sweep runs over.
+pub const PREDICTIONS: TableSpec = TableSpec {
+    name: "predictions",
+    columns: &[
+        ("at", Kind::Time),
+        ("device_id", Kind::Text),
+        ("issue", Kind::Text),
+        ("confidence", Kind::Float),
+        ("recommended_action", Kind::Text),
+    ],
+};
+
+/// `commands.parquet`: every command the server queued, once it ended
+/// (`acked` or `failed` by the device, `expired` unanswered after 24 h) or,
+/// at the end of the run, as it stood (`pending`). Latency: `delivered_at`
+/// (first fetched) and `finished_at` against `created_at`.
+pub const COMMANDS: TableSpec = TableSpec {
+    name: "commands",
+    columns: &[
+        ("created_at", Kind::Time),
+        ("device_id", Kind::Text),
+        ("command_id", Kind::Text),
+        ("type", Kind::Text),
+        ("status", Kind::Text),
+        ("delivered_at", Kind::OptInt),
+        ("finished_at", Kind::OptInt),
+        ("error", Kind::OptText),
+    ],
+};
+
+/// `ota_events.parquet`: the rollout as devices lived it (`source` =
+/// `device`: each stage the firmware went through, `downloading` …
+/// `completed` or `failed`) and as the server steered it (`server`:
+/// `published`, `batch_opened` with the batch's fleet share, `halted`).
+pub const OTA_EVENTS: TableSpec = TableSpec {
+    name: "ota_events",
+    columns: &[
+        ("at", Kind::Time),
+        ("source", Kind::Text),
+        ("home", Kind::OptInt),
+        ("version", Kind::Text),
+        ("event", Kind::Text),
+        ("detail", Kind::OptText),
+    ],
+};
+
 /// `firmware_events.parquet`: what the firmware reported (boots, reboots,
-/// commands handled, OTA stages, rate limiting, dropped readings).
+/// commands handled, rate limiting, dropped readings; OTA stages are in
+/// `ota_events`).
 pub const FIRMWARE_EVENTS: TableSpec = TableSpec {
     name: "firmware_events",
     columns: &[
@@ -104,12 +153,15 @@ pub const FIRMWARE_EVENTS: TableSpec = TableSpec {
 };
 
 /// Every table, in the order they are written.
-pub const ALL: [TableSpec; 7] = [
+pub const ALL: [TableSpec; 10] = [
     HOMES,
     GROUND_TRUTH,
     REQUESTS,
     TELEMETRY,
     ALERTS,
+    PREDICTIONS,
+    COMMANDS,
     WEBHOOKS,
+    OTA_EVENTS,
     FIRMWARE_EVENTS,
 ];

@@ -253,15 +253,14 @@ pub fn run(
         ..ServerConfig::default()
     };
     let outlets: crate::tables::Outlets = Arc::default();
-    let mut state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
+    let state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
         .with_webhook_sink(receiver.clone())
-        .with_forecast(forecast);
-    if s.outputs.telemetry {
-        state = state.with_store(crate::tables::tee_factory(
+        .with_forecast(forecast)
+        .with_store(crate::tables::tee_factory(
             s.server.telemetry_retention,
+            s.outputs.telemetry,
             outlets.clone(),
         ));
-    }
     let base = overrides
         .out
         .clone()
@@ -273,12 +272,12 @@ pub fn run(
     })?;
     let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
         .map_err(|e| RunError::Tables(e.to_string()))?;
-    let device_ids: Vec<Vec<String>> = (0..tenants.len())
+    let device_ids: Vec<Vec<Arc<str>>> = (0..tenants.len())
         .map(|a| {
             specs
                 .iter()
                 .filter(|h| h.account == a)
-                .map(|h| h.device_id.clone())
+                .map(|h| Arc::from(h.device_id.as_str()))
                 .collect()
         })
         .collect();
@@ -310,7 +309,8 @@ pub fn run(
         .zip(by_account)
         .enumerate()
         .map(|(a, (side, homes))| {
-            Shard::new(shared.clone(), side, homes, device_ids[a].clone(), start)
+            let ids = device_ids[a].iter().map(|d| d.to_string()).collect();
+            Shard::new(shared.clone(), side, homes, ids, start)
         })
         .collect();
     let executor =
@@ -321,7 +321,11 @@ pub fn run(
         lookahead: SYNC,
         max_window: SYNC,
     };
+    let mut rollouts = Rollouts::default();
     publisher.publish_due(&shared.state, start);
+    rollouts
+        .note(&shared.state, start, &mut tables)
+        .map_err(|e| RunError::Tables(e.to_string()))?;
     let mut setup_rows = provisioned.stats.rows.clone();
     let mut table_error: Option<String> = None;
     let stats = executor
@@ -340,10 +344,17 @@ pub fn run(
                 // Between windows: the operator publishes, rollouts move on.
                 publisher.publish_due(&shared.state, w.end);
                 shared.state.tick_global(w.end);
-                if table_error.is_none()
-                    && let Err(e) =
-                        drain(&shared, &mut tables, records, rows, &outlets, &device_ids)
-                {
+                let written = drain(
+                    &shared,
+                    &mut tables,
+                    records,
+                    rows,
+                    &outlets,
+                    &device_ids,
+                    w.end,
+                )
+                .and_then(|()| rollouts.note(&shared.state, w.end, &mut tables));
+                if let (None, Err(e)) = (&table_error, written) {
                     table_error = Some(e.to_string());
                 }
             },
@@ -353,15 +364,30 @@ pub fn run(
     if let Some(e) = table_error {
         return Err(RunError::Tables(e));
     }
-    for acc in shared.state.accounts() {
+    for (a, acc) in shared.state.accounts().iter().enumerate() {
         let acc = acc
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for a in &acc.alerts {
+        for alert in &acc.alerts {
             tables
-                .alert(a)
+                .alert(alert)
                 .map_err(|e| RunError::Tables(e.to_string()))?;
         }
+        // Commands still open at the end, as they stand.
+        let open = acc
+            .devices
+            .iter()
+            .flat_map(|d| {
+                d.commands
+                    .iter()
+                    .filter(|c| c.result.is_none())
+                    .map(|c| (d.index, c.clone()))
+            })
+            .collect();
+        let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
+        tables
+            .commands(ids, open, end)
+            .map_err(|e| RunError::Tables(e.to_string()))?;
     }
     let mut server_stats = provisioned.stats;
     server_stats.rows.clear();
@@ -387,7 +413,8 @@ fn drain(
     records: Vec<Record>,
     rows: Vec<crate::server::RequestRow>,
     outlets: &crate::tables::Outlets,
-    device_ids: &[Vec<String>],
+    device_ids: &[Vec<Arc<str>>],
+    now: SimTime,
 ) -> Result<(), reports::tables::TableError> {
     tables.records(records)?;
     tables.requests(rows)?;
@@ -396,16 +423,67 @@ fn drain(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (a, out) in outlets.iter().enumerate() {
-        let rows = std::mem::take(
+        let out = std::mem::take(
             &mut *out
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        if !rows.is_empty() {
-            tables.telemetry(device_ids.get(a).map_or(&[][..], Vec::as_slice), rows)?;
-        }
+        let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
+        tables.telemetry(ids, out.readings)?;
+        tables.predictions(ids, out.predictions)?;
+        tables.commands(ids, out.commands, now)?;
     }
     Ok(())
+}
+
+/// The server's rollout decisions, noted as they happen (between windows).
+#[derive(Debug, Default)]
+struct Rollouts {
+    /// (version, open batch, halted) as last seen.
+    seen: Vec<(String, usize, bool)>,
+}
+
+impl Rollouts {
+    fn note(
+        &mut self,
+        state: &AppState,
+        now: SimTime,
+        tables: &mut crate::tables::Tables,
+    ) -> Result<(), reports::tables::TableError> {
+        let batch =
+            |stage: usize, share: f64| Some(format!("batch {stage}: {share}% of the fleet"));
+        for (i, (version, stage, share, halted)) in state.rollouts().into_iter().enumerate() {
+            let Some((_, was_stage, was_halted)) = self.seen.get(i).cloned() else {
+                tables.ota(now, "server", None, &version, "published", None)?;
+                tables.ota(
+                    now,
+                    "server",
+                    None,
+                    &version,
+                    "batch_opened",
+                    batch(stage, share),
+                )?;
+                self.seen.push((version, stage, halted));
+                continue;
+            };
+            if stage != was_stage {
+                tables.ota(
+                    now,
+                    "server",
+                    None,
+                    &version,
+                    "batch_opened",
+                    batch(stage, share),
+                )?;
+            }
+            if halted && !was_halted {
+                let detail = Some(format!("in batch {stage}"));
+                tables.ota(now, "server", None, &version, "halted", detail)?;
+            }
+            self.seen[i] = (version, stage, halted);
+        }
+        Ok(())
+    }
 }
 
 fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {

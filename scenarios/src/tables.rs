@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use api_server::state::{AccountId, EnergyReport, StoredReading, VibrationReport};
+use api_server::predictive::Prediction;
+use api_server::state::{AccountId, Command, EnergyReport, StoredReading, VibrationReport};
 use api_server::store::{Counts, MemoryStore, Store, StoreFactory};
 use reports::schema;
 use reports::tables::{TableError, TableWriter, V};
@@ -16,24 +17,46 @@ use sim_core::SimTime;
 use crate::home::Record;
 use crate::server::RequestRow;
 
-/// Readings one account stored since the last drain: (device index, reading).
-pub type Stored = Arc<Mutex<Vec<(u32, StoredReading)>>>;
+/// What one account's store handed over since the last drain: accepted
+/// readings, predictions and finished commands, each with the device index.
+#[derive(Debug, Default)]
+pub struct Outlet {
+    /// Readings stored.
+    pub readings: Vec<(u32, StoredReading)>,
+    /// Predictions made: (device, when, prediction).
+    pub predictions: Vec<(u32, SimTime, Prediction)>,
+    /// Commands that ended.
+    pub commands: Vec<(u32, Command)>,
+}
 
-/// A [`MemoryStore`] that also hands every accepted reading to the runner,
-/// which writes it to `telemetry.parquet` (the in-memory window stays
-/// bounded by the retention).
+/// One account's outlet, shared with its store.
+pub type Stored = Arc<Mutex<Outlet>>;
+
+/// A [`MemoryStore`] that also hands every accepted reading, prediction and
+/// finished command to the runner, which writes them to the run's tables
+/// (the in-memory window stays bounded by the retention).
 #[derive(Debug)]
 struct TeeStore {
     inner: MemoryStore,
     out: Stored,
+    readings: bool,
+}
+
+impl TeeStore {
+    fn out(&self) -> std::sync::MutexGuard<'_, Outlet> {
+        self.out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl Store for TeeStore {
     fn append_readings(&mut self, device: u32, readings: Vec<StoredReading>) {
-        self.out
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(readings.iter().map(|r| (device, r.clone())));
+        if self.readings {
+            self.out()
+                .readings
+                .extend(readings.iter().map(|r| (device, r.clone())));
+        }
         self.inner.append_readings(device, readings);
     }
     fn append_vibration(&mut self, device: u32, report: VibrationReport) {
@@ -54,13 +77,22 @@ impl Store for TeeStore {
     fn reading_counts(&self, device: u32) -> Counts {
         self.inner.reading_counts(device)
     }
+    fn record_prediction(&mut self, device: u32, at: SimTime, prediction: &Prediction) {
+        self.out()
+            .predictions
+            .push((device, at, prediction.clone()));
+    }
+    fn record_command(&mut self, device: u32, command: &Command) {
+        self.out().commands.push((device, command.clone()));
+    }
 }
 
 /// The stores' outlets, one per account in creation order.
 pub type Outlets = Arc<Mutex<Vec<Stored>>>;
 
-/// A store factory whose stores tee readings into `outlets`.
-pub fn tee_factory(retention: usize, outlets: Outlets) -> StoreFactory {
+/// A store factory whose stores tee predictions, commands and (if
+/// `readings`) readings into `outlets`.
+pub fn tee_factory(retention: usize, readings: bool, outlets: Outlets) -> StoreFactory {
     Arc::new(move |_account: AccountId| {
         let out: Stored = Arc::default();
         outlets
@@ -70,6 +102,7 @@ pub fn tee_factory(retention: usize, outlets: Outlets) -> StoreFactory {
         Box::new(TeeStore {
             inner: MemoryStore::new(retention),
             out,
+            readings,
         }) as Box<dyn Store>
     })
 }
@@ -97,6 +130,12 @@ fn t(at: SimTime) -> V {
     V::Time(at.as_millis())
 }
 
+fn device_text(device_ids: &[Arc<str>], device: u32) -> V {
+    device_ids
+        .get(device as usize)
+        .map_or(V::Label(""), |d| V::Shared(d.clone()))
+}
+
 fn event_name(e: &device_firmware::firmware::Event) -> (&'static str, String) {
     use device_firmware::firmware::Event;
     match e {
@@ -106,7 +145,6 @@ fn event_name(e: &device_firmware::firmware::Event) -> (&'static str, String) {
         Event::CommandHandled { kind, status, .. } => {
             ("command_handled", format!("{kind}:{status}"))
         }
-        Event::OtaStage { version, status } => ("ota_stage", format!("{version}:{status}")),
         Event::RateLimited {
             path,
             retry_after_s,
@@ -133,7 +171,10 @@ pub struct Tables {
     requests: TableWriter,
     telemetry: Option<TableWriter>,
     alerts: TableWriter,
+    predictions: TableWriter,
+    commands: TableWriter,
     webhooks: TableWriter,
+    ota: TableWriter,
     firmware: TableWriter,
     /// What the records said.
     pub counts: RecordCounts,
@@ -152,7 +193,10 @@ impl Tables {
                 None
             },
             alerts: TableWriter::create(dir, schema::ALERTS)?,
+            predictions: TableWriter::create(dir, schema::PREDICTIONS)?,
+            commands: TableWriter::create(dir, schema::COMMANDS)?,
             webhooks: TableWriter::create(dir, schema::WEBHOOKS)?,
+            ota: TableWriter::create(dir, schema::OTA_EVENTS)?,
             firmware: TableWriter::create(dir, schema::FIRMWARE_EVENTS)?,
             counts: RecordCounts::default(),
         })
@@ -234,6 +278,14 @@ impl Tables {
                         V::OptText(None),
                     ])?;
                 }
+                Record::Firmware {
+                    home,
+                    at,
+                    event: device_firmware::firmware::Event::OtaStage { version, status },
+                } => {
+                    *self.counts.firmware.entry("ota_stage".into()).or_default() += 1;
+                    self.ota(at, "device", Some(home), &version, &status, None)?;
+                }
                 Record::Firmware { home, at, event } => {
                     let (name, detail) = event_name(&event);
                     *self.counts.firmware.entry(name.to_owned()).or_default() += 1;
@@ -270,7 +322,7 @@ impl Tables {
     /// Writes stored readings of `device_ids` (by device index).
     pub fn telemetry(
         &mut self,
-        device_ids: &[String],
+        device_ids: &[Arc<str>],
         rows: Vec<(u32, StoredReading)>,
     ) -> Result<(), TableError> {
         let Some(w) = self.telemetry.as_mut() else {
@@ -279,9 +331,9 @@ impl Tables {
         for (device, r) in rows {
             w.push(vec![
                 t(r.received_at),
-                V::Text(device_ids.get(device as usize).cloned().unwrap_or_default()),
+                device_text(device_ids, device),
                 V::OptText(r.sensor_id),
-                V::Text(r.sensor_type.as_str().into()),
+                V::Label(r.sensor_type.as_str()),
                 V::Float(r.value),
                 t(r.timestamp),
                 V::OptInt(r.seq.map(|s| s as i64)),
@@ -300,6 +352,74 @@ impl Tables {
                 .push(vec![t(at), V::Text(url), V::Text(event), V::Bool(verified)])?;
         }
         Ok(())
+    }
+
+    /// Writes predictions of `device_ids` (by device index).
+    pub fn predictions(
+        &mut self,
+        device_ids: &[Arc<str>],
+        rows: Vec<(u32, SimTime, Prediction)>,
+    ) -> Result<(), TableError> {
+        for (device, at, p) in rows {
+            self.predictions.push(vec![
+                t(at),
+                device_text(device_ids, device),
+                V::Text(p.issue),
+                V::Float(p.confidence),
+                V::Text(p.recommended_action),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes commands of `device_ids` (by device index) that ended, or that
+    /// were still open at `end` (`pending`, or `expired` when past due).
+    pub fn commands(
+        &mut self,
+        device_ids: &[Arc<str>],
+        rows: Vec<(u32, Command)>,
+        end: SimTime,
+    ) -> Result<(), TableError> {
+        for (device, c) in rows {
+            let (status, finished, error) = match c.result {
+                Some((status, error, _, at)) => (status, Some(at.as_millis()), error),
+                None if c.expires_at <= end => {
+                    ("expired".to_owned(), Some(c.expires_at.as_millis()), None)
+                }
+                None => ("pending".to_owned(), None, None),
+            };
+            self.commands.push(vec![
+                t(c.created_at),
+                device_text(device_ids, device),
+                V::Text(c.command_id),
+                V::Text(c.kind),
+                V::Text(status),
+                V::OptInt(c.delivered_at.map(SimTime::as_millis)),
+                V::OptInt(finished),
+                V::OptText(error),
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Writes an OTA event (`source`: `device` or `server`).
+    pub fn ota(
+        &mut self,
+        at: SimTime,
+        source: &'static str,
+        home: Option<usize>,
+        version: &str,
+        event: &str,
+        detail: Option<String>,
+    ) -> Result<(), TableError> {
+        self.ota.push(vec![
+            t(at),
+            V::Label(source),
+            V::OptInt(home.map(|h| h as i64)),
+            V::Text(version.to_owned()),
+            V::Text(event.to_owned()),
+            V::OptText(detail),
+        ])
     }
 
     /// Writes one alert.
@@ -324,7 +444,10 @@ impl Tables {
             ("requests", Some(self.requests)),
             ("telemetry", self.telemetry),
             ("alerts", Some(self.alerts)),
+            ("predictions", Some(self.predictions)),
+            ("commands", Some(self.commands)),
             ("webhooks", Some(self.webhooks)),
+            ("ota_events", Some(self.ota)),
             ("firmware_events", Some(self.firmware)),
         ] {
             if let Some(w) = w {

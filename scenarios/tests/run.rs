@@ -121,6 +121,37 @@ fn faults_fail_on_time_and_alerts_arrive_through_verified_webhooks() {
             + t["unnecessary"].as_u64().unwrap()
     );
     assert!(visits <= alerts);
+    // Every confidence the predictor produced is in predictions.parquet;
+    // each alert came from one at or above the 0.72 threshold.
+    let predictions = reports::tables::read(&dir.join("predictions.parquet")).unwrap();
+    assert!(predictions.height() as u64 > alerts, "{summary}");
+    let confidence = predictions
+        .column("confidence")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let above = (0..predictions.height())
+        .filter(|&i| confidence.get(i).unwrap_or(0.0) >= 0.72)
+        .count();
+    assert!(above as u64 >= alerts);
+    // Every home got the homeowner's setpoint at installation, as a command
+    // it fetched and acknowledged (latencies in order).
+    let commands = reports::tables::read(&dir.join("commands.parquet")).unwrap();
+    let (kind, status) = (texts(&commands, "type"), texts(&commands, "status"));
+    let (created, delivered, finished) = (
+        ints(&commands, "created_at"),
+        ints(&commands, "delivered_at"),
+        ints(&commands, "finished_at"),
+    );
+    let setups: Vec<usize> = (0..commands.height())
+        .filter(|&i| kind[i] == "config_update")
+        .collect();
+    assert_eq!(setups.len(), 8);
+    for i in setups {
+        assert_eq!(status[i], "acked");
+        assert!(created[i] <= delivered[i] && delivered[i] < finished[i]);
+    }
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
@@ -349,6 +380,58 @@ share = 1.0
             .unwrap();
         assert_eq!(*at, last + 300_001, "home {h}");
     }
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+}
+
+#[test]
+fn a_defective_release_halts_and_the_rollout_is_in_ota_events() {
+    let s = scenario(
+        r#"
+name = "ota"
+seed = 4
+start = "2026-04-06T00:00:00Z"
+duration = "10h"
+[fleet]
+homes = 24
+[faults.bearing]
+incidence = 0.0
+[[accounts]]
+name = "homeowners"
+homes_per_account = 1
+[firmware]
+version = "1.0.0"
+ota_check_ms = 600000
+[[ota.releases]]
+version = "1.1.0"
+publish_at = "1h"
+batches = [50, 100]
+halt_failure_rate = 0.2
+min_reports = 4
+failure_rate = 0.6
+"#,
+    );
+    let (dir, summary) = run_with(&s, "ota", 2);
+    let release = &summary["ota"]["releases"][0];
+    assert_eq!(release["halted"], true, "{summary}");
+    assert_eq!(release["stage"], 0, "halted in its first batch");
+    let ota = reports::tables::read(&dir.join("ota_events.parquet")).unwrap();
+    let (source, event) = (texts(&ota, "source"), texts(&ota, "event"));
+    let at = ints(&ota, "at");
+    let server: Vec<(&str, i64)> = (0..ota.height())
+        .filter(|&i| source[i] == "server")
+        .map(|i| (event[i].as_str(), at[i]))
+        .collect();
+    let published = s.start.0.as_millis() + 3_600_000;
+    assert_eq!(server[0], ("published", published));
+    assert_eq!(server[1], ("batch_opened", published));
+    assert_eq!(server[2].0, "halted");
+    assert_eq!(server.len(), 3, "no second batch opened: {server:?}");
+    // Devices failed (bad checksums) before the halt, and reported it.
+    let failed = (0..ota.height())
+        .filter(|&i| source[i] == "device" && event[i] == "failed")
+        .count() as u64;
+    assert!(failed >= 1);
+    assert_eq!(release["failed"].as_u64(), Some(failed), "{summary}");
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
