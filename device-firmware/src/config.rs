@@ -48,6 +48,7 @@ pub struct Identity {
 /// | `settings_refresh_ms` | 15 min |
 /// | `command_poll_ms` | 60 s |
 /// | `ota_check_ms` | 1 h |
+/// | `motion_holdoff_ms` | 15 min between motion reports |
 /// | `vibration_interval_ms` | 60 s while the compressor runs |
 /// | `energy_interval_ms` | 5 min |
 /// | `token_refresh_margin_ms` | 5 min before expiry |
@@ -86,6 +87,8 @@ pub struct FirmwareConfig {
     pub command_poll_ms: u64,
     /// OTA check period [ms].
     pub ota_check_ms: u64,
+    /// Shortest time between two motion reports [ms].
+    pub motion_holdoff_ms: u64,
     /// Vibration report period while the compressor runs [ms].
     pub vibration_interval_ms: u64,
     /// Energy report period [ms].
@@ -238,6 +241,13 @@ impl FirmwareConfig {
             "2 s (30 a minute) to 1 h",
         )?;
         check(
+            "motion_holdoff_ms",
+            ms(self.motion_holdoff_ms),
+            1_000.0,
+            86_400_000.0,
+            "1 s (60 a minute) to 1 day",
+        )?;
+        check(
             "ota_check_ms",
             ms(self.ota_check_ms),
             6_000.0,
@@ -317,6 +327,7 @@ impl Default for FirmwareConfig {
             settings_refresh_ms: 15 * 60_000,
             command_poll_ms: 60_000,
             ota_check_ms: 3_600_000,
+            motion_holdoff_ms: 15 * 60_000,
             vibration_interval_ms: 60_000,
             energy_interval_ms: 5 * 60_000,
             token_refresh_margin_ms: 5 * 60_000,

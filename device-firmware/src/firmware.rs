@@ -84,6 +84,15 @@ impl SensorSnapshot {
     }
 }
 
+/// What the thermostat's own sensors tell of its occupants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OccupantEvent {
+    /// The occupancy (PIR) sensor saw motion.
+    Motion,
+    /// Someone pressed the thermostat's button.
+    ButtonPress,
+}
+
 /// Something the testbed may want to record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -153,6 +162,8 @@ pub const EVENT_LOG_CAPACITY: usize = 4_096;
 /// Queued command results, OTA reports and diagnostics reports are bounded
 /// to this many each; beyond it the oldest is dropped.
 pub const REPORT_QUEUE_CAPACITY: usize = 64;
+/// Occupant events waiting to be reported; beyond it the oldest is dropped.
+pub const OCCUPANT_QUEUE_CAPACITY: usize = 16;
 /// Command ids remembered as handled (to execute each exactly once).
 pub const COMMAND_LEDGER_CAPACITY: usize = 1_024;
 
@@ -192,16 +203,18 @@ enum Job {
     Vibration,
     Energy,
     Zigbee,
+    Occupant,
 }
 
 /// Every job, in the order requests are issued when several are due at once:
 /// settings first at boot (they set the interval, sensors and time zone),
 /// then hub registration and commands, then data.
-const JOBS: [Job; 11] = [
+const JOBS: [Job; 12] = [
     Job::Settings,
     Job::Zigbee,
     Job::Commands,
     Job::CommandResult,
+    Job::Occupant,
     Job::Telemetry,
     Job::Token,
     Job::Vibration,
@@ -259,6 +272,9 @@ pub struct Firmware {
     vibration_reports: VecDeque<Value>,
     energy: EnergyPeriod,
     energy_reports: VecDeque<Value>,
+    /// Motion and button presses not yet reported (`POST /v1/events`).
+    occupant_events: VecDeque<Value>,
+    last_motion: Option<Instant>,
     last_control: Instant,
     token: Option<Token>,
     token_retried_after_401: bool,
@@ -339,6 +355,8 @@ impl Firmware {
             Job::OtaCheck => RateGuard::new(10, minute),
             Job::OtaDownload => RateGuard::new(5, 3_600_000),
             Job::Vibration | Job::Energy => RateGuard::new(30, minute),
+            // The server's events limit (60 a minute).
+            Job::Occupant => RateGuard::new(60, minute),
             // Not limited by the seeds; kept modest all the same.
             Job::CommandResult | Job::OtaStatus | Job::Token | Job::Zigbee => {
                 RateGuard::new(30, minute)
@@ -375,6 +393,8 @@ impl Firmware {
                 ..EnergyPeriod::default()
             },
             energy_reports: VecDeque::new(),
+            occupant_events: VecDeque::new(),
+            last_motion: None,
             last_control: now,
             token: None,
             token_retried_after_401: false,
@@ -513,6 +533,36 @@ impl Firmware {
         self.pump(now);
     }
 
+    /// The occupancy sensor saw motion, or someone pressed the thermostat's
+    /// button, at `now`: reported to the server (`POST /v1/events`), where
+    /// `event` automations react and the climate optimiser learns
+    /// occupancy. Motion is reported at most once per
+    /// [`FirmwareConfig::motion_holdoff_ms`] (a PIR sensor re-triggers
+    /// constantly); presses always are. At most [`OCCUPANT_QUEUE_CAPACITY`]
+    /// wait (the oldest goes) while the server is unreachable.
+    pub fn handle_occupant(&mut self, now: Instant, event: OccupantEvent) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if event == OccupantEvent::Motion {
+            if self
+                .last_motion
+                .is_some_and(|t| now.ms_since(t) < self.cfg.motion_holdoff_ms)
+            {
+                return;
+            }
+            self.last_motion = Some(now);
+        }
+        let name = match event {
+            OccupantEvent::Motion => "motion_detected",
+            OccupantEvent::ButtonPress => "button_press",
+        };
+        push_bounded(
+            &mut self.occupant_events,
+            json!({ "event": name }),
+            OCCUPANT_QUEUE_CAPACITY,
+        );
+    }
+
     /// A hub receives a reading from a paired Zigbee sensor. Readings from
     /// sensors not yet registered with the server are not buffered.
     pub fn handle_zigbee_reading(
@@ -580,6 +630,7 @@ impl Firmware {
             Job::Telemetry => self.settings_settled && !self.flash.buffer.is_empty(),
             Job::Settings | Job::Commands | Job::OtaCheck => true,
             Job::CommandResult => !self.flash.results.is_empty(),
+            Job::Occupant => !self.occupant_events.is_empty(),
             Job::OtaDownload => self.release.is_some(),
             Job::OtaStatus => !self.flash.ota_reports.is_empty(),
             Job::Token => {
@@ -705,6 +756,7 @@ impl Firmware {
             | Job::CommandResult
             | Job::OtaStatus
             | Job::Zigbee
+            | Job::Occupant
             | Job::OtaDownload => 0,
             Job::Token => 0,
         }
@@ -790,6 +842,10 @@ impl Firmware {
                         "/v1/commands/result".into(),
                         body,
                     );
+                }
+                Job::Occupant => {
+                    let body = self.occupant_events.front().cloned();
+                    self.request(job, Api::Device, Method::Post, "/v1/events".into(), body);
                 }
                 Job::OtaCheck => {
                     let path = format!("/v1/ota/check?current_version={}", self.flash.version);
@@ -951,6 +1007,9 @@ impl Firmware {
                 Job::CommandResult => {
                     self.flash.results.pop_front();
                 }
+                Job::Occupant => {
+                    self.occupant_events.pop_front();
+                }
                 Job::OtaCheck => self.handle_ota_check(&body),
                 Job::OtaDownload => self.handle_download(&resp.body),
                 Job::OtaStatus => {
@@ -1025,6 +1084,9 @@ impl Firmware {
             }
             Job::OtaStatus => {
                 self.flash.ota_reports.pop_front();
+            }
+            Job::Occupant => {
+                self.occupant_events.pop_front();
             }
             Job::Vibration | Job::Energy => {
                 let q = if job == Job::Vibration {

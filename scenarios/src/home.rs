@@ -742,6 +742,13 @@ impl HomeSim {
                 }
             }
         }
+        // Occupants awake at home move past the thermostat's motion sensor
+        // (the firmware reports it, at most every 15 minutes).
+        if self.presence(t).0 == Presence::Home
+            && let Some(fw) = self.firmware.as_mut()
+        {
+            fw.handle_occupant(now, device_firmware::firmware::OccupantEvent::Motion);
+        }
         // Fresh sensors for the firmware's timed work (control, sampling,
         // reports); a response alone does not read them.
         if self

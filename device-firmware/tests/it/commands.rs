@@ -238,3 +238,60 @@ fn an_invalid_config_is_refused_at_boot() {
     .unwrap_err();
     assert_eq!(err.field, "control.min_off_ms");
 }
+
+#[test]
+fn motion_and_presses_are_reported_once_each_and_survive_a_429() {
+    use device_firmware::firmware::OccupantEvent;
+    let mut w = World::new(FirmwareConfig::default(), identity(false, 0));
+    w.run_until(minutes(2));
+    // The first report meets a rate limit: it waits out Retry-After.
+    w.server.script("/v1/events", move |_, _| {
+        let mut r = Response::json(
+            429,
+            &json!({"error": "rate_limited", "message": "slow down"}),
+        );
+        r.headers.push(("Retry-After".into(), "30".into()));
+        Some(r)
+    });
+    let now = w.now;
+    w.fw().handle_occupant(now, OccupantEvent::Motion);
+    // A PIR sensor re-triggers: within the hold-off it is not reported again.
+    w.fw()
+        .handle_occupant(now.plus_secs(1), OccupantEvent::Motion);
+    w.fw()
+        .handle_occupant(now.plus_secs(1), OccupantEvent::ButtonPress);
+    w.run_until(now.plus_secs(10));
+    w.server.overrides.clear();
+    w.run_until(minutes(4));
+    let posted: Vec<&Value> = w
+        .server
+        .seen
+        .iter()
+        .filter(|s| s.path == "/v1/events")
+        .map(|s| &s.body)
+        .collect();
+    assert_eq!(
+        posted,
+        [
+            &json!({"event": "motion_detected"}),
+            &json!({"event": "motion_detected"}),
+            &json!({"event": "button_press"}),
+        ],
+        "refused once, then each sent once, in order"
+    );
+    let retry = w
+        .server
+        .seen
+        .iter()
+        .filter(|s| s.path == "/v1/events")
+        .map(|s| s.at)
+        .collect::<Vec<_>>();
+    assert!(
+        retry[1].ms_since(retry[0]) >= 30_000,
+        "Retry-After was honoured"
+    );
+    // After the hold-off, motion counts again.
+    w.fw().handle_occupant(minutes(20), OccupantEvent::Motion);
+    w.run_until(minutes(21));
+    assert_eq!(w.server.count("/v1/events"), 4);
+}

@@ -41,6 +41,8 @@ pub(crate) struct FakeServer {
     pub(crate) vibration: Vec<Value>,
     pub(crate) energy: Vec<Value>,
     pub(crate) zigbee: Vec<Value>,
+    /// Bodies of `POST /v1/events`.
+    pub(crate) occupant: Vec<Value>,
 }
 
 pub(crate) fn t0() -> Instant {
@@ -69,6 +71,7 @@ impl FakeServer {
             vibration: Vec::new(),
             energy: Vec::new(),
             zigbee: Vec::new(),
+            occupant: Vec::new(),
         }
     }
 
@@ -177,6 +180,10 @@ impl FakeServer {
                     self.energy.push(seen.body.clone());
                 }
                 Some(Response::json(201, &json!({"received": true})))
+            }
+            (Method::Post, "/v1/events") => {
+                self.occupant.push(seen.body.clone());
+                ok(json!({"event": seen.body["event"], "automations_fired": 0, "timestamp": stamp}))
             }
             (Method::Post, "/v1/zigbee/sensors") => {
                 self.zigbee.push(seen.body.clone());
