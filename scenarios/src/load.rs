@@ -144,11 +144,21 @@ pub fn parse_str(text: &str, base: &Path) -> Result<Scenario, ScenarioError> {
             key: None,
             message: e.message().trim().to_owned(),
         })?;
-    if let Some(p) = &scenario.climate.epw_file
-        && p.is_relative()
-    {
-        scenario.climate.epw_file = Some(base.join(p));
+    // Weather files are relative to the scenario file.
+    let files = scenario
+        .fleet
+        .locations
+        .iter_mut()
+        .map(|l| &mut l.epw_file)
+        .chain([&mut scenario.climate.epw_file]);
+    for file in files {
+        if let Some(p) = file.as_ref()
+            && p.is_relative()
+        {
+            *file = Some(base.join(p));
+        }
     }
+    scenario.source = text.to_owned();
     crate::validate::validate(&scenario).map_err(|e| ScenarioError {
         file: None,
         location: at(span_of(&doc, &e.key)),

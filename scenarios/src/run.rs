@@ -129,45 +129,52 @@ impl api_server::climate::Forecast for WeatherForecast {
     }
 }
 
+/// Each location's weather: its own EPW file, else the climate's EPW file,
+/// else the synthetic climate drawn for it (each file read once).
 fn weather(s: &Scenario) -> Result<Vec<(Site, Arc<WeatherSeries>)>, RunError> {
-    let epw = match s.climate.source {
-        ClimateSource::Epw => {
-            let path = s
-                .climate
+    let mut files: Vec<(std::path::PathBuf, Arc<WeatherSeries>)> = Vec::new();
+    let mut read = |path: &Path| -> Result<Arc<WeatherSeries>, RunError> {
+        if let Some((_, w)) = files.iter().find(|(p, _)| p == path) {
+            return Ok(w.clone());
+        }
+        let w = Arc::new(
+            hvac_models::weather::epw::read(path)
+                .map_err(|e| RunError::Weather(format!("{}: {e}", path.display())))?
+                .series,
+        );
+        files.push((path.to_owned(), w.clone()));
+        Ok(w)
+    };
+    let shared = match s.climate.source {
+        ClimateSource::Epw => Some(
+            s.climate
                 .epw_file
                 .as_deref()
-                .ok_or_else(|| RunError::Weather("climate.epw_file is not set".into()))?;
-            Some(Arc::new(
-                hvac_models::weather::epw::read(path)
-                    .map_err(|e| RunError::Weather(format!("{}: {e}", path.display())))?
-                    .series,
-            ))
-        }
+                .ok_or_else(|| RunError::Weather("climate.epw_file is not set".into()))?,
+        ),
         ClimateSource::Synthetic => None,
     };
     let climate = crate::build::synthetic_climate(s);
-    Ok(s.fleet
-        .locations
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let site = Site {
-                latitude_deg: l.latitude,
-                longitude_deg: l.longitude,
-                elevation_m: l.elevation_m,
-            };
-            let series = epw.clone().unwrap_or_else(|| {
-                Arc::new(climate.generate(
-                    s.seed,
-                    i as u64,
-                    &site,
-                    s.start.0,
-                    s.duration.0 + SimDuration::from_days(3),
-                ))
-            });
-            (site, series)
-        })
-        .collect())
+    let mut out = Vec::with_capacity(s.fleet.locations.len());
+    for (i, l) in s.fleet.locations.iter().enumerate() {
+        let site = Site {
+            latitude_deg: l.latitude,
+            longitude_deg: l.longitude,
+            elevation_m: l.elevation_m,
+        };
+        let series = match l.epw_file.as_deref().or(shared) {
+            Some(path) => read(path)?,
+            None => Arc::new(climate.generate(
+                s.seed,
+                i as u64,
+                &site,
+                s.start.0,
+                s.duration.0 + SimDuration::from_days(3),
+            )),
+        };
+        out.push((site, series));
+    }
+    Ok(out)
 }
 
 fn outages(s: &Scenario, home: usize) -> Vec<(SimTime, SimTime)> {
@@ -403,6 +410,7 @@ pub fn run(
         .map_err(|e| RunError::Tables(e.to_string()))?;
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
+    write_scenario(&dir, &s, overrides)?;
     Ok(Finished { dir, summary })
 }
 
@@ -496,6 +504,30 @@ fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
     let mut text = serde_json::to_string_pretty(summary).unwrap_or_default();
     text.push('\n');
     std::fs::write(&path, text).map_err(|e| err(&path, e))
+}
+
+/// `scenario.toml`: the file as run, headed by the overrides applied (the
+/// same file with them reproduces the run).
+fn write_scenario(dir: &Path, s: &Scenario, o: &Overrides) -> Result<(), RunError> {
+    let mut head = String::from("# The scenario as run");
+    let flags: Vec<String> = [
+        o.homes.map(|h| format!("--homes {h}")),
+        o.days.map(|d| format!("--days {d}")),
+        o.seed.map(|x| format!("--seed {x}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if flags.is_empty() {
+        head.push_str(".\n");
+    } else {
+        head.push_str(&format!(", with {}.\n", flags.join(" ")));
+    }
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, head + &s.source).map_err(|e| RunError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 fn round(x: f64, places: i32) -> f64 {

@@ -121,6 +121,9 @@ pub struct Scenario {
     /// What to write.
     #[serde(default)]
     pub outputs: Outputs,
+    /// The file's text, as parsed (copied into the run folder).
+    #[serde(skip)]
+    pub source: String,
 }
 
 fn default_seed() -> u64 {
@@ -214,6 +217,9 @@ pub struct LocationSpec {
     /// Relative share of the fleet.
     #[serde(default = "one")]
     pub weight: f64,
+    /// This location's own EPW weather file (overrides `climate`).
+    #[serde(default)]
+    pub epw_file: Option<PathBuf>,
 }
 
 fn one() -> f64 {
@@ -230,6 +236,7 @@ impl Default for LocationSpec {
             timezone: "America/Chicago".into(),
             elevation_m: 180.0,
             weight: 1.0,
+            epw_file: None,
         }
     }
 }

@@ -183,6 +183,16 @@ fn fleet(s: &Scenario) -> Result<(), Invalid> {
             ));
         }
     }
+    for (i, l) in f.locations.iter().enumerate() {
+        if let Some(path) = &l.epw_file
+            && !path.is_file()
+        {
+            return Err(bad(
+                format!("fleet.locations[{i}].epw_file"),
+                format!("{} does not exist or is not a file", path.display()),
+            ));
+        }
+    }
     if f.locations.iter().map(|l| l.weight).sum::<f64>() <= 0.0 {
         return Err(bad("fleet.locations", "needs at least one positive weight"));
     }

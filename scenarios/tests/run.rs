@@ -435,6 +435,85 @@ failure_rate = 0.6
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
+/// A typical-year EPW file whose dry-bulb temperature is `temp_c` all year.
+fn constant_epw(temp_c: f64) -> String {
+    let mut s = String::from(
+        "LOCATION,Test,XX,USA,TMY3,000000,40.0,-100.0,-6.0,300.0\n\
+         DESIGN CONDITIONS,0\n\
+         TYPICAL/EXTREME PERIODS,0\n\
+         GROUND TEMPERATURES,0\n\
+         HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0\n\
+         COMMENTS 1,constant test file\n\
+         COMMENTS 2,\n\
+         DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31\n",
+    );
+    let days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    for (m, &nd) in days.iter().enumerate() {
+        for d in 1..=nd {
+            for h in 1..=24 {
+                s.push_str(&format!(
+                    "1999,{},{d},{h},60,?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9*9*9?9?9,{temp_c:.1},-10.0,50,98000,0,0,300,0,0,0,0,0,0,0,180,2.0,9,9,9999,99999,0,0,0,0,0,0.0,0,0\n",
+                    m + 1
+                ));
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn each_location_may_bring_its_own_epw_weather() {
+    let dir = out_dir("epw");
+    std::fs::create_dir_all(dir.join("weather")).unwrap();
+    std::fs::write(dir.join("weather/hot.epw"), constant_epw(31.0)).unwrap();
+    std::fs::write(dir.join("weather/cold.epw"), constant_epw(-4.0)).unwrap();
+    let body = r#"
+name = "epw"
+seed = 2
+start = "2026-01-12T00:00:00Z"
+duration = "6h"
+[fleet]
+homes = 8
+[[fleet.locations]]
+name = "Hot"
+latitude = 33.4
+longitude = -112.0
+timezone = "America/Phoenix"
+epw_file = "weather/hot.epw"
+[[fleet.locations]]
+name = "Cold"
+latitude = 46.8
+longitude = -100.8
+timezone = "America/Chicago"
+epw_file = "weather/cold.epw"
+[faults.bearing]
+incidence = 0.0
+"#;
+    let s = scenarios::parse_str(body, &dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.fleet.locations[0].epw_file,
+        Some(dir.join("weather/hot.epw"))
+    );
+    let o = Overrides {
+        out: Some(dir.join("runs")),
+        ..Overrides::default()
+    };
+    let f = run(&s, &o, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let homes = reports::tables::read(&f.dir.join("homes.parquet")).unwrap();
+    let outdoor = homes.column("outdoor_c").unwrap().f64().unwrap().clone();
+    let mut seen: Vec<f64> = (0..homes.height())
+        .map(|i| outdoor.get(i).unwrap())
+        .collect();
+    seen.sort_by(f64::total_cmp);
+    seen.dedup_by(|a, b| (*a - *b).abs() < 0.05);
+    assert_eq!(seen, [-4.0, 31.0], "each home sees its location's file");
+    // A missing file names the location's key and the path.
+    let e = scenarios::parse_str(&body.replace("cold.epw", "gone.epw"), &dir).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("fleet.locations[1].epw_file"));
+    assert!(e.message.contains("weather/gone.epw"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn overrides_are_checked_and_applied() {
     let s = scenario(FAULTY);
@@ -455,5 +534,11 @@ fn overrides_are_checked_and_applied() {
     assert_eq!(f.summary["seed"], 99);
     assert_eq!(f.summary["duration_s"], 6 * 3_600);
     assert!(f.dir.ends_with("faulty-seed99"));
+    // The file as run, with the overrides that reproduce it.
+    let copy = std::fs::read_to_string(f.dir.join("scenario.toml")).unwrap();
+    assert_eq!(
+        copy,
+        format!("# The scenario as run, with --homes 2 --days 0.25 --seed 99.\n{FAULTY}")
+    );
     std::fs::remove_dir_all(f.dir.parent().unwrap()).unwrap();
 }
