@@ -458,37 +458,30 @@ impl Rollouts {
         now: SimTime,
         tables: &mut crate::tables::Tables,
     ) -> Result<(), reports::tables::TableError> {
-        let batch =
-            |stage: usize, share: f64| Some(format!("batch {stage}: {share}% of the fleet"));
         for (i, (version, stage, share, halted)) in state.rollouts().into_iter().enumerate() {
-            let Some((_, was_stage, was_halted)) = self.seen.get(i).cloned() else {
-                tables.ota(now, "server", None, &version, "published", None)?;
-                tables.ota(
-                    now,
-                    "server",
-                    None,
-                    &version,
-                    "batch_opened",
-                    batch(stage, share),
-                )?;
-                self.seen.push((version, stage, halted));
-                continue;
+            let mut server = |event: &str, detail: Option<String>| {
+                tables.ota(now, "server", None, &version, event, detail)
             };
-            if stage != was_stage {
-                tables.ota(
-                    now,
-                    "server",
-                    None,
-                    &version,
+            let (was_stage, was_halted) = match self.seen.get(i) {
+                Some((_, stage, halted)) => (Some(*stage), *halted),
+                None => {
+                    server("published", None)?;
+                    (None, false)
+                }
+            };
+            if was_stage != Some(stage) {
+                server(
                     "batch_opened",
-                    batch(stage, share),
+                    Some(format!("batch {stage}: {share}% of the fleet")),
                 )?;
             }
             if halted && !was_halted {
-                let detail = Some(format!("in batch {stage}"));
-                tables.ota(now, "server", None, &version, "halted", detail)?;
+                server("halted", Some(format!("in batch {stage}")))?;
             }
-            self.seen[i] = (version, stage, halted);
+            match self.seen.get_mut(i) {
+                Some(seen) => *seen = (version, stage, halted),
+                None => self.seen.push((version, stage, halted)),
+            }
         }
         Ok(())
     }
