@@ -316,8 +316,7 @@ pub fn run(
         .zip(by_account)
         .enumerate()
         .map(|(a, (side, homes))| {
-            let ids = device_ids[a].iter().map(|d| d.to_string()).collect();
-            Shard::new(shared.clone(), side, homes, ids, start)
+            Shard::new(shared.clone(), side, homes, device_ids[a].clone(), start)
         })
         .collect();
     let executor =

@@ -77,7 +77,7 @@ pub struct Shard {
     side: AccountSide,
     homes: Vec<HomeSim>,
     /// Each home's device id, for technician visits.
-    device_ids: Vec<String>,
+    device_ids: Vec<Arc<str>>,
     /// The homes' next events; an entry whose time is no longer its home's
     /// is stale and skipped.
     queue: BinaryHeap<Reverse<(SimTime, u32)>>,
@@ -106,7 +106,7 @@ impl Shard {
         shared: Arc<Shared>,
         side: AccountSide,
         homes: Vec<HomeSim>,
-        device_ids: Vec<String>,
+        device_ids: Vec<Arc<str>>,
         start: SimTime,
     ) -> Shard {
         let queue = homes
@@ -217,7 +217,7 @@ impl Shard {
             return;
         };
         for (alert, device, at) in new {
-            let Some(local) = self.device_ids.iter().position(|d| *d == device) else {
+            let Some(local) = self.device_ids.iter().position(|d| **d == *device) else {
                 continue;
             };
             let visit = (at + delay).max(t);
