@@ -592,7 +592,7 @@ fn summarize(
         "simulation": {"windows": exec.windows, "shards": shards.len(), "table_rows": exec.messages},
         "requests": {
             "total": stats.total(),
-            "by_endpoint": stats.requests.iter().map(|(e, by)| (e.to_string(), by)).collect::<std::collections::BTreeMap<_, _>>(),
+            "by_endpoint": stats.requests().iter().map(|(e, by)| (e.to_string(), by)).collect::<std::collections::BTreeMap<_, _>>(),
             "rate_limited_429": stats.with_status(429),
             "retry_after_s": stats.retry_after_s,
             "lost_in_transit": stats.lost,

@@ -161,10 +161,11 @@ pub struct RequestRow {
 
 /// Counts of one run, merged from every partition (sums: the order of
 /// merging does not matter).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Stats {
-    /// Requests by endpoint and status.
-    pub requests: BTreeMap<Arc<str>, BTreeMap<u16, u64>>,
+    /// Requests by endpoint (route template) and status, in first-seen
+    /// order; [`Stats::requests`] sorts them.
+    endpoints: Vec<(Arc<str>, StatusCounts)>,
     /// Requests lost in transit or cut off by outages.
     pub lost: u64,
     /// Retry-After values seen on 429s [s] → count.
@@ -181,8 +182,8 @@ pub struct Stats {
     pub automations_created: u64,
     /// Rows for `requests.parquet`, in handling order (drained by the runner).
     pub rows: Vec<RequestRow>,
-    /// Paths seen → their route template (each computed once).
-    routes: HashMap<Box<str>, Arc<str>>,
+    /// Paths seen → their index in `endpoints` (each template computed once).
+    routes: foldhash::HashMap<Box<str>, usize>,
 }
 
 impl Stats {
@@ -211,23 +212,21 @@ impl Stats {
 
     /// Counts a request and keeps its row (endpoint and Retry-After filled in).
     fn log(&mut self, mut row: RequestRow, path: &str, headers: &[(String, String)]) {
-        let endpoint = match self.routes.get(path) {
-            Some(e) => e.clone(),
+        let index = match self.routes.get(path) {
+            Some(&i) => i,
             None => {
                 // Paths carry device and alert ids: bounded all the same.
                 if self.routes.len() >= 100_000 {
                     self.routes.clear();
                 }
-                let e: Arc<str> = Arc::from(endpoint(path));
-                self.routes.insert(path.into(), e.clone());
-                e
+                let i = self.endpoint_index(&endpoint(path));
+                self.routes.insert(path.into(), i);
+                i
             }
         };
-        let by_status = match self.requests.get_mut(&endpoint) {
-            Some(m) => m,
-            None => self.requests.entry(endpoint.clone()).or_default(),
-        };
-        *by_status.entry(row.status).or_default() += 1;
+        let (endpoint, by_status) = &mut self.endpoints[index];
+        bump(by_status, row.status, 1);
+        row.endpoint = endpoint.clone();
         if row.status == 429
             && let Some(s) = headers
                 .iter()
@@ -237,15 +236,38 @@ impl Stats {
             *self.retry_after_s.entry(s).or_default() += 1;
             row.retry_after_s = Some(s);
         }
-        row.endpoint = endpoint;
         self.rows.push(row);
     }
 
-    pub(crate) fn merge(&mut self, other: Stats) {
-        for (e, by) in other.requests {
-            let mine = self.requests.entry(e).or_default();
-            for (s, n) in by {
+    /// The index of `endpoint` in `endpoints`, added if new (a few dozen
+    /// templates: a scan beats hashing).
+    fn endpoint_index(&mut self, endpoint: &str) -> usize {
+        match self.endpoints.iter().position(|(e, _)| &**e == endpoint) {
+            Some(i) => i,
+            None => {
+                self.endpoints.push((Arc::from(endpoint), Vec::new()));
+                self.endpoints.len() - 1
+            }
+        }
+    }
+
+    /// Requests by endpoint and status.
+    pub fn requests(&self) -> BTreeMap<Arc<str>, BTreeMap<u16, u64>> {
+        let mut out: BTreeMap<Arc<str>, BTreeMap<u16, u64>> = BTreeMap::new();
+        for (e, by) in &self.endpoints {
+            let mine = out.entry(e.clone()).or_default();
+            for &(s, n) in by {
                 *mine.entry(s).or_default() += n;
+            }
+        }
+        out
+    }
+
+    pub(crate) fn merge(&mut self, other: Stats) {
+        for (e, by) in other.endpoints {
+            let i = self.endpoint_index(&e);
+            for (s, n) in by {
+                bump(&mut self.endpoints[i].1, s, n);
             }
         }
         for (s, n) in other.retry_after_s {
@@ -262,12 +284,30 @@ impl Stats {
 
     /// Total requests with `status`.
     pub fn with_status(&self, status: u16) -> u64 {
-        self.requests.values().filter_map(|m| m.get(&status)).sum()
+        self.endpoints
+            .iter()
+            .flat_map(|(_, by)| by.iter().filter(|(s, _)| *s == status))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Total requests handled by the server.
     pub fn total(&self) -> u64 {
-        self.requests.values().flat_map(|m| m.values()).sum()
+        self.endpoints
+            .iter()
+            .flat_map(|(_, by)| by.iter().map(|(_, n)| n))
+            .sum()
+    }
+}
+
+/// (status, count) pairs of one endpoint, in first-seen order.
+type StatusCounts = Vec<(u16, u64)>;
+
+/// Adds `n` to `status`'s count in a short (status, count) list.
+fn bump(by_status: &mut Vec<(u16, u64)>, status: u16, n: u64) {
+    match by_status.iter_mut().find(|(s, _)| *s == status) {
+        Some((_, count)) => *count += n,
+        None => by_status.push((status, n)),
     }
 }
 
