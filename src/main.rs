@@ -2,7 +2,8 @@
 //!
 //! Thin by design: it parses arguments (clap), draws progress, and maps
 //! outcomes to exit codes — 0 success, 1 a failed run (printed as
-//! `error: …` with its cause chain), 2 a usage error. The work itself lives in
+//! `error: …` with its cause chain) or a failed release gate (each printed
+//! with the command that reproduces the run), 2 a usage error. The work itself lives in
 //! the library crates.
 
 use std::process::ExitCode;
@@ -34,7 +35,7 @@ struct Cli {
     command: Option<Command>,
 }
 
-/// The subcommands. `report` arrives with the reports issue.
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a scenario and write its run folder.
@@ -60,6 +61,14 @@ enum Command {
         /// Folder for the run folder (default: the scenario's outputs.dir).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+    },
+    /// Re-render a finished run folder from its Parquet tables.
+    ///
+    /// Recomputes the metrics and gate verdicts into summary.json (the same
+    /// bytes as the run wrote). Exits 1 when a gate fails.
+    Report {
+        /// The run folder (holds summary.json and the tables).
+        dir: std::path::PathBuf,
     },
     /// Check a scenario file without running it.
     ///
@@ -164,8 +173,72 @@ fn run_scenario(
             .as_object()
             .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum::<u64>()),
     );
+    headline(&finished.summary);
     println!("run folder: {}", finished.dir.display());
-    Ok(ExitCode::SUCCESS)
+    if finished.passed() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut repro = format!("thermotwin run {}", file.display());
+    let seed = overrides.seed.unwrap_or(scenario.seed);
+    repro.push_str(&format!(" --seed {seed}"));
+    if let Some(h) = overrides.homes {
+        repro.push_str(&format!(" --homes {h}"));
+    }
+    if let Some(d) = overrides.days {
+        repro.push_str(&format!(" --days {d}"));
+    }
+    gate_failures(&finished.verdicts);
+    eprintln!("seed {seed}; reproduce with: {repro}");
+    Ok(ExitCode::from(1))
+}
+
+/// The metrics a reader looks at first.
+fn headline(s: &serde_json::Value) {
+    let m = &s["metrics"];
+    let p = &m["prediction"];
+    let f = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |x| format!("{x:.2}"));
+    println!(
+        "prediction: precision {} · recall {} · F1 {} · median lead {} d · {} false alarms/device-year",
+        f(&p["precision"]),
+        f(&p["recall"]),
+        f(&p["f1"]),
+        f(&p["lead_time_days"]["median"]),
+        f(&p["false_alarms_per_device_year"]),
+    );
+    let c = &m["comfort_energy"];
+    println!(
+        "comfort & energy: {} K·h/home outside the band · {} kWh · {} short cycles · telemetry delivered {}",
+        f(&c["discomfort_kh_per_home"]["mean"]),
+        f(&c["energy_kwh"]),
+        c["short_cycle_violations"],
+        f(&m["rate_limits"]["telemetry"]["delivery_ratio"]),
+    );
+}
+
+/// Prints each failed gate.
+fn gate_failures(verdicts: &[reports::gates::Verdict]) {
+    let failed: Vec<_> = verdicts.iter().filter(|v| !v.passed).collect();
+    eprintln!(
+        "{} of {} release gates failed:",
+        failed.len(),
+        verdicts.len()
+    );
+    for v in failed {
+        eprintln!("  {v}");
+    }
+}
+
+/// `thermotwin report DIR`: 0 rendered (gates passed), 1 failed.
+fn report(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let r = reports::report::render(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    headline(&r.summary);
+    println!("summary: {}", dir.join("summary.json").display());
+    if r.passed() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        gate_failures(&r.verdicts);
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// Turns a run error into `anyhow` (its message is the whole story).
@@ -208,6 +281,7 @@ fn check(file: &std::path::Path) -> ExitCode {
 fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check { file } => Ok(check(&file)),
+        Command::Report { dir } => report(&dir),
         Command::Run {
             file,
             homes,

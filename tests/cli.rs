@@ -126,3 +126,69 @@ fn run_writes_a_run_folder_and_checks_its_overrides() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--homes 0 is out of range"));
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn a_failed_gate_exits_1_with_the_repro_command_and_report_re_renders_the_same() {
+    let dir = std::env::temp_dir().join(format!("thermotwin-cli-gates-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gated.toml");
+    // Delivery within 1 ms is impossible over the modelled network; no
+    // short cycles is what the firmware guarantees.
+    std::fs::write(
+        &file,
+        r#"
+name = "gated"
+seed = 5
+start = "2026-07-10T00:00:00Z"
+duration = "3h"
+
+[fleet]
+homes = 2
+
+[gates]
+max_short_cycle_violations = 0
+max_p99_delivery_delay = "1ms"
+"#,
+    )
+    .unwrap();
+    let o = dir.join("runs");
+    let run = thermotwin(&[
+        "run",
+        file.to_str().unwrap(),
+        "--days",
+        "0.1",
+        "--out",
+        o.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 of 2 release gates failed"), "{stderr}");
+    assert!(
+        stderr.contains("max_p99_delivery_delay_s: ") && stderr.contains("(must be ≤ 0.001)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("max_short_cycle_violations:"), "{stderr}");
+    let repro = format!(
+        "reproduce with: thermotwin run {} --seed 5 --days 0.1",
+        file.display()
+    );
+    assert!(stderr.contains(&repro), "{stderr}");
+    let folder = o.join("gated-seed5");
+    let summary = std::fs::read(folder.join("summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&summary).unwrap();
+    assert_eq!(v["gates"]["passed"], false);
+    assert_eq!(
+        v["gates"]["verdicts"][0]["gate"],
+        "max_short_cycle_violations"
+    );
+    assert_eq!(v["gates"]["verdicts"][0]["passed"], true);
+    // Re-rendering from the tables gives the same bytes (and the same exit).
+    let report = thermotwin(&["report", folder.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(1));
+    assert_eq!(std::fs::read(folder.join("summary.json")).unwrap(), summary);
+    // A folder that is not a run folder is a clear error.
+    let none = thermotwin(&["report", dir.to_str().unwrap()]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("summary.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

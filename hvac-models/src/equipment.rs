@@ -41,6 +41,18 @@ pub enum SystemKind {
     AcElectricFurnace,
 }
 
+impl SystemKind {
+    /// The scenario files' name (`heat_pump`, `ac_gas_furnace`,
+    /// `ac_electric_furnace`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemKind::HeatPump => "heat_pump",
+            SystemKind::AcGasFurnace => "ac_gas_furnace",
+            SystemKind::AcElectricFurnace => "ac_electric_furnace",
+        }
+    }
+}
+
 /// Equipment parameters. Defaults: a 3-ton (10.55 kW) unit, cooling COP 3.5
 /// (EER ≈ 12) and heating COP 3.4 at AHRI rating conditions, 10 kW backup,
 /// 400 W blower, −12 °C compressor lockout, 95 % AFUE furnace.
@@ -203,11 +215,21 @@ pub struct Runtime {
     pub fan_s: f64,
     /// Compressor starts.
     pub starts: u64,
+    /// Short cycles: starts less than [`SHORT_CYCLE_OFF`] after the
+    /// compressor last stopped.
+    pub short_cycles: u64,
     /// Electric energy [J].
     pub electric_j: f64,
     /// Gas energy [J].
     pub gas_j: f64,
 }
+
+/// A compressor restarted sooner than this after stopping is short-cycling:
+/// the 5-minute minimum off time that thermostats' compressor protection
+/// commonly enforces (device-firmware's `min_off` default), so refrigerant
+/// pressures equalise before the compressor starts against them again —
+/// what compressor makers' short-cycling guidance asks for.
+pub const SHORT_CYCLE_OFF: SimDuration = SimDuration::from_secs(300);
 
 /// One home's equipment.
 #[derive(Debug, Clone)]
@@ -215,6 +237,7 @@ pub struct Equipment {
     params: EquipmentParams,
     mode: CompressorMode,
     running_since: Option<SimTime>,
+    stopped_at: Option<SimTime>,
     runtime: Runtime,
 }
 
@@ -237,6 +260,7 @@ impl Equipment {
             params,
             mode: CompressorMode::Off,
             running_since: None,
+            stopped_at: None,
             runtime: Runtime::default(),
         })
     }
@@ -317,8 +341,17 @@ impl Equipment {
         let mode = self.compressor_mode(relays, outdoor_c, health);
         if mode != self.mode {
             self.running_since = (mode != CompressorMode::Off).then_some(t0);
-            if mode != CompressorMode::Off {
+            if mode == CompressorMode::Off {
+                self.stopped_at = Some(t0);
+            } else {
                 self.runtime.starts += 1;
+                if self.mode == CompressorMode::Off
+                    && self
+                        .stopped_at
+                        .is_some_and(|at| t0.saturating_duration_since(at) < SHORT_CYCLE_OFF)
+                {
+                    self.runtime.short_cycles += 1;
+                }
             }
             self.mode = mode;
         }
@@ -469,6 +502,34 @@ mod tests {
         let again = e.step(t(3_960), SimDuration::from_secs(60), cool(), 24.0, 32.0, &h);
         assert_eq!(e.runtime().starts, 2);
         assert!((again.q_air_w - first.q_air_w).abs() < 1e-9);
+        // That restart came exactly 300 s after the stop: not a short cycle.
+        assert_eq!(e.runtime().short_cycles, 0);
+    }
+
+    #[test]
+    fn a_restart_within_five_minutes_of_a_stop_is_a_short_cycle() {
+        let mut e = Equipment::new(EquipmentParams::default()).unwrap();
+        let h = Health::default();
+        let off = Relays::default();
+        let mut at = 0;
+        // Run 60 s, rest `rest` s, then start again.
+        for rest in [299, 300, 10] {
+            e.step(t(at), SimDuration::from_secs(60), cool(), 24.0, 32.0, &h);
+            e.step(
+                t(at + 60),
+                SimDuration::from_secs(rest),
+                off,
+                24.0,
+                32.0,
+                &h,
+            );
+            at += 60 + rest;
+        }
+        e.step(t(at), SimDuration::from_secs(60), cool(), 24.0, 32.0, &h);
+        assert_eq!(e.runtime().starts, 4);
+        // 299 s and 10 s rests are short; 300 s is not; the first start had
+        // no stop before it.
+        assert_eq!(e.runtime().short_cycles, 2);
     }
 
     #[test]

@@ -6,5 +6,8 @@
 //! Built so far: [`tables`], the streaming Parquet writer the runner writes
 //! every table through, and the runner's table schemas ([`schema`]).
 
+pub mod gates;
+pub mod metrics;
+pub mod report;
 pub mod schema;
 pub mod tables;

@@ -4,7 +4,24 @@
 
 use crate::tables::{Kind, TableSpec};
 
-/// `homes.parquet`: each home sampled every `outputs.home_sample`.
+/// `fleet.parquet`: one row per home — its thermostat, account, place,
+/// equipment and electricity price (what joins alerts, which name devices,
+/// to the ground truth, which names homes).
+pub const FLEET: TableSpec = TableSpec {
+    name: "fleet",
+    columns: &[
+        ("home", Kind::Int),
+        ("device_id", Kind::Text),
+        ("account", Kind::Text),
+        ("location", Kind::Text),
+        ("archetype", Kind::Text),
+        ("equipment", Kind::Text),
+        ("price_per_kwh", Kind::Float),
+    ],
+};
+
+/// `homes.parquet`: each home sampled every `outputs.home_sample`; energy,
+/// discomfort, starts and short cycles are running totals since the start.
 pub const HOMES: TableSpec = TableSpec {
     name: "homes",
     columns: &[
@@ -19,6 +36,7 @@ pub const HOMES: TableSpec = TableSpec {
         ("energy_kwh", Kind::Float),
         ("discomfort_kh", Kind::Float),
         ("compressor_starts", Kind::Int),
+        ("short_cycles", Kind::Int),
         ("bearing_wear_um", Kind::Float),
     ],
 };
@@ -42,6 +60,8 @@ pub const REQUESTS: TableSpec = TableSpec {
     columns: &[
         ("arrival", Kind::Time),
         ("source", Kind::Text),
+        ("client", Kind::Text),
+        ("tier", Kind::Text),
         ("home", Kind::OptInt),
         ("method", Kind::Text),
         ("endpoint", Kind::Text),
@@ -153,7 +173,8 @@ pub const FIRMWARE_EVENTS: TableSpec = TableSpec {
 };
 
 /// Every table, in the order they are written.
-pub const ALL: [TableSpec; 10] = [
+pub const ALL: [TableSpec; 11] = [
+    FLEET,
     HOMES,
     GROUND_TRUTH,
     REQUESTS,

@@ -279,6 +279,74 @@ pub fn read(path: &Path) -> PolarsResult<DataFrame> {
     ParquetReader::new(file).finish()
 }
 
+/// Rows read per slice by [`scan`].
+pub const SCAN_ROWS: usize = 1 << 20;
+
+/// Reads `columns` of a table in slices of [`SCAN_ROWS`] rows, in file
+/// order, handing each slice to `f`: a table of any length is analysed in
+/// bounded memory.
+pub fn scan(
+    path: &Path,
+    columns: &[&str],
+    mut f: impl FnMut(&DataFrame) -> PolarsResult<()>,
+) -> PolarsResult<()> {
+    let open = || {
+        File::open(path)
+            .map_err(|e| PolarsError::ComputeError(format!("{}: {e}", path.display()).into()))
+    };
+    let rows = ParquetReader::new(open()?).num_rows()?;
+    let mut offset = 0;
+    while offset < rows {
+        let df = ParquetReader::new(open()?)
+            .with_columns(Some(columns.iter().map(|c| (*c).to_owned()).collect()))
+            .with_slice(Some((offset, SCAN_ROWS)))
+            .finish()?;
+        f(&df)?;
+        offset += SCAN_ROWS;
+    }
+    Ok(())
+}
+
+/// A column as integers (times as ms since the Unix epoch).
+pub fn ints(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    let col = df.column(name)?.cast(&DataType::Int64)?;
+    Ok(col
+        .i64()?
+        .downcast_iter()
+        .flat_map(|a| a.iter().map(|v| v.copied()))
+        .collect())
+}
+
+/// A float column.
+pub fn floats(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    let col = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(col
+        .f64()?
+        .downcast_iter()
+        .flat_map(|a| a.iter().map(|v| v.copied()))
+        .collect())
+}
+
+/// A text column.
+pub fn texts<'a>(df: &'a DataFrame, name: &str) -> PolarsResult<Vec<Option<&'a str>>> {
+    Ok(df
+        .column(name)?
+        .str()?
+        .downcast_iter()
+        .flat_map(|a| a.iter())
+        .collect())
+}
+
+/// A boolean column.
+pub fn bools(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<bool>>> {
+    Ok(df
+        .column(name)?
+        .bool()?
+        .downcast_iter()
+        .flat_map(|a| a.iter())
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

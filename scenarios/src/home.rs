@@ -204,6 +204,8 @@ pub struct Sample {
     pub discomfort_kh: f64,
     /// Compressor starts since the start.
     pub starts: u64,
+    /// Compressor short cycles so far (restarts within 5 min of a stop).
+    pub short_cycles: u64,
     /// Bearing wear [µm].
     pub bearing_um: f64,
 }
@@ -540,7 +542,7 @@ impl HomeSim {
         let w = self.climate.at(t);
         let occupied = self.presence(t).0 != Presence::Away;
         let eq = self.home.equipment();
-        let starts = eq.runtime().starts;
+        let runtime = eq.runtime();
         let compressor = eq.mode() != CompressorMode::Off;
         Sample {
             home: self.index,
@@ -557,7 +559,8 @@ impl HomeSim {
             occupied,
             energy_kwh: self.energy_kwh(),
             discomfort_kh: self.discomfort_kh,
-            starts,
+            starts: runtime.starts,
+            short_cycles: runtime.short_cycles,
             bearing_um: self.degradation.bearing_wear_um(),
         }
     }

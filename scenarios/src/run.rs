@@ -57,6 +57,9 @@ pub enum RunError {
     /// A table could not be written.
     #[error("tables: {0}")]
     Tables(String),
+    /// The run folder's report could not be made.
+    #[error("report: {0}")]
+    Report(String),
     /// The run folder could not be written.
     #[error("cannot write {path}: {message}")]
     Write {
@@ -74,6 +77,15 @@ pub struct Finished {
     pub dir: PathBuf,
     /// The summary written to `summary.json`.
     pub summary: Value,
+    /// Each release gate's verdict (empty without `[gates]`).
+    pub verdicts: Vec<reports::gates::Verdict>,
+}
+
+impl Finished {
+    /// Whether every gate passed.
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.passed)
+    }
 }
 
 /// Applies overrides, checking their ranges.
@@ -279,6 +291,9 @@ pub fn run(
     })?;
     let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
         .map_err(|e| RunError::Tables(e.to_string()))?;
+    tables
+        .fleet(&s, &specs, &tenants)
+        .map_err(|e| RunError::Tables(e.to_string()))?;
     let device_ids: Vec<Vec<Arc<str>>> = (0..tenants.len())
         .map(|a| {
             specs
@@ -410,7 +425,12 @@ pub fn run(
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
     write_scenario(&dir, &s, overrides)?;
-    Ok(Finished { dir, summary })
+    let rendered = reports::report::render(&dir).map_err(|e| RunError::Report(e.to_string()))?;
+    Ok(Finished {
+        dir,
+        summary: rendered.summary,
+        verdicts: rendered.verdicts,
+    })
 }
 
 /// Moves what the last window produced into the tables.
@@ -613,5 +633,22 @@ fn summarize(
         "energy": {"hvac_kwh": round(energy, 1), "kwh_per_home": round(energy / f64::from(s.fleet.homes.max(1)), 2)},
         "comfort": {"band_c": crate::home::COMFORT_BAND_C, "discomfort_kh_per_home": round(discomfort / f64::from(s.fleet.homes.max(1)), 3)},
         "tables": rows,
+        "evaluation": reports::report::evaluation(&params(s), &s.gates.to_gates()),
     })
+}
+
+/// What the metrics need from the scenario.
+fn params(s: &Scenario) -> reports::metrics::Params {
+    let start_ms = s.start.0.as_millis();
+    reports::metrics::Params {
+        start_ms,
+        end_ms: start_ms + s.duration.0.as_millis() as i64,
+        homes: u64::from(s.fleet.homes),
+        window_min_ms: s.evaluation.window_min.0.as_millis() as i64,
+        window_max_ms: s.evaluation.window_max.0.as_millis() as i64,
+        threshold: s.server.alert_threshold,
+        cost_missed_failure: s.evaluation.cost_missed_failure,
+        cost_truck_roll: s.evaluation.cost_truck_roll,
+        comfort_band_c: crate::home::COMFORT_BAND_C,
+    }
 }

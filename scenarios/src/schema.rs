@@ -121,6 +121,12 @@ pub struct Scenario {
     /// What to write.
     #[serde(default)]
     pub outputs: Outputs,
+    /// How the run is judged: prediction window and costs.
+    #[serde(default)]
+    pub evaluation: Evaluation,
+    /// Release gates: limits on metrics; a failed gate fails the run.
+    #[serde(default)]
+    pub gates: GatesSpec,
     /// The file's text, as parsed (copied into the run folder).
     #[serde(skip)]
     pub source: String,
@@ -790,6 +796,79 @@ impl Default for Outputs {
             dir: PathBuf::from("runs"),
             telemetry: true,
             home_sample: Duration(SimDuration::from_mins(15)),
+        }
+    }
+}
+
+/// `[evaluation]`: how alerts are judged against the ground truth.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Evaluation {
+    /// An alert predicts a failure at `T` when it lands in
+    /// `[T − window_max, T − window_min]`: at least this long ahead (time
+    /// to act) …
+    pub window_min: Duration,
+    /// … and at most this long ahead.
+    pub window_max: Duration,
+    /// Cost of a failure nobody foresaw (emergency repair, lost comfort).
+    pub cost_missed_failure: f64,
+    /// Cost of one technician visit.
+    pub cost_truck_roll: f64,
+}
+
+impl Default for Evaluation {
+    fn default() -> Self {
+        Evaluation {
+            window_min: Duration(SimDuration::from_days(1)),
+            window_max: Duration(SimDuration::from_days(30)),
+            cost_missed_failure: 3_000.0,
+            cost_truck_roll: 150.0,
+        }
+    }
+}
+
+/// `[gates]`: each limit optional; see `reports::gates`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatesSpec {
+    /// Minimum alert recall (0–1).
+    pub min_recall: Option<f64>,
+    /// Minimum alert precision (0–1).
+    pub min_precision: Option<f64>,
+    /// Maximum false alarms per device-year.
+    pub max_false_alarms_per_device_year: Option<f64>,
+    /// Minimum median lead time [days].
+    pub min_lead_time_days: Option<f64>,
+    /// Maximum compressor short cycles, fleet total.
+    pub max_short_cycle_violations: Option<u64>,
+    /// Minimum share of readings delivered (0–1).
+    pub min_telemetry_delivery: Option<f64>,
+    /// Maximum p99 delay from measurement to storage.
+    pub max_p99_delivery_delay: Option<Duration>,
+    /// Maximum mean K·h outside the comfort band per home.
+    pub max_comfort_kh_per_home: Option<f64>,
+    /// Minimum OTA success rate (0–1).
+    pub min_ota_success: Option<f64>,
+    /// Maximum share of requests answered 429 (0–1).
+    pub max_rate_limited_share: Option<f64>,
+}
+
+impl GatesSpec {
+    /// The limits as `reports` evaluates them.
+    pub fn to_gates(&self) -> reports::gates::Gates {
+        reports::gates::Gates {
+            min_recall: self.min_recall,
+            min_precision: self.min_precision,
+            max_false_alarms_per_device_year: self.max_false_alarms_per_device_year,
+            min_lead_time_days: self.min_lead_time_days,
+            max_short_cycle_violations: self.max_short_cycle_violations.map(|n| n as f64),
+            min_telemetry_delivery: self.min_telemetry_delivery,
+            max_p99_delivery_delay_s: self
+                .max_p99_delivery_delay
+                .map(|d| d.0.as_millis() as f64 / 1_000.0),
+            max_comfort_kh_per_home: self.max_comfort_kh_per_home,
+            min_ota_success: self.min_ota_success,
+            max_rate_limited_share: self.max_rate_limited_share,
         }
     }
 }

@@ -145,6 +145,12 @@ pub struct RequestRow {
     pub arrival: SimTime,
     /// `home`, `integration` or `operations`.
     pub source: &'static str,
+    /// The client: an integration's name, `operations`; `None` for a
+    /// home's thermostat.
+    pub client: Option<Arc<str>>,
+    /// The client's rate-limit tier (`standard`, `enterprise`; `device` for
+    /// thermostats).
+    pub tier: &'static str,
     /// The home, for its own requests.
     pub home: Option<usize>,
     /// Method.
@@ -191,7 +197,7 @@ impl Stats {
     fn count(
         &mut self,
         at: SimTime,
-        source: &'static str,
+        caller: &Caller,
         method: &'static str,
         path: &str,
         status: u16,
@@ -199,7 +205,9 @@ impl Stats {
     ) {
         let row = RequestRow {
             arrival: at,
-            source,
+            source: caller.source,
+            client: Some(caller.client.clone()),
+            tier: caller.tier,
             home: None,
             method,
             endpoint: Arc::from(""),
@@ -451,6 +459,7 @@ impl Periodic {
 /// An integration: its own client and token, its duties.
 #[derive(Debug)]
 struct Integration {
+    caller: Caller,
     client_id: String,
     secret: String,
     devices: Vec<String>,
@@ -465,6 +474,23 @@ struct Integration {
     rng: SimRng,
 }
 
+/// Who makes a runner-side request: its `requests.parquet` labels.
+#[derive(Debug, Clone)]
+struct Caller {
+    source: &'static str,
+    client: Arc<str>,
+    tier: &'static str,
+}
+
+/// The operations client's labels (enterprise tier, as provisioned).
+fn operations() -> Caller {
+    Caller {
+        source: "operations",
+        client: Arc::from("operations"),
+        tier: "enterprise",
+    }
+}
+
 /// An account's partition on the runner's side: its operations client,
 /// integrations, pending alert resolutions and counts.
 #[derive(Debug)]
@@ -472,6 +498,7 @@ pub(crate) struct AccountSide {
     /// The server's account id.
     pub(crate) id: usize,
     ops_client: (String, String),
+    ops: Caller,
     ops_token: Option<(String, SimTime)>,
     integrations: Vec<Integration>,
     /// Alert resolutions due: (time, alert id).
@@ -545,7 +572,7 @@ impl Integration {
         let body = json!({"client_id": self.client_id, "client_secret": self.secret, "grant_type": "client_credentials"});
         let (status, headers, v) =
             call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
-        stats.count(t, "integration", "POST", "/v1/auth/token", status, &headers);
+        stats.count(t, &self.caller, "POST", "/v1/auth/token", status, &headers);
         let tok = v["access_token"].as_str()?.to_owned();
         let secs = v["expires_in"].as_u64().unwrap_or(3_600);
         self.token = Some((tok.clone(), t + SimDuration::from_secs(secs)));
@@ -585,7 +612,7 @@ impl Integration {
             return 401;
         };
         let (status, headers, _) = call_json(router, method, path, Some(&tok), body, t);
-        stats.count(t, "integration", method, path, status, &headers);
+        stats.count(t, &self.caller, method, path, status, &headers);
         match status {
             401 => self.token = None,
             429 => self.blocked_until = t + SimDuration::from_secs(retry_after(&headers)),
@@ -747,7 +774,7 @@ fn ops_token(
     }
     let body = json!({"client_id": side.ops_client.0, "client_secret": side.ops_client.1, "grant_type": "client_credentials"});
     let (status, headers, v) = call_json(router, "POST", "/v1/auth/token", None, Some(&body), t);
-    stats.count(t, "operations", "POST", "/v1/auth/token", status, &headers);
+    stats.count(t, &side.ops, "POST", "/v1/auth/token", status, &headers);
     let tok = v["access_token"].as_str()?.to_owned();
     side.ops_token = Some((tok.clone(), t + SimDuration::from_secs(3_600)));
     Some(tok)
@@ -837,6 +864,14 @@ pub fn provision(
             let mut rng = stream(s.seed, (a * 1_000 + j) as u64, "integration");
             let first_setpoint = Exp::new(rate.max(1e-12)).map_or(86_400.0, |e| e.sample(&mut rng));
             integrations.push(Integration {
+                caller: Caller {
+                    source: "integration",
+                    client: Arc::from(g.name.as_str()),
+                    tier: match g.tier {
+                        crate::schema::TierSpec::Standard => "standard",
+                        crate::schema::TierSpec::Enterprise => "enterprise",
+                    },
+                },
                 client_id,
                 secret: client_secret,
                 token: None,
@@ -860,6 +895,7 @@ pub fn provision(
         accounts.push(AccountSide {
             id,
             ops_client: ops,
+            ops: operations(),
             ops_token: None,
             integrations,
             resolutions: Vec::new(),
@@ -942,7 +978,7 @@ pub fn provision(
                 );
                 stats.count(
                     start,
-                    "operations",
+                    &side.ops,
                     "POST",
                     "/api/automations",
                     status,
@@ -1062,7 +1098,7 @@ impl AccountSide {
                 let path = format!("/v1/alerts/{id}/resolve");
                 let (status, headers, _) =
                     call_json(&shared.router, "POST", &path, Some(&tok), None, at);
-                stats.count(at, "operations", "POST", &path, status, &headers);
+                stats.count(at, &self.ops, "POST", &path, status, &headers);
                 if status == 200 {
                     stats.alerts_resolved += 1;
                 }
@@ -1103,6 +1139,8 @@ pub(crate) fn handle_home(
     let row = RequestRow {
         arrival: o.arrival,
         source: "home",
+        client: None,
+        tier: "device",
         home: Some(o.home),
         method: method.as_str(),
         endpoint: Arc::from(""),

@@ -166,6 +166,7 @@ fn event_name(e: &device_firmware::firmware::Event) -> (&'static str, String) {
 /// The run's table writers.
 #[derive(Debug)]
 pub struct Tables {
+    fleet: TableWriter,
     homes: TableWriter,
     ground_truth: TableWriter,
     requests: TableWriter,
@@ -184,6 +185,7 @@ impl Tables {
     /// Creates every table in `dir` (telemetry only if `telemetry`).
     pub fn create(dir: &Path, telemetry: bool) -> Result<Tables, TableError> {
         Ok(Tables {
+            fleet: TableWriter::create(dir, schema::FLEET)?,
             homes: TableWriter::create(dir, schema::HOMES)?,
             ground_truth: TableWriter::create(dir, schema::GROUND_TRUTH)?,
             requests: TableWriter::create(dir, schema::REQUESTS)?,
@@ -202,6 +204,32 @@ impl Tables {
         })
     }
 
+    /// Writes the fleet: one row per home.
+    pub fn fleet(
+        &mut self,
+        s: &crate::schema::Scenario,
+        homes: &[crate::fleet::HomeSpec],
+        tenants: &[crate::fleet::Tenant],
+    ) -> Result<(), TableError> {
+        for h in homes {
+            let group = &s.accounts[h.group];
+            self.fleet.push(vec![
+                V::Int(h.index as i64),
+                V::Text(h.device_id.clone()),
+                V::Text(
+                    tenants
+                        .get(h.account)
+                        .map_or_else(String::new, |t| t.name.clone()),
+                ),
+                V::Text(s.fleet.locations[h.location].name.clone()),
+                V::Label(h.archetype.as_str()),
+                V::Label(h.equipment.kind.as_str()),
+                V::Float(group.price_per_kwh),
+            ])?;
+        }
+        Ok(())
+    }
+
     /// Writes and counts the homes' records.
     pub fn records(&mut self, records: impl IntoIterator<Item = Record>) -> Result<(), TableError> {
         for r in records {
@@ -218,6 +246,7 @@ impl Tables {
                     V::Float(s.energy_kwh),
                     V::Float(s.discomfort_kh),
                     V::Int(s.starts as i64),
+                    V::Int(s.short_cycles as i64),
                     V::Float(s.bearing_um),
                 ])?,
                 Record::FaultOnset { home, kind, at } => {
@@ -307,6 +336,8 @@ impl Tables {
             self.requests.push(vec![
                 t(r.arrival),
                 V::Label(r.source),
+                r.client.map_or(V::Label("thermostat"), V::Shared),
+                V::Label(r.tier),
                 V::OptInt(r.home.map(|h| h as i64)),
                 V::Label(r.method),
                 V::Shared(r.endpoint),
@@ -439,6 +470,7 @@ impl Tables {
     pub fn finish(self) -> Result<BTreeMap<&'static str, u64>, TableError> {
         let mut rows = BTreeMap::new();
         for (name, w) in [
+            ("fleet", Some(self.fleet)),
             ("homes", Some(self.homes)),
             ("ground_truth", Some(self.ground_truth)),
             ("requests", Some(self.requests)),

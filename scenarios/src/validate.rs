@@ -138,6 +138,68 @@ pub(crate) fn validate(s: &Scenario) -> Result<(), Invalid> {
         SimDuration::from_mins(1),
         SimDuration::from_days(1),
     )?;
+    evaluation(s)?;
+    gates(s)
+}
+
+fn evaluation(s: &Scenario) -> Result<(), Invalid> {
+    let e = &s.evaluation;
+    duration_within(
+        "evaluation.window_min",
+        e.window_min.0,
+        SimDuration::ZERO,
+        SimDuration::from_days(365),
+    )?;
+    duration_within(
+        "evaluation.window_max",
+        e.window_max.0,
+        e.window_min.0.max(SimDuration::from_hours(1)),
+        SimDuration::from_days(365),
+    )?;
+    within(
+        "evaluation.cost_missed_failure",
+        e.cost_missed_failure,
+        0.0,
+        1e9,
+    )?;
+    within("evaluation.cost_truck_roll", e.cost_truck_roll, 0.0, 1e9)
+}
+
+fn gates(s: &Scenario) -> Result<(), Invalid> {
+    let g = &s.gates;
+    let shares = [
+        ("gates.min_recall", g.min_recall),
+        ("gates.min_precision", g.min_precision),
+        ("gates.min_telemetry_delivery", g.min_telemetry_delivery),
+        ("gates.min_ota_success", g.min_ota_success),
+        ("gates.max_rate_limited_share", g.max_rate_limited_share),
+    ];
+    for (key, v) in shares {
+        if let Some(v) = v {
+            within(key, v, 0.0, 1.0)?;
+        }
+    }
+    let amounts = [
+        (
+            "gates.max_false_alarms_per_device_year",
+            g.max_false_alarms_per_device_year,
+        ),
+        ("gates.min_lead_time_days", g.min_lead_time_days),
+        ("gates.max_comfort_kh_per_home", g.max_comfort_kh_per_home),
+    ];
+    for (key, v) in amounts {
+        if let Some(v) = v {
+            within(key, v, 0.0, 1e6)?;
+        }
+    }
+    if let Some(d) = g.max_p99_delivery_delay {
+        duration_within(
+            "gates.max_p99_delivery_delay",
+            d.0,
+            SimDuration::ZERO,
+            SimDuration::from_days(30),
+        )?;
+    }
     Ok(())
 }
 
