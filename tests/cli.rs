@@ -183,12 +183,130 @@ max_p99_delivery_delay = "1ms"
     );
     assert_eq!(v["gates"]["verdicts"][0]["passed"], true);
     // Re-rendering from the tables gives the same bytes (and the same exit).
+    let html = std::fs::read(folder.join("report.html")).unwrap();
+    let chart = std::fs::read(folder.join("charts").join("requests.png")).unwrap();
     let report = thermotwin(&["report", folder.to_str().unwrap()]);
     assert_eq!(report.status.code(), Some(1));
     assert_eq!(std::fs::read(folder.join("summary.json")).unwrap(), summary);
+    assert_eq!(std::fs::read(folder.join("report.html")).unwrap(), html);
+    assert_eq!(
+        std::fs::read(folder.join("charts").join("requests.png")).unwrap(),
+        chart
+    );
     // A folder that is not a run folder is a clear error.
     let none = thermotwin(&["report", dir.to_str().unwrap()]);
     assert_eq!(none.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none.stderr).contains("summary.json"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The chromium binary, where the machine has one (Debian's `chromium`).
+fn chromium() -> Option<std::path::PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn report_html_is_self_contained_and_renders_in_headless_chromium() {
+    let dir = std::env::temp_dir().join(format!("thermotwin-cli-html-{}", std::process::id()));
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/examples/quickstart.toml"
+    );
+    let run = thermotwin(&[
+        "run",
+        quickstart,
+        "--homes",
+        "4",
+        "--days",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let page = dir.join("quickstart-seed42").join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Headline first, every section, every chart inline; nothing fetched.
+    let order = [
+        "Release gates",
+        "Headline",
+        "Predictive maintenance",
+        "Rate limits",
+        "Comfort and energy",
+        "Operations",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|h| html.find(h).unwrap_or_else(|| panic!("{h} missing")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    for chart in [
+        "degradation",
+        "lead_time",
+        "precision_recall",
+        "threshold_sweep",
+        "expected_cost",
+        "requests",
+        "energy_per_day",
+        "home_healthy",
+    ] {
+        assert!(
+            html.contains(&format!("<figure id=\"chart-{chart}\"><svg")),
+            "{chart}"
+        );
+    }
+    for fetch in [
+        "<script",
+        "<link",
+        "<img",
+        "src=\"http",
+        "href=\"http",
+        "@import",
+    ] {
+        assert!(!html.contains(fetch), "{fetch}");
+    }
+    let Some(chromium) = chromium() else {
+        eprintln!(
+            "no chromium on this machine: the screenshot check is skipped (apt-get install chromium)"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    };
+    let shot = dir.join("shot.png");
+    let profile = dir.join("profile");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1000,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // A blank page compresses to a few kB; text, tables and charts do not.
+    assert!(png.len() > 60_000, "screenshot of {} bytes", png.len());
     std::fs::remove_dir_all(&dir).unwrap();
 }

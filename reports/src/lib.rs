@@ -1,12 +1,21 @@
-//! reports: the output tables of a run (Parquet through polars), and — with
-//! issue 7 — metrics (PHM-style alert precision/recall and lead time,
-//! comfort, energy, rate limits), charts (plotters), `report.html` and
-//! `summary.json`.
+//! reports: the output tables of a run and what is made of them.
 //!
-//! Built so far: [`tables`], the streaming Parquet writer the runner writes
-//! every table through, and the runner's table schemas ([`schema`]).
+//! ```text
+//! runner ──► tables (streamed Parquet, schema) ──► metrics ──► gates
+//!                                                     │          │
+//!                                   charts (SVG, PNG) ◄┘          │
+//!                          report::render ──► summary.json, report.html
+//! ```
+//!
+//! [`tables`] and [`schema`]: the streaming writer the runner writes every
+//! table through. [`metrics`]: PHM alert scoring, threshold sweep, rate
+//! limits, comfort and energy, operations. [`gates`]: release gates.
+//! [`charts`] (plotters) and [`html`] (`report.html`). [`report`]: renders a
+//! run folder — at the end of a run and for `thermotwin report`.
 
+pub mod charts;
 pub mod gates;
+pub mod html;
 pub mod metrics;
 pub mod report;
 pub mod schema;

@@ -137,14 +137,15 @@ pub struct MetricsError {
     pub message: String,
 }
 
-/// The run's tables, read back.
+/// The fleet table: device ids to homes, homes' prices.
 #[derive(Debug, Default)]
-struct Fleet {
-    home_of: BTreeMap<String, u32>,
-    price: BTreeMap<u32, f64>,
+pub(crate) struct Fleet {
+    pub(crate) home_of: BTreeMap<String, u32>,
+    pub(crate) price: BTreeMap<u32, f64>,
+    pub(crate) percentile: BTreeMap<i64, f64>,
 }
 
-fn read_table(
+pub(crate) fn read_table(
     dir: &Path,
     table: &'static str,
     columns: &[&str],
@@ -156,24 +157,29 @@ fn read_table(
     })
 }
 
-fn home_index(h: i64) -> u32 {
+pub(crate) fn home_index(h: i64) -> u32 {
     u32::try_from(h).unwrap_or(u32::MAX)
 }
 
-fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
+pub(crate) fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
     let mut out = Fleet::default();
     read_table(
         dir,
         "fleet",
-        &["home", "device_id", "price_per_kwh"],
+        &["home", "device_id", "price_per_kwh", "rollout_percentile"],
         |df| {
-            let (home, dev, price) = (
+            let (home, dev, price, pct) = (
                 ints(df, "home")?,
                 texts(df, "device_id")?,
                 floats(df, "price_per_kwh")?,
+                floats(df, "rollout_percentile")?,
             );
-            for ((h, d), p) in home.into_iter().zip(dev).zip(price) {
-                let h = home_index(h.unwrap_or(-1));
+            for (((h, d), p), pct) in home.into_iter().zip(dev).zip(price).zip(pct) {
+                let h = h.unwrap_or(-1);
+                if let Some(pct) = pct {
+                    out.percentile.insert(h, pct);
+                }
+                let h = home_index(h);
                 out.home_of.insert(d.unwrap_or_default().to_owned(), h);
                 out.price.insert(h, p.unwrap_or(0.0));
             }
@@ -183,7 +189,7 @@ fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
     Ok(out)
 }
 
-fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
+pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     let mut t = prediction::Truth::default();
     read_table(
         dir,
@@ -225,12 +231,9 @@ fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     Ok(t)
 }
 
-/// Computes every metric of the run folder `dir`.
-pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
-    let fleet = fleet(dir)?;
+/// The predictor's alerts: (home, created at).
+pub(crate) fn alerts(dir: &Path, fleet: &Fleet) -> Result<Vec<prediction::AlertAt>, MetricsError> {
     let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
-    let truth = truth(dir)?;
-
     let mut alerts = Vec::new();
     read_table(
         dir,
@@ -250,6 +253,16 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
             Ok(())
         },
     )?;
+    Ok(alerts)
+}
+
+/// Computes every metric of the run folder `dir`.
+pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
+    let fleet = fleet(dir)?;
+    let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
+    let truth = truth(dir)?;
+
+    let alerts = alerts(dir, &fleet)?;
     let mut predictions = Vec::new();
     read_table(
         dir,
@@ -384,7 +397,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         },
     )?;
 
-    let mut ops = operations::Ops::new(p.start_ms);
+    let mut ops = operations::Ops::new(p.start_ms).with_percentiles(fleet.percentile.clone());
     read_table(
         dir,
         "ota_events",

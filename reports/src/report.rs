@@ -1,5 +1,6 @@
-//! Rendering a run folder: metrics from its tables, gate verdicts, and the
-//! `metrics` and `gates` sections of `summary.json`. The runner calls
+//! Rendering a run folder: metrics from its tables, gate verdicts, the
+//! `metrics` and `gates` sections of `summary.json`, the charts
+//! (`charts/*.svg`, `charts/*.png`) and `report.html`. The runner calls
 //! [`render`] once its tables are written; `thermotwin report DIR` calls it
 //! again on a finished run — the same code on the same files, so the
 //! result is the same bytes.
@@ -37,6 +38,9 @@ pub enum ReportError {
     /// A table could not be analysed.
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] crate::charts::ChartError),
 }
 
 /// A rendered run.
@@ -101,6 +105,20 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
     let mut out = serde_json::to_string_pretty(&summary).map_err(|e| bad(e.to_string()))?;
     out.push('\n');
     std::fs::write(&path, out).map_err(io)?;
+    let charts_dir = dir.join("charts");
+    let drawn = crate::charts::plots(dir, &params, &metrics)?
+        .iter()
+        .map(|p| p.render(&charts_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let html = dir.join("report.html");
+    std::fs::write(
+        &html,
+        crate::html::page(&summary, &params, &metrics, &verdicts, &drawn),
+    )
+    .map_err(|e| ReportError::Io {
+        path: html.display().to_string(),
+        message: e.to_string(),
+    })?;
     Ok(Rendered {
         summary,
         metrics,

@@ -5,8 +5,10 @@
 use crate::tables::{Kind, TableSpec};
 
 /// `fleet.parquet`: one row per home — its thermostat, account, place,
-/// equipment and electricity price (what joins alerts, which name devices,
-/// to the ground truth, which names homes).
+/// equipment, electricity price (what joins alerts, which name devices,
+/// to the ground truth, which names homes) and its place in staged
+/// rollouts (`[0, 100)`: a batch opened to `p` % of the fleet offers the
+/// update to devices below `p`).
 pub const FLEET: TableSpec = TableSpec {
     name: "fleet",
     columns: &[
@@ -17,6 +19,7 @@ pub const FLEET: TableSpec = TableSpec {
         ("archetype", Kind::Text),
         ("equipment", Kind::Text),
         ("price_per_kwh", Kind::Float),
+        ("rollout_percentile", Kind::Float),
     ],
 };
 
@@ -146,7 +149,8 @@ pub const COMMANDS: TableSpec = TableSpec {
 /// `ota_events.parquet`: the rollout as devices lived it (`source` =
 /// `device`: each stage the firmware went through, `downloading` …
 /// `completed` or `failed`) and as the server steered it (`server`:
-/// `published`, `batch_opened` with the batch's fleet share, `halted`).
+/// `published`, `batch_opened` with the batch's cumulative fleet share
+/// [%] as `detail`, `halted`).
 pub const OTA_EVENTS: TableSpec = TableSpec {
     name: "ota_events",
     columns: &[

@@ -291,9 +291,6 @@ pub fn run(
     })?;
     let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
         .map_err(|e| RunError::Tables(e.to_string()))?;
-    tables
-        .fleet(&s, &specs, &tenants)
-        .map_err(|e| RunError::Tables(e.to_string()))?;
     let device_ids: Vec<Vec<Arc<str>>> = (0..tenants.len())
         .map(|a| {
             specs
@@ -313,6 +310,10 @@ pub fn run(
         receiver,
     )
     .map_err(RunError::Provision)?;
+    let account_ids: Vec<usize> = provisioned.sides.iter().map(|side| side.id).collect();
+    tables
+        .fleet(&s, &specs, &tenants, &account_ids)
+        .map_err(|e| RunError::Tables(e.to_string()))?;
     let shared = provisioned.shared;
     let mut publisher = provisioned.publisher;
     for a in 0..tenants.len() {
@@ -489,10 +490,7 @@ impl Rollouts {
                 }
             };
             if was_stage != Some(stage) {
-                server(
-                    "batch_opened",
-                    Some(format!("batch {stage}: {share}% of the fleet")),
-                )?;
+                server("batch_opened", Some(format!("{share}")))?;
             }
             if halted && !was_halted {
                 server("halted", Some(format!("in batch {stage}")))?;

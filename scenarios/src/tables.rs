@@ -210,6 +210,7 @@ impl Tables {
         s: &crate::schema::Scenario,
         homes: &[crate::fleet::HomeSpec],
         tenants: &[crate::fleet::Tenant],
+        account_ids: &[usize],
     ) -> Result<(), TableError> {
         for h in homes {
             let group = &s.accounts[h.group];
@@ -225,6 +226,10 @@ impl Tables {
                 V::Label(h.archetype.as_str()),
                 V::Label(h.equipment.kind.as_str()),
                 V::Float(group.price_per_kwh),
+                V::Float(api_server::ota::fleet_percentile(
+                    account_ids.get(h.account).copied().unwrap_or(h.account),
+                    &h.device_id,
+                )),
             ])?;
         }
         Ok(())

@@ -1,9 +1,11 @@
 //! Operations: OTA outcomes per rollout batch, command latency, webhook
 //! deliveries.
 //!
-//! A device's OTA outcome belongs to the batch that was open when it first
-//! moved (its first stage event): batches open in order, each at the time
-//! of the server's `batch_opened` row.
+//! A device's OTA outcome belongs to the first batch whose cumulative fleet
+//! share (the server's `batch_opened` row, [%]) is above the device's
+//! rollout percentile (`fleet.rollout_percentile`) — the server's own
+//! rule; a device without a percentile falls in the batch open when it
+//! first moved.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +18,8 @@ use super::{Quantiles, ratio};
 pub struct Batch {
     /// Opened at [s since the run's start].
     pub opened_at_s: i64,
-    /// The server's note (the batch's fleet share).
-    pub share: String,
+    /// Cumulative fleet share [%] (`None` if the row did not say).
+    pub share_pct: Option<f64>,
     /// Devices that completed the update.
     pub completed: u64,
     /// Devices whose update failed.
@@ -86,6 +88,7 @@ pub struct Ops {
     /// [ms] and outcome.
     opened: BTreeMap<String, Vec<i64>>,
     devices: BTreeMap<(String, i64), (i64, Option<bool>)>,
+    percentile: BTreeMap<i64, f64>,
     delivery: Vec<f64>,
     completion: Vec<f64>,
 }
@@ -97,6 +100,12 @@ impl Ops {
             start_ms,
             ..Ops::default()
         }
+    }
+
+    /// Each home's rollout percentile.
+    pub fn with_percentiles(mut self, percentile: BTreeMap<i64, f64>) -> Ops {
+        self.percentile = percentile;
+        self
     }
 
     fn rel_s(&self, at: i64) -> i64 {
@@ -122,7 +131,7 @@ impl Ops {
                 "batch_opened" => {
                     r.batches.push(Batch {
                         opened_at_s: rel,
-                        share: detail.unwrap_or_default().to_owned(),
+                        share_pct: detail.and_then(|d| d.trim().parse().ok()),
                         ..Batch::default()
                     });
                     self.opened.entry(version.to_owned()).or_default().push(at);
@@ -176,18 +185,27 @@ impl Ops {
 
     /// The section.
     pub fn finish(mut self) -> Operations {
-        for ((version, _), (first, outcome)) in &self.devices {
+        for ((version, home), (first, outcome)) in &self.devices {
             let Some(ok) = outcome else { continue };
             let r = self.out.ota.entry(version.clone()).or_default();
             let opened = self.opened.get(version).map_or(&[][..], Vec::as_slice);
             if r.batches.is_empty() {
                 r.batches.push(Batch::default());
             }
-            let i = opened
+            let by_time = opened
                 .iter()
                 .filter(|&&t| t <= *first)
                 .count()
                 .saturating_sub(1);
+            let i = self
+                .percentile
+                .get(home)
+                .and_then(|p| {
+                    r.batches
+                        .iter()
+                        .position(|b| b.share_pct.is_some_and(|s| *p < s))
+                })
+                .unwrap_or(by_time);
             let last = r.batches.len() - 1;
             let b = &mut r.batches[i.min(last)];
             if *ok {
@@ -216,13 +234,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ota_outcomes_fall_into_the_batch_open_when_the_device_moved() {
+    fn without_percentiles_ota_outcomes_fall_into_the_batch_open_when_the_device_moved() {
         let mut o = Ops::new(0);
         o.ota(0, "server", None, "2.0", "published", None);
-        o.ota(1_000, "server", None, "2.0", "batch_opened", Some("0.1"));
+        o.ota(1_000, "server", None, "2.0", "batch_opened", Some("10"));
         o.ota(2_000, "device", Some(0), "2.0", "downloading", None);
         o.ota(9_000, "device", Some(0), "2.0", "completed", None);
-        o.ota(5_000, "server", None, "2.0", "batch_opened", Some("0.5"));
+        o.ota(5_000, "server", None, "2.0", "batch_opened", Some("50"));
         o.ota(6_000, "device", Some(1), "2.0", "downloading", None);
         o.ota(7_000, "device", Some(1), "2.0", "failed", None);
         o.ota(8_000, "device", Some(2), "2.0", "completed", None);
@@ -233,8 +251,23 @@ mod tests {
         assert_eq!(rel.batches.len(), 2);
         assert_eq!((rel.batches[0].completed, rel.batches[0].failed), (1, 0));
         assert_eq!((rel.batches[1].completed, rel.batches[1].failed), (1, 1));
-        assert_eq!(rel.batches[1].share, "0.5");
+        assert_eq!(rel.batches[1].share_pct, Some(50.0));
         assert_eq!(r.ota_success_rate, Some(2.0 / 3.0));
+    }
+
+    #[test]
+    fn with_percentiles_a_device_belongs_to_its_batch_however_late_it_moves() {
+        // Batches open a minute apart; every device checks an hour later.
+        let mut o = Ops::new(0).with_percentiles(BTreeMap::from([(0, 5.0), (1, 30.0), (2, 80.0)]));
+        o.ota(0, "server", None, "2.0", "batch_opened", Some("10"));
+        o.ota(60_000, "server", None, "2.0", "batch_opened", Some("50"));
+        o.ota(120_000, "server", None, "2.0", "batch_opened", Some("100"));
+        for home in 0..3 {
+            o.ota(3_600_000, "device", Some(home), "2.0", "completed", None);
+        }
+        let r = o.finish();
+        let done: Vec<u64> = r.ota["2.0"].batches.iter().map(|b| b.completed).collect();
+        assert_eq!(done, [1, 1, 1]);
     }
 
     #[test]

@@ -109,6 +109,10 @@ pub struct Score {
     pub f1: Option<f64>,
     /// Lead time [days] of the predicted failures.
     pub lead_time_days: Quantiles,
+    /// Each predicted failure's lead time [days] (for the histogram; not
+    /// in `summary.json`).
+    #[serde(skip)]
+    pub lead_times: Vec<f64>,
     /// False alarms per device-year of the fleet.
     pub false_alarms_per_device_year: f64,
     /// missed × cost of a miss + episodes × cost of a truck roll.
@@ -229,7 +233,8 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
         (Some(_), Some(_)) => Some(0.0),
         _ => None,
     };
-    s.lead_time_days = Quantiles::of(leads);
+    s.lead_time_days = Quantiles::of(leads.clone());
+    s.lead_times = leads;
     s.false_alarms_per_device_year =
         s.false_alarms as f64 / p.device_years().max(f64::MIN_POSITIVE);
     s.expected_cost =
