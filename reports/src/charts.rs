@@ -168,8 +168,12 @@ impl Plot {
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(e)?;
+        let (fx, fy) = (ticks(x1 - x0), ticks(y1 - y0));
+        let (fmt_x, fmt_y) = (|v: &f64| fx(*v), |v: &f64| fy(*v));
         chart
             .configure_mesh()
+            .x_label_formatter(&fmt_x)
+            .y_label_formatter(&fmt_y)
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .label_style((FONT, 13))
@@ -262,6 +266,18 @@ impl Plot {
             svg,
         })
     }
+}
+
+/// Tick labels with as many decimals as an axis spanning `span` needs.
+fn ticks(span: f64) -> impl Fn(f64) -> String {
+    let places = if span >= 20.0 {
+        0
+    } else if span >= 2.0 {
+        1
+    } else {
+        2
+    };
+    move |v| format!("{v:.places$}")
 }
 
 /// Registers the bundled font (once).

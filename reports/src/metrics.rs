@@ -209,6 +209,7 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
                         .unwrap_or_default()
                 };
                 match e.unwrap_or_default() {
+                    "onset" => t.onsets.push((home, at)),
                     "failure" => t.failures.push(prediction::Failure {
                         home,
                         at,

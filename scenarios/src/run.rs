@@ -426,6 +426,10 @@ pub fn run(
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
     write_scenario(&dir, &s, overrides)?;
+    // The simulation's memory goes before the tables are read back.
+    drop(shards);
+    drop(shared);
+    drop(server_stats);
     let rendered = reports::report::render(&dir).map_err(|e| RunError::Report(e.to_string()))?;
     Ok(Finished {
         dir,

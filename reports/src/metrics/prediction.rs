@@ -11,7 +11,10 @@
 //!   failure of that device in `[t + W_min, t + W_max]`, or a technician
 //!   visit that repaired a real fault in `[t, t + W_max]` (the loop
 //!   prevented the failure the alert foresaw); otherwise a **false alarm**,
-//!   unless its window runs past the end of the run (**censored**: neither);
+//!   unless its window runs past the end of the run while the device had
+//!   a fault in progress (**censored**: the failure may come after the
+//!   end). The ground truth decides: an alert on a device with no fault
+//!   in progress is a false alarm however late it comes;
 //! - alerts while the device is already failed (after a failure, before its
 //!   repair) predict nothing and are dropped;
 //! - failures prevented by a visit count as predicted when an alert came at
@@ -50,6 +53,8 @@ pub struct Visit {
 /// What really happened.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Truth {
+    /// Fault onsets: home and time [ms], any order.
+    pub onsets: Vec<(u32, i64)>,
     /// Failures, any order.
     pub failures: Vec<Failure>,
     /// Technician visits, any order.
@@ -84,7 +89,8 @@ pub struct Score {
     pub true_positives: u64,
     /// Episodes that foresaw nothing.
     pub false_alarms: u64,
-    /// Episodes whose window ran past the end of the run.
+    /// Episodes whose window ran past the end of the run on a device with
+    /// a fault in progress.
     pub censored: u64,
     /// Alerts dropped because the unit had already failed.
     pub post_failure_alerts: u64,
@@ -132,6 +138,10 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
     for f in &truth.failures {
         failures.entry(f.home).or_default().push(f);
     }
+    let mut onsets: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+    for &(h, t) in &truth.onsets {
+        onsets.entry(h).or_default().push(t);
+    }
     let mut visits: BTreeMap<u32, Vec<&Visit>> = BTreeMap::new();
     for v in &truth.visits {
         visits.entry(v.home).or_default().push(v);
@@ -154,6 +164,16 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
     for home in homes {
         let fs = failures.get(&home).map_or(&[][..], Vec::as_slice);
         let vs = visits.get(&home).map_or(&[][..], Vec::as_slice);
+        let os = onsets.get(&home).map_or(&[][..], Vec::as_slice);
+        // A fault in progress at `t`: begun, not repaired since.
+        let faulty = |t: i64| {
+            os.iter().any(|&o| {
+                o <= t
+                    && !vs
+                        .iter()
+                        .any(|v| !v.repaired.is_empty() && v.at >= o && v.at <= t)
+            })
+        };
         let mut ts = by_home.remove(&home).unwrap_or_default();
         ts.sort_unstable();
         // Drop alerts while the unit is down: after a failure, before the
@@ -185,7 +205,7 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
             s.episodes += 1;
             if ts[i..j].iter().any(|&t| foresees(t)) {
                 s.true_positives += 1;
-            } else if ts[j - 1] + w_max > p.end_ms {
+            } else if ts[j - 1] + w_max > p.end_ms && faulty(ts[j - 1]) {
                 s.censored += 1;
             } else {
                 s.false_alarms += 1;
@@ -279,39 +299,49 @@ mod tests {
     #[test]
     fn two_of_three_judged_alerts_foresee_a_failure() {
         let truth = Truth {
+            // Home 4's fault began on day 90; home 5 has none.
+            onsets: vec![(4, 90 * DAY)],
             failures: vec![failure(0, 50), failure(1, 60), failure(3, 70)],
             visits: vec![],
         };
         // Home 0: 10 days ahead; home 1: 5 days ahead (and again, a
         // duplicate, 3 days ahead); home 2: nothing follows; home 4: too
-        // close to the end to judge.
+        // close to the end to judge, its fault in progress; home 5: as
+        // late, but healthy — a false alarm.
         let alerts = [
             (0, 40 * DAY),
             (1, 55 * DAY),
             (1, 57 * DAY),
             (2, 20 * DAY),
             (4, 95 * DAY),
+            (5, 95 * DAY),
         ];
         let s = score(&alerts, &truth, &params());
-        assert_eq!(s.episodes, 4);
-        assert_eq!((s.true_positives, s.false_alarms, s.censored), (2, 1, 1));
-        assert_eq!(s.precision, Some(2.0 / 3.0));
+        assert_eq!(s.episodes, 5);
+        assert_eq!((s.true_positives, s.false_alarms, s.censored), (2, 2, 1));
+        assert_eq!(s.precision, Some(0.5));
         assert_eq!((s.failures, s.predicted, s.missed), (3, 2, 1));
         assert_eq!(s.recall, Some(2.0 / 3.0));
-        assert!((s.f1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        // 2 · ½ · ⅔ / (½ + ⅔) = 4/7.
+        assert!((s.f1.unwrap() - 4.0 / 7.0).abs() < 1e-12);
         assert_eq!(s.lead_time_days.median, Some(7.5));
         // Linear interpolation between 5 and 10 days at 10 %.
         assert!((s.lead_time_days.p10.unwrap() - 5.5).abs() < 1e-12);
-        // 1 false alarm over 10 homes × 100 days.
-        assert!((s.false_alarms_per_device_year - 365.25 / 1_000.0).abs() < 1e-12);
-        assert_eq!(s.expected_cost, 10.0 + 4.0);
+        // 2 false alarms over 10 homes × 100 days.
+        assert!((s.false_alarms_per_device_year - 2.0 * 365.25 / 1_000.0).abs() < 1e-12);
+        assert_eq!(s.expected_cost, 10.0 + 5.0);
+        // Without home 5's late alert: precision exactly 2/3.
+        let s = score(&alerts[..5], &truth, &params());
+        assert_eq!((s.true_positives, s.false_alarms, s.censored), (2, 1, 1));
+        assert_eq!(s.precision, Some(2.0 / 3.0));
+        assert!((s.f1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]
     fn alerts_outside_the_window_do_not_predict() {
         let truth = Truth {
             failures: vec![failure(0, 50), failure(1, 50)],
-            visits: vec![],
+            ..Truth::default()
         };
         // 31 days ahead is too early; 12 h ahead is too late to act.
         let alerts = [(0, 19 * DAY), (1, 50 * DAY - DAY / 2)];
@@ -325,6 +355,7 @@ mod tests {
     #[test]
     fn prevented_failures_count_and_alerts_after_a_failure_do_not() {
         let truth = Truth {
+            onsets: vec![],
             failures: vec![failure(1, 30)],
             visits: vec![
                 Visit {

@@ -120,7 +120,7 @@ mod tests {
                 at: 50 * DAY,
                 fault: "bearing_wear".into(),
             }],
-            visits: vec![],
+            ..Truth::default()
         };
         // Home 0 fails and says 0.5 five days before; homes 1 and 2 never
         // fail and say 0.3 and 0.8.
