@@ -227,6 +227,7 @@ pub(crate) fn emit(acc: &mut Account, event: &str, data: Value, now: SimTime) ->
 #[derive(Debug)]
 pub(crate) struct Attempt {
     delivery_id: String,
+    attempt: u32,
     method: &'static str,
     url: String,
     body: Arc<[u8]>,
@@ -256,6 +257,7 @@ pub(crate) fn take_due(acc: &mut Account, now: SimTime) -> Vec<Attempt> {
         d.due = SimTime::from_millis(i64::MAX);
         out.push(Attempt {
             delivery_id: d.delivery_id.clone(),
+            attempt: d.attempts,
             method,
             url,
             body: d.body.clone(),
@@ -270,7 +272,14 @@ pub(crate) fn take_due(acc: &mut Account, now: SimTime) -> Vec<Attempt> {
 /// Sends each attempt through `sink` (no lock held).
 pub(crate) fn send(attempts: &mut [Attempt], sink: &dyn WebhookSink, now: SimTime) {
     for a in attempts {
-        let mut headers = vec![("content-type", "application/json")];
+        let attempt = a.attempt.to_string();
+        // The delivery's id and attempt number (as GitHub's X-GitHub-Delivery):
+        // a receiver can drop a retry it already processed.
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("x-aurra-delivery", a.delivery_id.as_str()),
+            ("x-aurra-delivery-attempt", attempt.as_str()),
+        ];
         if let Some(sig) = &a.signature {
             headers.push(("x-aurra-signature", sig.as_str()));
         }

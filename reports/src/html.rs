@@ -363,7 +363,7 @@ pub fn page(
         .collect();
     let _ = writeln!(
         h,
-        "<p>Commands: {}. Queued to fetched by the device: {} s; to its result: {} s.</p>\n<p>Webhooks received: {} ({} with a valid signature) — {}.</p>",
+        "<p>Commands: {}. Queued to fetched by the device: {} s; to its result: {} s.</p>\n<p>Webhooks received: {} ({} with a valid signature, {} retries) — {}.</p>",
         if statuses.is_empty() {
             "none".into()
         } else {
@@ -373,12 +373,21 @@ pub fn page(
         quantiles(&ops.commands.completion_s, 2),
         ops.webhooks.received,
         ops.webhooks.verified,
+        ops.webhooks.retries,
         if events.is_empty() {
             "none".into()
         } else {
             events.join(" · ")
         },
     );
+    let auto = &summary["automations"];
+    if auto.is_object() {
+        let _ = writeln!(
+            h,
+            "<p>Automations: {} created, {} firings, {} notifications.</p>",
+            auto["created"], auto["fired"], auto["notifications"]
+        );
+    }
     h.push_str("<p class=\"muted\">Every number here is in summary.json (key <code>metrics</code>); the tables are the Parquet files beside this page. Regenerate with <code>thermotwin report DIR</code>.</p>\n</body></html>\n");
     h
 }

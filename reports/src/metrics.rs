@@ -443,9 +443,15 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
             Ok(())
         },
     )?;
-    read_table(dir, "webhooks", &["event", "verified"], |df| {
-        for (e, v) in texts(df, "event")?.into_iter().zip(bools(df, "verified")?) {
-            ops.webhook(e.unwrap_or_default(), v.unwrap_or(false));
+    read_table(dir, "webhooks", &["event", "verified", "attempt"], |df| {
+        let (e, v, a) = (
+            texts(df, "event")?,
+            bools(df, "verified")?,
+            ints(df, "attempt")?,
+        );
+        for ((e, v), a) in e.into_iter().zip(v).zip(a) {
+            let attempt = a.and_then(|a| u32::try_from(a).ok()).unwrap_or(1);
+            ops.webhook(e.unwrap_or_default(), v.unwrap_or(false), attempt);
         }
         Ok(())
     })?;

@@ -103,7 +103,8 @@ pub const ALERTS: TableSpec = TableSpec {
     ],
 };
 
-/// `webhooks.parquet`: every delivery the runner's receiver got.
+/// `webhooks.parquet`: every delivery attempt the runner's receiver got
+/// (`attempt` > 1: a retry).
 pub const WEBHOOKS: TableSpec = TableSpec {
     name: "webhooks",
     columns: &[
@@ -111,6 +112,7 @@ pub const WEBHOOKS: TableSpec = TableSpec {
         ("url", Kind::Text),
         ("event", Kind::Text),
         ("verified", Kind::Bool),
+        ("attempt", Kind::Int),
     ],
 };
 

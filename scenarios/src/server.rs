@@ -343,7 +343,7 @@ pub struct ReceiverState {
     /// Deliveries for `webhooks.parquet` (at, url, event, verified),
     /// drained by the runner.
     #[serde(skip)]
-    pub rows: Vec<(SimTime, String, String, bool)>,
+    pub rows: Vec<WebhookRow>,
 }
 
 impl Receiver {
@@ -358,7 +358,7 @@ impl Receiver {
     /// Takes the delivery rows recorded so far, in time order (partitions
     /// deliver concurrently; rows equal in every field are interchangeable,
     /// so the order does not depend on threads).
-    pub fn drain_rows(&self) -> Vec<(SimTime, String, String, bool)> {
+    pub fn drain_rows(&self) -> Vec<WebhookRow> {
         let mut s = self
             .inner
             .lock()
@@ -411,11 +411,22 @@ impl api_server::webhooks::WebhookSink for Receiver {
             s.alerts.push((now, id.to_owned()));
         }
         *s.by_event.entry(event.clone()).or_default() += 1;
-        s.rows.push((now, req.url.to_owned(), event, verified));
+        let attempt = req
+            .headers
+            .iter()
+            .find(|(k, _)| *k == "x-aurra-delivery-attempt")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1);
+        s.rows
+            .push((now, req.url.to_owned(), event, verified, attempt));
         // Unsigned automation calls have no secret here; they are accepted.
         Some(200)
     }
 }
+
+/// A delivery the receiver got: time, URL, event, signature verified,
+/// attempt number.
+pub type WebhookRow = (SimTime, String, String, bool, u32);
 
 /// A job of an integration.
 #[derive(Debug, Clone, PartialEq)]

@@ -379,13 +379,15 @@ impl Tables {
     }
 
     /// Writes webhook deliveries.
-    pub fn webhooks(
-        &mut self,
-        rows: Vec<(SimTime, String, String, bool)>,
-    ) -> Result<(), TableError> {
-        for (at, url, event, verified) in rows {
-            self.webhooks
-                .push(vec![t(at), V::Text(url), V::Text(event), V::Bool(verified)])?;
+    pub fn webhooks(&mut self, rows: Vec<crate::server::WebhookRow>) -> Result<(), TableError> {
+        for (at, url, event, verified, attempt) in rows {
+            self.webhooks.push(vec![
+                t(at),
+                V::Text(url),
+                V::Text(event),
+                V::Bool(verified),
+                V::Int(i64::from(attempt)),
+            ])?;
         }
         Ok(())
     }

@@ -62,6 +62,8 @@ pub struct Webhooks {
     pub received: u64,
     /// With a valid signature.
     pub verified: u64,
+    /// Of which retries (attempt > 1).
+    pub retries: u64,
     /// By event type.
     pub by_event: BTreeMap<String, u64>,
 }
@@ -176,10 +178,11 @@ impl Ops {
     }
 
     /// One `webhooks` row.
-    pub fn webhook(&mut self, event: &str, verified: bool) {
+    pub fn webhook(&mut self, event: &str, verified: bool, attempt: u32) {
         let w = &mut self.out.webhooks;
         w.received += 1;
         w.verified += u64::from(verified);
+        w.retries += u64::from(attempt > 1);
         *w.by_event.entry(event.to_owned()).or_default() += 1;
     }
 
@@ -276,13 +279,14 @@ mod tests {
         o.command(0, "acked", Some(10_000), Some(12_000));
         o.command(0, "expired", None, Some(86_400_000));
         o.command(0, "failed", Some(30_000), Some(40_000));
-        o.webhook("predictive.alert_created", true);
-        o.webhook("predictive.alert_created", false);
+        o.webhook("predictive.alert_created", true, 1);
+        o.webhook("predictive.alert_created", false, 2);
         let r = o.finish();
         assert_eq!(r.commands.by_status["acked"], 1);
         assert_eq!(r.commands.delivery_s.median, Some(20.0));
         assert_eq!(r.commands.completion_s.max, Some(40.0));
         assert_eq!(r.commands.completion_s.count, 2);
         assert_eq!((r.webhooks.received, r.webhooks.verified), (2, 1));
+        assert_eq!(r.webhooks.retries, 1);
     }
 }
