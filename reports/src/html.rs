@@ -100,6 +100,9 @@ pub fn page(
         num(Some(p.window_min_ms as f64 / 86_400_000.0), 1),
         num(Some(p.window_max_ms as f64 / 86_400_000.0), 1),
     );
+    if let Some(d) = summary["description"].as_str().filter(|d| !d.is_empty()) {
+        let _ = writeln!(h, "<p>{}</p>", escape(d));
+    }
 
     // Gates.
     if verdicts.is_empty() {

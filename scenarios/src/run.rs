@@ -607,6 +607,7 @@ fn summarize(
     let discomfort: f64 = homes().map(HomeSim::discomfort_kh).sum();
     json!({
         "scenario": s.name,
+        "description": s.description,
         "seed": s.seed,
         "start": s.start.0.to_string(),
         "duration_s": s.duration.0.as_millis() / 1_000,
