@@ -299,9 +299,7 @@ const DAY_MS: f64 = 86_400_000.0;
 
 /// Every chart of a run, from its metrics and tables.
 pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartError> {
-    let fleet = metrics::fleet(dir)?;
-    let truth = metrics::truth(dir)?;
-    let alerts = metrics::alerts(dir, &fleet)?;
+    let (truth, alerts) = (&m.truth, &m.alerts);
     let day = |t: i64| (t - p.start_ms) as f64 / DAY_MS;
 
     // Sample homes: the first to fail (or be repaired) and the first with

@@ -175,6 +175,8 @@ mod tests {
                 ..Default::default()
             },
             operations: operations::Operations::default(),
+            truth: prediction::Truth::default(),
+            alerts: vec![],
         }
     }
 

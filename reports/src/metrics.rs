@@ -125,6 +125,13 @@ pub struct Metrics {
     pub comfort_energy: comfort::ComfortEnergy,
     /// OTA, commands, webhooks.
     pub operations: operations::Operations,
+    /// The ground truth the scores came from (for the charts; not in
+    /// `summary.json`).
+    #[serde(skip)]
+    pub truth: prediction::Truth,
+    /// The predictor's alerts, (home, time) (for the charts).
+    #[serde(skip)]
+    pub alerts: Vec<prediction::AlertAt>,
 }
 
 /// Why metrics could not be computed.
@@ -462,6 +469,8 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         rate_limits: traffic.finish(),
         comfort_energy: comfort.finish(&fleet.price),
         operations: ops.finish(),
+        truth,
+        alerts,
     })
 }
 
