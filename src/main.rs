@@ -296,6 +296,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 days,
                 seed,
                 out,
+                models: None,
             },
             threads,
         ),

@@ -24,6 +24,7 @@ use sim_core::SimDuration;
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
 use crate::http_util::{Authz, Fields, json_object, respond};
+use crate::predictors::Sample;
 use crate::state::{AppState, EnergyReport, LimitKey, VibrationReport};
 use crate::time::{Now, parse_utc, rfc3339};
 
@@ -91,10 +92,19 @@ async fn submit(
             })?;
             match report {
                 Report::Vibration(r) => {
+                    crate::predictive::assess(
+                        &state,
+                        acc,
+                        index as usize,
+                        Sample::Vibration(&r),
+                        now,
+                    );
                     acc.store.append_vibration(index, r);
-                    crate::predictive::assess(&state, acc, index as usize, now);
                 }
-                Report::Energy(r) => acc.store.append_energy(index, r),
+                Report::Energy(r) => {
+                    crate::predictive::assess(&state, acc, index as usize, Sample::Energy(&r), now);
+                    acc.store.append_energy(index, r);
+                }
             }
             // Both limits apply; report the tighter (the diagnostics one).
             Ok(respond(

@@ -24,7 +24,7 @@
 //! virtual arrival time ([`time::RequestTime`]) and requests of different
 //! accounts run in parallel (each account is its own lock). What the
 //! simulator swaps in: the webhook sink ([`webhooks::WebhookSink`]), the
-//! store ([`store::Store`]), the predictor ([`predictive::Predictor`]) and a
+//! store ([`store::Store`]), the predictors ([`predictors::Predictor`]) and a
 //! weather forecast ([`climate::Forecast`]).
 
 pub mod aurra;
@@ -40,6 +40,7 @@ pub(crate) mod http_util;
 pub mod openapi;
 pub mod ota;
 pub mod predictive;
+pub mod predictors;
 pub mod ratelimit;
 pub mod serve;
 pub mod state;

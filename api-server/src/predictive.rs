@@ -1,26 +1,24 @@
-//! Predictive maintenance: the [`Predictor`] trait, the baseline predictor,
-//! the prediction endpoint and alerts.
+//! Predictive maintenance: each device's models, the prediction endpoint
+//! and alerts.
 //!
-//! **Baseline** ([`SeverityZones`]): vibration severity zones in the spirit
-//! of ISO 10816-1 (class I, small machines): the standard grades overall
-//! vibration into zones A (new), B (unrestricted operation), C (restricted;
-//! plan maintenance) and D (damage likely). Rolling-bearing defects show up
-//! as high-frequency impacts whose velocity is small, so the baseline grades
-//! the *peak acceleration* the thermostat reports, with zone limits set for a
-//! small hermetic compressor: A < 0.5 g ≤ B < 1.0 g ≤ C < 2.0 g ≤ D. It
-//! uses the median of the last 10 reports (robust to single spikes); the
-//! confidence is the zone's base (A 0.10, B 0.40, C 0.70, D 0.90), plus up
-//! to 0.08 for a rising trend across the window and 0.02 for impulsiveness
-//! (kurtosis above 4), at most 0.99.
+//! **Models**: the server runs a primary [`Predictor`] and any number of
+//! shadow predictors (see [`crate::predictors`]); each device has one model
+//! of each ([`Models`]), fed every diagnostics report the device submits.
+//! Every prediction is handed to the store ([`crate::store::Store::record_prediction`],
+//! with the model's index: 0 is the primary), so shadow models can be
+//! scored against the same ground truth; only the primary's predictions
+//! raise alerts and answer `GET /v1/predictive/hvac/{device_id}/status`.
+//! When an alert of a device is resolved (the seed: "technician confirms
+//! issue resolved") the device's models start afresh: the unit was
+//! serviced, and what they learned of the old part no longer holds.
 //!
-//! **Alerts**: after each vibration report the device is assessed; when the
-//! confidence reaches the account's threshold (0.72 by default, the
-//! platform default in the AURRA seed) and the device has no open alert for
-//! the issue, one is created. Integrations may also create alerts
-//! (`POST /v1/alerts`, scope `alerts:write`; `dispatch: true` needs the
-//! enterprise tier) and resolve them (`POST /v1/alerts/{id}/resolve`).
-
-use std::collections::VecDeque;
+//! **Alerts**: after each report the primary's predictions are assessed;
+//! when one reaches the account's threshold (0.72 by default, the platform
+//! default in the AURRA seed) and the device has no open alert for that
+//! issue, one is created (`predictive.alert_created`). Integrations may
+//! also create alerts (`POST /v1/alerts`, scope `alerts:write`; `dispatch:
+//! true` needs the enterprise tier) and resolve them (`POST
+//! /v1/alerts/{id}/resolve`, `predictive.alert_resolved`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -29,11 +27,13 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Value, json};
 use sim_core::SimTime;
+use sim_core::clock::Stopwatch;
 
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Authz, Fields, json_object, respond};
-use crate::state::{Account, AppState, Tier, VibrationReport};
+pub use crate::predictors::{DeviceModel, Prediction, Predictor, Sample};
+use crate::state::{Account, AppState, Tier};
 use crate::time::{Now, rfc3339};
 
 const F: Family = Family::Aurra;
@@ -41,110 +41,55 @@ const F: Family = Family::Aurra;
 /// The platform's default alert threshold (AURRA seed).
 pub const DEFAULT_ALERT_THRESHOLD: f64 = 0.72;
 
-/// A maintenance prediction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prediction {
-    /// What is wrong, for people ("Compressor bearing degradation").
-    pub issue: String,
-    /// Confidence, 0–1.
-    pub confidence: f64,
-    /// What to do.
-    pub recommended_action: String,
+/// What one model of one device knows: the model, and (for the primary)
+/// its latest prediction per issue.
+#[derive(Debug, Default)]
+struct DeviceSlot {
+    /// One per predictor, primary first (empty until the first report or
+    /// after a service).
+    models: Vec<Box<dyn DeviceModel>>,
+    /// The primary's latest prediction of each issue.
+    latest: Vec<Prediction>,
 }
 
-/// What a predictor sees of a device.
-#[derive(Debug, Clone, Copy)]
-pub struct DeviceHistory<'a> {
-    /// Vibration reports, oldest first.
-    pub vibration: &'a VecDeque<VibrationReport>,
-    /// Energy reports, oldest first.
-    pub energy: &'a VecDeque<crate::state::EnergyReport>,
-    /// The assessment time.
-    pub now: SimTime,
+/// The predictive models of an account's devices, and what running them
+/// cost.
+#[derive(Debug, Default)]
+pub struct Models {
+    devices: Vec<DeviceSlot>,
+    scratch: Vec<Prediction>,
+    /// Per predictor: reports observed and wall time spent in `observe`
+    /// [ns] (measured, not simulated: never read by the simulation).
+    pub cost: Vec<ModelCost>,
 }
 
-/// A failure predictor: from a device's diagnostics to a prediction.
-pub trait Predictor: Send + Sync + std::fmt::Debug {
-    /// A short name for reports and leaderboards.
-    fn name(&self) -> &str;
-    /// The prediction for a device, or `None` without enough data.
-    fn predict(&self, history: &DeviceHistory<'_>) -> Option<Prediction>;
+/// What one predictor's models cost in an account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ModelCost {
+    /// Reports observed.
+    pub reports: u64,
+    /// Predictions made.
+    pub predictions: u64,
+    /// Wall time in `observe` [ns].
+    pub nanos: u64,
 }
 
-/// The baseline: vibration severity zones (see the module docs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeverityZones {
-    /// Zone limits of the peak acceleration [g]: A/B, B/C, C/D.
-    pub limits_g: [f64; 3],
-    /// Reports per assessment window.
-    pub window: usize,
-}
-
-impl Default for SeverityZones {
-    fn default() -> Self {
-        SeverityZones {
-            limits_g: [0.5, 1.0, 2.0],
-            window: 10,
+impl Models {
+    /// Forgets what the models of device `index` learned (after a service).
+    pub fn reset(&mut self, index: usize) {
+        if let Some(slot) = self.devices.get_mut(index) {
+            *slot = DeviceSlot::default();
         }
     }
-}
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-impl Predictor for SeverityZones {
-    fn name(&self) -> &str {
-        "iso10816-zones"
-    }
-
-    fn predict(&self, h: &DeviceHistory<'_>) -> Option<Prediction> {
-        let n = h.vibration.len().min(self.window);
-        if n < 3 {
-            return None;
-        }
-        let recent: Vec<&VibrationReport> =
-            h.vibration.iter().skip(h.vibration.len() - n).collect();
-        let peak = median(recent.iter().map(|r| r.amplitude_g).collect());
-        let zone = self.limits_g.iter().filter(|&&l| peak >= l).count();
-        let base = [0.10, 0.40, 0.70, 0.90][zone];
-        // Trend: the later half's median against the earlier half's.
-        let half = n / 2;
-        let early = median(recent[..half].iter().map(|r| r.amplitude_g).collect());
-        let late = median(recent[n - half..].iter().map(|r| r.amplitude_g).collect());
-        let rising = if early > 0.0 {
-            ((late / early - 1.0) / 0.5).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let kurtosis = median(
-            recent
-                .iter()
-                .filter_map(|r| r.kurtosis)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .chain([0.0])
-                .collect(),
-        );
-        let impulsive = if kurtosis > 4.0 { 0.02 } else { 0.0 };
-        let confidence = (base + 0.08 * rising + impulsive).min(0.99);
-        let recommended_action = match zone {
-            0 => "No action needed; keep monitoring",
-            1 => "Monitor vibration; inspect at the next routine service",
-            2 => "Schedule HVAC inspection within 14 days",
-            _ => "Schedule HVAC inspection within 3 days; compressor bearing failure likely",
-        };
-        Some(Prediction {
-            issue: "Compressor bearing degradation".into(),
-            confidence: (confidence * 100.0).round() / 100.0,
-            recommended_action: recommended_action.into(),
-        })
+    /// The primary's latest prediction for device `index`: of its issues,
+    /// the most confident.
+    pub fn latest(&self, index: usize) -> Option<&Prediction> {
+        self.devices
+            .get(index)?
+            .latest
+            .iter()
+            .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
     }
 }
 
@@ -191,46 +136,80 @@ impl Alert {
     }
 }
 
-/// Assesses a device after new diagnostics; creates an alert when the
-/// prediction reaches the account's threshold and none is open.
+/// Feeds a new report of device `device_index` to its models, records
+/// their predictions and creates an alert for each of the primary's that
+/// reaches the account's threshold while no alert of that issue is open.
 pub(crate) fn assess(
     state: &AppState,
     acc: &mut Account,
     device_index: usize,
+    sample: Sample<'_>,
     now: SimTime,
-) -> Option<Alert> {
-    let d = acc.devices.get(device_index)?;
-    let prediction = state.predictor().predict(&DeviceHistory {
-        vibration: acc.store.vibration(d.index),
-        energy: acc.store.energy(d.index),
-        now,
-    })?;
-    let index = d.index;
-    acc.store.record_prediction(index, now, &prediction);
-    if prediction.confidence < acc.alert_threshold {
-        return None;
+) {
+    let predictors = state.predictors();
+    let models = &mut acc.models;
+    if models.devices.len() <= device_index {
+        models
+            .devices
+            .resize_with(device_index + 1, DeviceSlot::default);
     }
-    let device_id = acc.devices[device_index].device_id.clone();
-    let open = acc.alerts.iter().any(|a| {
-        a.device_id == device_id && a.issue == prediction.issue && a.resolved_at.is_none()
-    });
-    if open {
-        return None;
+    if models.cost.len() < predictors.len() {
+        models.cost.resize(predictors.len(), ModelCost::default());
     }
-    let alert = Alert {
-        alert_id: acc.uuid(),
-        device_id,
-        issue: prediction.issue,
-        confidence: prediction.confidence,
-        action: prediction.recommended_action,
-        dispatch: false,
-        source: "predictor",
-        created_at: now,
-        resolved_at: None,
-    };
-    acc.alerts.push(alert.clone());
-    crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
-    Some(alert)
+    let slot = &mut models.devices[device_index];
+    if slot.models.is_empty() {
+        slot.models = predictors.iter().map(|p| p.device_model()).collect();
+    }
+    let mut scratch = std::mem::take(&mut models.scratch);
+    let mut alerting = Vec::new();
+    for (m, model) in slot.models.iter_mut().enumerate() {
+        scratch.clear();
+        let watch = Stopwatch::start();
+        model.observe(sample, &mut scratch);
+        let cost = &mut models.cost[m];
+        cost.nanos += watch.elapsed_ns();
+        cost.reports += 1;
+        cost.predictions += scratch.len() as u64;
+        for p in &scratch {
+            acc.store
+                .record_prediction(device_index as u32, now, m as u16, p);
+        }
+        if m == 0 {
+            for p in &scratch {
+                match slot.latest.iter_mut().find(|l| l.issue == p.issue) {
+                    Some(l) => *l = p.clone(),
+                    None => slot.latest.push(p.clone()),
+                }
+                if p.confidence >= acc.alert_threshold {
+                    alerting.push(p.clone());
+                }
+            }
+        }
+    }
+    models.scratch = scratch;
+    for prediction in alerting {
+        let device_id = &acc.devices[device_index].device_id;
+        let open = acc.alerts.iter().any(|a| {
+            a.device_id == *device_id && a.issue == prediction.issue && a.resolved_at.is_none()
+        });
+        if open {
+            continue;
+        }
+        let device_id = device_id.clone();
+        let alert = Alert {
+            alert_id: acc.uuid(),
+            device_id,
+            issue: prediction.issue.into_owned(),
+            confidence: prediction.confidence,
+            action: prediction.recommended_action.into_owned(),
+            dispatch: false,
+            source: "predictor",
+            created_at: now,
+            resolved_at: None,
+        };
+        crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
+        acc.alerts.push(alert);
+    }
 }
 
 /// `GET /v1/predictive/hvac/{device_id}/status` (scope `diagnostics:read`).
@@ -246,11 +225,7 @@ pub(crate) async fn get_prediction(
             let d = acc
                 .device(&device_id)
                 .ok_or_else(|| ApiError::new(F, Kind::NotFound, format!("device_id {device_id} does not exist in your account.")))?;
-            let prediction = state.predictor().predict(&DeviceHistory {
-                vibration: acc.store.vibration(d.index),
-                energy: acc.store.energy(d.index),
-                now,
-            });
+            let prediction = acc.models.latest(d.index as usize).cloned();
             let last_service = acc
                 .alerts
                 .iter()
@@ -360,59 +335,14 @@ pub(crate) async fn post_resolve(
             }
             a.resolved_at = Some(now);
             let resolved = a.clone();
+            // Serviced: the device's models start afresh.
+            if let Some(&index) = acc.device_ids.get(&resolved.device_id) {
+                acc.models.reset(index as usize);
+            }
             let data = json!({"device_id": resolved.device_id, "alert_id": resolved.alert_id, "resolved_at": rfc3339(now)});
             crate::webhooks::emit(acc, "predictive.alert_resolved", data, now);
             Ok(resolved)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
     Ok(respond(StatusCode::OK, alert.to_json(), Some(caller.rate)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reports(peaks: &[f64]) -> VecDeque<VibrationReport> {
-        peaks
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| VibrationReport {
-                timestamp: SimTime::from_secs(i as i64 * 60),
-                amplitude_g: p,
-                frequency_hz: 1_200.0,
-                duration_ms: 1_000,
-                rms_g: None,
-                kurtosis: Some(4.5),
-                received_at: SimTime::from_secs(i as i64 * 60),
-            })
-            .collect()
-    }
-
-    fn predict(peaks: &[f64]) -> Option<Prediction> {
-        let v = reports(peaks);
-        let e = VecDeque::new();
-        SeverityZones::default().predict(&DeviceHistory {
-            vibration: &v,
-            energy: &e,
-            now: SimTime::EPOCH,
-        })
-    }
-
-    #[test]
-    fn zones_set_the_confidence_and_trends_raise_it() {
-        assert_eq!(predict(&[0.2, 0.2]), None, "too little data");
-        let healthy = predict(&[0.2; 10]).unwrap();
-        assert!((healthy.confidence - 0.12).abs() < 1e-9, "{healthy:?}");
-        let zone_c = predict(&[1.5; 10]).unwrap();
-        assert!((zone_c.confidence - 0.72).abs() < 1e-9, "{zone_c:?}");
-        assert!(zone_c.recommended_action.contains("14 days"));
-        // Rising through zone C: more confident.
-        let rising = predict(&[1.1, 1.1, 1.2, 1.2, 1.3, 1.6, 1.7, 1.8, 1.9, 1.9]).unwrap();
-        assert!(rising.confidence > zone_c.confidence, "{rising:?}");
-        let zone_d = predict(&[3.0; 10]).unwrap();
-        assert!(zone_d.confidence >= 0.9 && zone_d.confidence <= 0.99);
-        // One spike does not move the median.
-        let spike = predict(&[0.2, 0.2, 0.2, 0.2, 9.0, 0.2, 0.2, 0.2, 0.2, 0.2]).unwrap();
-        assert!(spike.confidence < 0.2);
-    }
 }

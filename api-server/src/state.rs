@@ -397,6 +397,8 @@ pub struct Account {
     pub alerts: Vec<crate::predictive::Alert>,
     /// Confidence at which the predictor raises an alert (default 0.72).
     pub alert_threshold: f64,
+    /// Each device's predictive models.
+    pub models: crate::predictive::Models,
     /// Registered webhooks.
     pub webhooks: Vec<crate::webhooks::Webhook>,
     /// Deliveries waiting for an attempt.
@@ -600,8 +602,9 @@ struct Inner {
     accounts: RwLock<Vec<Arc<Mutex<Account>>>>,
     /// Firmware releases (fleet-wide; rollouts advance in `tick`).
     releases: RwLock<Vec<crate::ota::Release>>,
-    /// The failure predictor behind predictions and automatic alerts.
-    predictor: Arc<dyn crate::predictive::Predictor>,
+    /// The failure predictors: the primary (behind predictions and
+    /// automatic alerts), then the shadows.
+    predictors: Vec<Arc<dyn crate::predictors::Predictor>>,
     /// Where webhook deliveries go.
     sink: Arc<dyn crate::webhooks::WebhookSink>,
     /// Makes each account's store.
@@ -638,7 +641,7 @@ impl AppState {
             index: RwLock::new(Index::default()),
             accounts: RwLock::new(Vec::new()),
             releases: RwLock::new(Vec::new()),
-            predictor: Arc::new(crate::predictive::SeverityZones::default()),
+            predictors: vec![Arc::new(crate::predictors::SeverityZones::default())],
             sink: Arc::new(crate::webhooks::Unreachable),
             store: crate::store::memory(config.telemetry_retention),
             forecast: None,
@@ -660,10 +663,23 @@ impl AppState {
     }
 
     /// Replaces the predictor (before serving: state handles share it).
-    pub fn with_predictor(self, predictor: Arc<dyn crate::predictive::Predictor>) -> AppState {
+    pub fn with_predictor(self, predictor: Arc<dyn crate::predictors::Predictor>) -> AppState {
+        self.with_predictors(predictor, Vec::new())
+    }
+
+    /// Replaces the primary predictor and runs `shadows` beside it (before
+    /// serving: state handles share them). At most 65,535 in all.
+    pub fn with_predictors(
+        self,
+        primary: Arc<dyn crate::predictors::Predictor>,
+        shadows: Vec<Arc<dyn crate::predictors::Predictor>>,
+    ) -> AppState {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
-                inner.predictor = predictor;
+                inner.predictors = std::iter::once(primary)
+                    .chain(shadows)
+                    .take(usize::from(u16::MAX))
+                    .collect();
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),
@@ -723,9 +739,14 @@ impl AppState {
             .clone()
     }
 
-    /// The predictor.
-    pub fn predictor(&self) -> &dyn crate::predictive::Predictor {
-        self.0.predictor.as_ref()
+    /// The primary predictor.
+    pub fn predictor(&self) -> &dyn crate::predictors::Predictor {
+        self.0.predictors[0].as_ref()
+    }
+
+    /// Every predictor: the primary, then the shadows.
+    pub fn predictors(&self) -> &[Arc<dyn crate::predictors::Predictor>] {
+        &self.0.predictors
     }
 
     /// The clock.
@@ -763,6 +784,7 @@ impl AppState {
             limiter: Limiter::default(),
             alerts: Vec::new(),
             alert_threshold: crate::predictive::DEFAULT_ALERT_THRESHOLD,
+            models: crate::predictive::Models::default(),
             webhooks: Vec::new(),
             deliveries: Vec::new(),
             deliveries_dropped: 0,

@@ -50,10 +50,11 @@ pub trait Store: Send + std::fmt::Debug {
     fn energy(&self, device: u32) -> &VecDeque<EnergyReport>;
     /// Reading counts of a device.
     fn reading_counts(&self, device: u32) -> Counts;
-    /// Notes a prediction the predictor made for a device at `at` (a store
-    /// that archives them keeps it; the default forgets it).
-    fn record_prediction(&mut self, device: u32, at: SimTime, prediction: &Prediction) {
-        let _ = (device, at, prediction);
+    /// Notes a prediction that model `model` (the server's predictor index:
+    /// 0 is the primary, then the shadows) made for a device at `at` (a
+    /// store that archives them keeps it; the default forgets it).
+    fn record_prediction(&mut self, device: u32, at: SimTime, model: u16, prediction: &Prediction) {
+        let _ = (device, at, model, prediction);
     }
     /// Notes a command that reached its end: a result from the device, or
     /// expiry unanswered (`result` is `None` and it expired). The default

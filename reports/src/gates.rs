@@ -175,6 +175,7 @@ mod tests {
                 ..Default::default()
             },
             operations: operations::Operations::default(),
+            models: vec![],
             truth: prediction::Truth::default(),
             alerts: vec![],
         }

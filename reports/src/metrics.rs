@@ -5,18 +5,19 @@
 //! ```text
 //! fleet ─┐ device ids → homes, prices
 //! ground_truth ─┬─► prediction (alerts)  ─► prediction
-//! alerts ───────┘   sweep (predictions)  ─► threshold_sweep
-//! predictions ──────┘
+//! alerts ───────┤   models (replay of each model's predictions)
+//! predictions ──┘       ─► models (leaderboard), threshold_sweep (primary)
 //! requests, telemetry, firmware_events ──► rate_limits
 //! homes ─────────────────────────────────► comfort_energy
 //! ota_events, commands, webhooks ────────► operations
 //! ```
 //!
-//! Each part is plain logic over rows ([`prediction`], [`sweep`],
+//! Each part is plain logic over rows ([`prediction`], [`models`], [`sweep`],
 //! [`traffic`], [`comfort`], [`operations`]), tested on hand-built rows
 //! with known answers; [`compute`] only reads the tables into them.
 
 pub mod comfort;
+pub mod models;
 pub mod operations;
 pub mod prediction;
 pub mod sweep;
@@ -53,6 +54,9 @@ pub struct Params {
     pub cost_truck_roll: f64,
     /// Comfort band [°C].
     pub comfort_band_c: (f64, f64),
+    /// The run's predictors: the primary, then the shadows.
+    #[serde(default)]
+    pub models: Vec<String>,
 }
 
 impl Params {
@@ -117,8 +121,10 @@ pub fn ratio(a: u64, b: u64) -> Option<f64> {
 pub struct Metrics {
     /// The run's alerts against the ground truth.
     pub prediction: prediction::Score,
-    /// Every recorded confidence against thresholds 0.05 … 0.95.
+    /// The primary's alerts replayed at thresholds 0.05 … 0.95.
     pub threshold_sweep: sweep::Sweep,
+    /// Every predictor scored alike (the primary first): the leaderboard.
+    pub models: Vec<models::ModelScore>,
     /// Requests, 429s, Retry-After, telemetry delivery.
     pub rate_limits: traffic::RateLimits,
     /// Comfort and energy.
@@ -239,22 +245,35 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     Ok(t)
 }
 
-/// The predictor's alerts: (home, created at).
-pub(crate) fn alerts(dir: &Path, fleet: &Fleet) -> Result<Vec<prediction::AlertAt>, MetricsError> {
+/// The predictor's alerts: (home, created at); every alert (any source)
+/// goes into `replay`.
+pub(crate) fn alerts(
+    dir: &Path,
+    fleet: &Fleet,
+    replay: &mut models::Replay,
+) -> Result<Vec<prediction::AlertAt>, MetricsError> {
     let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
     let mut alerts = Vec::new();
     read_table(
         dir,
         "alerts",
-        &["created_at", "device_id", "source"],
+        &["created_at", "device_id", "source", "issue", "resolved_at"],
         |df| {
-            let (at, dev, src) = (
+            let (at, dev, src, issue, resolved) = (
                 ints(df, "created_at")?,
                 texts(df, "device_id")?,
                 texts(df, "source")?,
+                texts(df, "issue")?,
+                ints(df, "resolved_at")?,
             );
-            for ((at, d), s) in at.into_iter().zip(dev).zip(src) {
-                if let (Some(at), Some(h), Some("predictor")) = (at, home(d), s) {
+            for ((((at, d), s), i), r) in at.into_iter().zip(dev).zip(src).zip(issue).zip(resolved)
+            {
+                let (Some(at), Some(h)) = (at, home(d)) else {
+                    continue;
+                };
+                let integration = s != Some("predictor");
+                replay.alert(h, i.unwrap_or_default(), at, integration, r);
+                if !integration {
                     alerts.push((h, at));
                 }
             }
@@ -270,26 +289,45 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
     let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
     let truth = truth(dir)?;
 
-    let alerts = alerts(dir, &fleet)?;
-    let mut predictions = Vec::new();
+    let mut replay = models::Replay::new(sweep::thresholds(p.threshold), &p.models);
+    let alerts = alerts(dir, &fleet, &mut replay)?;
     read_table(
         dir,
         "predictions",
-        &["at", "device_id", "confidence"],
+        &["at", "device_id", "model", "issue", "confidence"],
         |df| {
-            let (at, dev, conf) = (
+            let (at, dev, model, issue, conf) = (
                 ints(df, "at")?,
                 texts(df, "device_id")?,
+                texts(df, "model")?,
+                texts(df, "issue")?,
                 floats(df, "confidence")?,
             );
-            for ((at, d), c) in at.into_iter().zip(dev).zip(conf) {
+            for ((((at, d), m), i), c) in at.into_iter().zip(dev).zip(model).zip(issue).zip(conf) {
                 if let (Some(at), Some(h), Some(c)) = (at, home(d), c) {
-                    predictions.push((h, at, c));
+                    replay.prediction(m.unwrap_or_default(), h, at, i.unwrap_or_default(), c);
                 }
             }
             Ok(())
         },
     )?;
+    let mut scores = Vec::new();
+    let mut threshold_sweep = None;
+    for m in 0..replay.models().len() {
+        let (row, sweep, _) = models::score_model(&replay, m, m == 0, &truth, p);
+        if m == 0 {
+            threshold_sweep = Some(sweep);
+        }
+        scores.push(row);
+    }
+    let threshold_sweep = threshold_sweep.unwrap_or_else(|| {
+        sweep::sweep(
+            replay.thresholds(),
+            &vec![Vec::new(); replay.thresholds().len()],
+            &truth,
+            p,
+        )
+    });
 
     let mut traffic = traffic::Traffic::new(p.start_ms, p.end_ms - p.start_ms);
     read_table(
@@ -465,7 +503,8 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
 
     Ok(Metrics {
         prediction: prediction::score(&alerts, &truth, p),
-        threshold_sweep: sweep::sweep(&predictions, &truth, p),
+        threshold_sweep,
+        models: scores,
         rate_limits: traffic.finish(),
         comfort_energy: comfort.finish(&fleet.price),
         operations: ops.finish(),

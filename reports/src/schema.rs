@@ -116,14 +116,17 @@ pub const WEBHOOKS: TableSpec = TableSpec {
     ],
 };
 
-/// `predictions.parquet`: every prediction the server's predictor made (one
-/// per vibration report once it has enough history), alert or not — the
-/// confidences a threshold sweep runs over.
+/// `predictions.parquet`: every prediction the server's predictors made
+/// (after each diagnostics report that changed what a model knows, one per
+/// issue it assesses), alert or not — the confidences a threshold sweep
+/// runs over. `model` names the predictor: the primary (whose predictions
+/// raise alerts) and any shadows.
 pub const PREDICTIONS: TableSpec = TableSpec {
     name: "predictions",
     columns: &[
         ("at", Kind::Time),
         ("device_id", Kind::Text),
+        ("model", Kind::Text),
         ("issue", Kind::Text),
         ("confidence", Kind::Float),
         ("recommended_action", Kind::Text),

@@ -34,6 +34,9 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// Where to put the run folder (instead of `outputs.dir`).
     pub out: Option<PathBuf>,
+    /// Predictors: the first acts (alerts, technicians), the rest run in
+    /// shadow (instead of `server.predictor` and `server.shadow_predictors`).
+    pub models: Option<Vec<String>>,
 }
 
 /// What went wrong in a run.
@@ -109,7 +112,30 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
     if let Some(seed) = o.seed {
         s.seed = seed;
     }
+    if let Some(models) = &o.models {
+        let Some((primary, shadows)) = models.split_first() else {
+            return Err(RunError::Override(
+                "--model: name at least one predictor".into(),
+            ));
+        };
+        for m in models {
+            if !crate::validate::PREDICTORS.contains(&m.as_str()) {
+                return Err(RunError::Override(format!(
+                    "--model {m:?} is not a predictor; expected one of {}",
+                    crate::validate::PREDICTORS.join(", ")
+                )));
+            }
+        }
+        s.server.predictor = primary.clone();
+        s.server.shadow_predictors = shadows.to_vec();
+    }
     Ok(s)
+}
+
+/// A predictor by name (validated names are built in).
+fn predictor(name: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
+    api_server::predictors::built_in(name)
+        .ok_or_else(|| RunError::Override(format!("{name:?} is not a predictor")))
 }
 
 /// Forecasts for climate optimisation from the run's own weather (a
@@ -275,6 +301,14 @@ pub fn run(
     let state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
         .with_webhook_sink(receiver.clone())
         .with_forecast(forecast)
+        .with_predictors(
+            predictor(&s.server.predictor)?,
+            s.server
+                .shadow_predictors
+                .iter()
+                .map(|n| predictor(n))
+                .collect::<Result<_, _>>()?,
+        )
         .with_store(crate::tables::tee_factory(
             s.server.telemetry_retention,
             s.outputs.telemetry,
@@ -451,6 +485,12 @@ fn drain(
     tables.records(records)?;
     tables.requests(rows)?;
     tables.webhooks(shared.receiver.drain_rows())?;
+    let models: Vec<Arc<str>> = shared
+        .state
+        .predictors()
+        .iter()
+        .map(|p| Arc::from(p.name()))
+        .collect();
     let outlets = outlets
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -462,7 +502,7 @@ fn drain(
         );
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
         tables.telemetry(ids, out.readings)?;
-        tables.predictions(ids, out.predictions)?;
+        tables.predictions(ids, &models, out.predictions)?;
         tables.commands(ids, out.commands, now)?;
     }
     Ok(())
@@ -653,5 +693,9 @@ fn params(s: &Scenario) -> reports::metrics::Params {
         cost_missed_failure: s.evaluation.cost_missed_failure,
         cost_truck_roll: s.evaluation.cost_truck_roll,
         comfort_band_c: crate::home::COMFORT_BAND_C,
+        models: std::iter::once(&s.server.predictor)
+            .chain(&s.server.shadow_predictors)
+            .cloned()
+            .collect(),
     }
 }

@@ -741,8 +741,12 @@ pub struct OutageSpec {
 pub struct Server {
     /// Confidence at which predictions become alerts.
     pub alert_threshold: f64,
-    /// The predictor (`threshold`: vibration severity zones).
+    /// The primary predictor: its predictions raise alerts (`threshold`:
+    /// vibration severity zones; `trend`: Gebraeel's exponential model).
     pub predictor: String,
+    /// Predictors run in shadow on the same reports: their predictions are
+    /// recorded and scored, they raise no alerts.
+    pub shadow_predictors: Vec<String>,
     /// Readings kept in memory per device (all are written to the run's
     /// tables).
     pub telemetry_retention: usize,
@@ -753,6 +757,7 @@ impl Default for Server {
         Server {
             alert_threshold: api_server::predictive::DEFAULT_ALERT_THRESHOLD,
             predictor: "threshold".into(),
+            shadow_predictors: Vec::new(),
             telemetry_retention: 2_000,
         }
     }

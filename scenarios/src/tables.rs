@@ -23,8 +23,8 @@ use crate::server::RequestRow;
 pub struct Outlet {
     /// Readings stored.
     pub readings: Vec<(u32, StoredReading)>,
-    /// Predictions made: (device, when, prediction).
-    pub predictions: Vec<(u32, SimTime, Prediction)>,
+    /// Predictions made: (device, when, model index, prediction).
+    pub predictions: Vec<(u32, SimTime, u16, Prediction)>,
     /// Commands that ended.
     pub commands: Vec<(u32, Command)>,
 }
@@ -77,10 +77,10 @@ impl Store for TeeStore {
     fn reading_counts(&self, device: u32) -> Counts {
         self.inner.reading_counts(device)
     }
-    fn record_prediction(&mut self, device: u32, at: SimTime, prediction: &Prediction) {
+    fn record_prediction(&mut self, device: u32, at: SimTime, model: u16, prediction: &Prediction) {
         self.out()
             .predictions
-            .push((device, at, prediction.clone()));
+            .push((device, at, model, prediction.clone()));
     }
     fn record_command(&mut self, device: u32, command: &Command) {
         self.out().commands.push((device, command.clone()));
@@ -392,19 +392,28 @@ impl Tables {
         Ok(())
     }
 
-    /// Writes predictions of `device_ids` (by device index).
+    /// Writes predictions of `device_ids` (by device index) made by
+    /// `models` (by predictor index).
     pub fn predictions(
         &mut self,
         device_ids: &[Arc<str>],
-        rows: Vec<(u32, SimTime, Prediction)>,
+        models: &[Arc<str>],
+        rows: Vec<(u32, SimTime, u16, Prediction)>,
     ) -> Result<(), TableError> {
-        for (device, at, p) in rows {
+        let text = |c: std::borrow::Cow<'static, str>| match c {
+            std::borrow::Cow::Borrowed(s) => V::Label(s),
+            std::borrow::Cow::Owned(s) => V::Text(s),
+        };
+        for (device, at, model, p) in rows {
             self.predictions.push(vec![
                 t(at),
                 device_text(device_ids, device),
-                V::Text(p.issue),
+                models
+                    .get(usize::from(model))
+                    .map_or(V::Label(""), |m| V::Shared(m.clone())),
+                text(p.issue),
                 V::Float(p.confidence),
-                V::Text(p.recommended_action),
+                text(p.recommended_action),
             ])?;
         }
         Ok(())

@@ -16,7 +16,21 @@ pub const EQUIPMENT: [&str; 3] = ["heat_pump", "ac_gas_furnace", "ac_electric_fu
 /// Lifestyle names in scenario files.
 pub const LIFESTYLES: [&str; 2] = ["commuter", "home_all_day"];
 /// Predictors a scenario can choose.
-pub const PREDICTORS: [&str; 1] = ["threshold"];
+pub const PREDICTORS: [&str; 2] = api_server::predictors::BUILT_IN;
+
+/// Checks a predictor's name.
+fn predictor(key: &str, name: &str) -> Result<(), Invalid> {
+    if PREDICTORS.contains(&name) {
+        return Ok(());
+    }
+    Err(bad(
+        key,
+        format!(
+            "{name:?} is not a predictor; expected one of {}",
+            PREDICTORS.join(", ")
+        ),
+    ))
+}
 
 fn bad(key: impl Into<String>, message: impl Into<String>) -> Invalid {
     Invalid {
@@ -110,13 +124,16 @@ pub(crate) fn validate(s: &Scenario) -> Result<(), Invalid> {
     network(s)?;
     let sv = &s.server;
     within("server.alert_threshold", sv.alert_threshold, 0.0, 1.0)?;
-    if !PREDICTORS.contains(&sv.predictor.as_str()) {
+    predictor("server.predictor", &sv.predictor)?;
+    for (i, name) in sv.shadow_predictors.iter().enumerate() {
+        predictor(&format!("server.shadow_predictors[{i}]"), name)?;
+    }
+    if sv.shadow_predictors.len() > 16 {
         return Err(bad(
-            "server.predictor",
+            "server.shadow_predictors",
             format!(
-                "{:?} is not a predictor; expected one of {}",
-                sv.predictor,
-                PREDICTORS.join(", ")
+                "{} shadow predictors is out of range: expected at most 16",
+                sv.shadow_predictors.len()
             ),
         ));
     }

@@ -528,6 +528,7 @@ fn overrides_are_checked_and_applied() {
         days: Some(0.25),
         seed: Some(99),
         out: Some(out_dir("overrides")),
+        models: None,
     };
     let f = run(&s, &o, 1, |_| {}).unwrap();
     assert_eq!(f.summary["homes"], 2);

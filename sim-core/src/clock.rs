@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::time::SimTime;
 
-pub use system::SystemClock;
+pub use system::{Stopwatch, SystemClock};
 
 /// A source of the current instant.
 pub trait Clock: Send + Sync + fmt::Debug {

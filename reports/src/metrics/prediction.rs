@@ -285,6 +285,7 @@ mod tests {
             cost_missed_failure: 10.0,
             cost_truck_roll: 1.0,
             comfort_band_c: (20.0, 25.0),
+            models: vec![],
         }
     }
 

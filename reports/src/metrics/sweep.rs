@@ -1,7 +1,7 @@
-//! The alert-threshold sweep: every recorded confidence replayed against
-//! thresholds 0.05, 0.10 … 0.95 (and the run's own), each scored like the
-//! run's alerts ([`super::prediction::score`]): a prediction at or above
-//! the threshold is an alert.
+//! The alert-threshold sweep: a model's alerts replayed at thresholds
+//! 0.05, 0.10 … 0.95 (and the run's own) by the server's rule
+//! ([`super::models::Replay`]), each set scored like the run's alerts
+//! ([`super::prediction::score`]).
 //!
 //! This is an open-loop replay: technicians were sent at the run's
 //! threshold, so a failure they prevented stays prevented at every
@@ -14,9 +14,6 @@ use serde::Serialize;
 
 use super::Params;
 use super::prediction::{AlertAt, Truth, score};
-
-/// One prediction: home, time [ms], confidence.
-pub type Confidence = (u32, i64, f64);
 
 /// The score at one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -59,19 +56,11 @@ pub fn thresholds(default: f64) -> Vec<f64> {
     t
 }
 
-/// Sweeps `predictions` (any order) against `truth`.
-pub fn sweep(predictions: &[Confidence], truth: &Truth, p: &Params) -> Sweep {
+/// Scores `alerts[k]`, the alerts at `thresholds[k]`, against `truth`.
+pub fn sweep(thresholds: &[f64], alerts: &[Vec<AlertAt>], truth: &Truth, p: &Params) -> Sweep {
     let mut points = Vec::new();
-    let mut alerts: Vec<AlertAt> = Vec::new();
-    for threshold in thresholds(p.threshold) {
-        alerts.clear();
-        alerts.extend(
-            predictions
-                .iter()
-                .filter(|(_, _, c)| *c >= threshold)
-                .map(|&(h, t, _)| (h, t)),
-        );
-        let s = score(&alerts, truth, p);
+    for (&threshold, alerts) in thresholds.iter().zip(alerts) {
+        let s = score(alerts, truth, p);
         points.push(Point {
             threshold,
             episodes: s.episodes,
@@ -113,6 +102,7 @@ mod tests {
             cost_missed_failure: 10.0,
             cost_truck_roll: 1.0,
             comfort_band_c: (20.0, 25.0),
+            models: vec![],
         };
         let truth = Truth {
             failures: vec![Failure {
@@ -125,7 +115,11 @@ mod tests {
         // Home 0 fails and says 0.5 five days before; homes 1 and 2 never
         // fail and say 0.3 and 0.8.
         let predictions = [(0, 45 * DAY, 0.5), (1, 20 * DAY, 0.3), (2, 30 * DAY, 0.8)];
-        let s = sweep(&predictions, &truth, &p);
+        let mut replay = super::super::models::Replay::new(thresholds(p.threshold), &[]);
+        for (h, t, c) in predictions {
+            replay.prediction("m", h, t, "bearing", c);
+        }
+        let s = sweep(replay.thresholds(), replay.alerts(0), &truth, &p);
         let cost = |t: f64| {
             s.points
                 .iter()

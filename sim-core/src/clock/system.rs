@@ -29,3 +29,21 @@ impl Clock for SystemClock {
         SimTime::from_millis(previous.max(ms))
     }
 }
+
+/// Measures wall time spent in a piece of work (e.g. a model's inference),
+/// for reports of what the simulator costs. Never read by a simulation.
+#[derive(Debug, Clone, Copy)]
+pub struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    /// Starts measuring.
+    #[allow(clippy::disallowed_methods)] // The system-clock module.
+    pub fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    /// Nanoseconds since [`Stopwatch::start`].
+    pub fn elapsed_ns(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}

@@ -1,0 +1,148 @@
+//! Failure predictors: the [`Predictor`] trait and the built-in models.
+//!
+//! A predictor is a factory of per-device models ([`DeviceModel`]): the
+//! server keeps one model per device beside the account's other state and
+//! feeds it every diagnostics report the device submits, in arrival order.
+//! A model does O(1) work per report — it keeps running statistics, never
+//! rescans the history — and answers with its current prediction for each
+//! issue it assesses. When an alert of the device is resolved (a technician
+//! serviced the unit) the device's models start afresh.
+//!
+//! Built in:
+//!
+//! | name | model |
+//! |---|---|
+//! | `threshold` | [`SeverityZones`]: ISO 10816-style severity zones of the peak acceleration |
+//! | `trend` | [`Trend`]: Gebraeel's exponential degradation model with a Bayesian update per report |
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::state::{EnergyReport, VibrationReport};
+
+mod trend;
+mod zones;
+
+pub use trend::Trend;
+pub use zones::SeverityZones;
+
+/// The issue the bearing models assess (the AURRA seed's example issue).
+pub const BEARING_ISSUE: &str = "Compressor bearing degradation";
+
+/// A maintenance prediction for one issue of a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// What is wrong, for people ("Compressor bearing degradation").
+    pub issue: Cow<'static, str>,
+    /// Confidence, 0–1.
+    pub confidence: f64,
+    /// What to do.
+    pub recommended_action: Cow<'static, str>,
+}
+
+/// One diagnostics report, as a device model takes it in.
+#[derive(Debug, Clone, Copy)]
+pub enum Sample<'a> {
+    /// `POST /v1/diagnostics/vibration`.
+    Vibration(&'a VibrationReport),
+    /// `POST /v1/diagnostics/energy`.
+    Energy(&'a EnergyReport),
+}
+
+impl Sample<'_> {
+    /// When the server received it [ms since the epoch].
+    pub fn received_ms(&self) -> i64 {
+        match self {
+            Sample::Vibration(r) => r.received_at.as_millis(),
+            Sample::Energy(r) => r.received_at.as_millis(),
+        }
+    }
+}
+
+/// A failure predictor: makes the model of each device.
+pub trait Predictor: Send + Sync + std::fmt::Debug {
+    /// A short name for tables and leaderboards (`threshold`, `trend`, …).
+    fn name(&self) -> &str;
+    /// A fresh model of one device (new, or just serviced).
+    fn device_model(&self) -> Box<dyn DeviceModel>;
+}
+
+/// The model of one device: takes in its reports one at a time.
+pub trait DeviceModel: Send + std::fmt::Debug {
+    /// Takes in one report (O(1) work) and pushes onto `out` the device's
+    /// prediction for each issue the model assesses, if this report changed
+    /// what it knows (nothing while it has too little data, or for a kind
+    /// of report it does not use).
+    fn observe(&mut self, sample: Sample<'_>, out: &mut Vec<Prediction>);
+}
+
+/// The built-in predictors' names.
+pub const BUILT_IN: [&str; 2] = ["threshold", "trend"];
+
+/// A built-in predictor by name, with its defaults; `None` for another name.
+pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
+    match name {
+        "threshold" => Some(Arc::new(SeverityZones::default())),
+        "trend" => Some(Arc::new(Trend::default())),
+        _ => None,
+    }
+}
+
+/// The standard normal distribution function Φ.
+pub(crate) fn normal_cdf(z: f64) -> f64 {
+    0.5 * libm::erfc(-z / std::f64::consts::SQRT_2)
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use sim_core::SimTime;
+
+    use super::*;
+
+    /// A vibration report at `t_s` seconds with peak `peak_g`.
+    pub(crate) fn vibration(t_s: i64, peak_g: f64) -> VibrationReport {
+        VibrationReport {
+            timestamp: SimTime::from_secs(t_s),
+            amplitude_g: peak_g,
+            frequency_hz: 1_200.0,
+            duration_ms: 1_000,
+            rms_g: None,
+            kurtosis: Some(4.5),
+            received_at: SimTime::from_secs(t_s),
+        }
+    }
+
+    /// Feeds `reports` to a fresh model of `p`; the last prediction.
+    pub(crate) fn last(p: &dyn Predictor, reports: &[VibrationReport]) -> Option<Prediction> {
+        let mut m = p.device_model();
+        let mut out = Vec::new();
+        for r in reports {
+            out.clear();
+            m.observe(Sample::Vibration(r), &mut out);
+        }
+        out.pop()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_normal_distribution_function_has_its_known_values() {
+        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-15);
+        assert!((normal_cdf(1.959_963_984_540_054) - 0.975).abs() < 1e-12);
+        assert!((normal_cdf(-1.0) - 0.158_655_253_931_457_05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn built_ins_are_found_by_name() {
+        for name in BUILT_IN {
+            assert_eq!(
+                built_in(name).map(|p| p.name().to_owned()).as_deref(),
+                Some(name)
+            );
+        }
+        assert!(built_in("nope").is_none());
+    }
+}
