@@ -62,6 +62,41 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
     },
+    /// Benchmark failure predictors on one simulated fleet.
+    ///
+    /// One simulation: the first --model acts (its alerts send the
+    /// technicians), every other runs in shadow on the same diagnostics
+    /// and is scored against the same ground truth. Prints the leaderboard
+    /// (precision, recall, F1, PR-AUC, lead time, false alarms, expected
+    /// cost, cost-optimal threshold, inference time) and writes it to
+    /// leaderboard.json in the run folder; report.html shows it too. With
+    /// --each-primary, one run per model as the primary (the closed-loop
+    /// effect), each in its own folder.
+    BenchMl {
+        /// The scenario file (TOML; see scenarios/REFERENCE.md).
+        file: std::path::PathBuf,
+        /// A predictor (threshold, trend); repeat it, the first is the primary.
+        #[arg(long = "model", required = true, value_name = "NAME")]
+        models: Vec<String>,
+        /// Also run with each model as the primary.
+        #[arg(long)]
+        each_primary: bool,
+        /// Override the number of homes.
+        #[arg(long)]
+        homes: Option<u32>,
+        /// Override the simulated days.
+        #[arg(long)]
+        days: Option<f64>,
+        /// Override the seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads (default: the machine's cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Folder for the run folders (default: the scenario's outputs.dir).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
     /// Re-render a finished run folder from its Parquet tables.
     ///
     /// Recomputes the metrics and gate verdicts into summary.json (the same
@@ -114,29 +149,40 @@ fn main() -> ExitCode {
     }
 }
 
-/// `thermotwin run FILE …`: 0 done, 2 invalid file or overrides, 1 failed.
-fn run_scenario(
+/// Loads `file` and checks `overrides` and `threads`: the scenario and the
+/// thread count, or exit 2 (the error printed).
+fn prepare(
     file: &std::path::Path,
     overrides: &scenarios::run::Overrides,
     threads: Option<usize>,
-) -> anyhow::Result<ExitCode> {
+) -> Result<(scenarios::Scenario, usize), ExitCode> {
     let scenario = match scenarios::load(file) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return Ok(ExitCode::from(2));
+            return Err(ExitCode::from(2));
         }
     };
     if let Err(e) = scenarios::run::apply(scenario.clone(), overrides) {
         eprintln!("error: {e}");
-        return Ok(ExitCode::from(2));
+        return Err(ExitCode::from(2));
     }
     if threads == Some(0) {
         eprintln!("error: --threads 0 is out of range: expected at least 1");
-        return Ok(ExitCode::from(2));
+        return Err(ExitCode::from(2));
     }
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok((scenario, threads))
+}
+
+/// Runs a checked scenario with a progress bar; prints the one-line
+/// summary.
+fn simulate(
+    scenario: &scenarios::Scenario,
+    overrides: &scenarios::run::Overrides,
+    threads: usize,
+) -> anyhow::Result<scenarios::run::Finished> {
     let homes = overrides.homes.unwrap_or(scenario.fleet.homes);
     let bar = indicatif::ProgressBar::new(1_000);
     bar.set_style(
@@ -155,7 +201,7 @@ fn run_scenario(
             p.messages as f64 / secs
         ));
     };
-    let finished = scenarios::run::run(&scenario, overrides, threads, progress);
+    let finished = scenarios::run::run(scenario, overrides, threads, progress);
     bar.finish_and_clear();
     let finished = finished.context_free()?;
     let s = &finished.summary;
@@ -173,6 +219,20 @@ fn run_scenario(
             .as_object()
             .map_or(0, |m| m.values().filter_map(|v| v.as_u64()).sum::<u64>()),
     );
+    Ok(finished)
+}
+
+/// `thermotwin run FILE …`: 0 done, 2 invalid file or overrides, 1 failed.
+fn run_scenario(
+    file: &std::path::Path,
+    overrides: &scenarios::run::Overrides,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let (scenario, threads) = match prepare(file, overrides, threads) {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let finished = simulate(&scenario, overrides, threads)?;
     headline(&finished.summary);
     println!("run folder: {}", finished.dir.display());
     if finished.passed() {
@@ -190,6 +250,109 @@ fn run_scenario(
     gate_failures(&finished.verdicts);
     eprintln!("seed {seed}; reproduce with: {repro}");
     Ok(ExitCode::from(1))
+}
+
+/// The leaderboard of a finished run: its models' scores and costs.
+fn leaderboard_of(finished: &scenarios::run::Finished) -> anyhow::Result<serde_json::Value> {
+    let models: Vec<reports::metrics::models::ModelScore> =
+        serde_json::from_value(finished.summary["metrics"]["models"].clone())?;
+    let timings: Option<serde_json::Value> =
+        std::fs::read_to_string(finished.dir.join(reports::leaderboard::TIMINGS))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    let entries = reports::leaderboard::entries(&models, timings.as_ref());
+    print!("{}", reports::leaderboard::text(&entries));
+    Ok(reports::leaderboard::json(&entries))
+}
+
+/// `thermotwin bench-ml FILE --model … [--each-primary]`: 0 done, 2 invalid
+/// file, models or overrides, 1 failed.
+fn bench_ml(
+    file: &std::path::Path,
+    overrides: scenarios::run::Overrides,
+    each_primary: bool,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let (scenario, threads) = match prepare(file, &overrides, threads) {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let models = overrides.models.clone().unwrap_or_default();
+    let base = overrides
+        .out
+        .clone()
+        .unwrap_or_else(|| scenario.outputs.dir.clone());
+    let folder = |primary: &str| {
+        if each_primary {
+            base.join(format!("primary-{primary}"))
+        } else {
+            base.clone()
+        }
+    };
+    let first = scenarios::run::Overrides {
+        out: Some(folder(&models[0])),
+        ..overrides.clone()
+    };
+    let finished = simulate(&scenario, &first, threads)?;
+    println!(
+        "\nleaderboard (one simulation; {} acts, the others in shadow):",
+        models[0]
+    );
+    let open_loop = leaderboard_of(&finished)?;
+    let mut closed_loop = Vec::new();
+    if each_primary {
+        closed_loop.push(open_loop[0].clone());
+        for i in 1..models.len() {
+            let mut order = vec![models[i].clone()];
+            order.extend(
+                models
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .map(|(_, m)| m.clone()),
+            );
+            let o = scenarios::run::Overrides {
+                out: Some(folder(&models[i])),
+                models: Some(order),
+                ..overrides.clone()
+            };
+            let run = simulate(&scenario, &o, threads)?;
+            println!("\n{} as the primary:", models[i]);
+            let board = leaderboard_of(&run)?;
+            closed_loop.push(board[0].clone());
+        }
+        println!("\neach model as the primary (closed loop):");
+        let rows: Vec<reports::metrics::models::ModelScore> =
+            serde_json::from_value(serde_json::Value::Array(closed_loop.clone()))?;
+        let entries: Vec<reports::leaderboard::Entry<'_>> = rows
+            .iter()
+            .zip(&closed_loop)
+            .map(|(score, v)| reports::leaderboard::Entry {
+                score,
+                us_per_report: v["inference_us_per_report"].as_f64(),
+                share_of_run: v["inference_share_of_run"].as_f64(),
+            })
+            .collect();
+        print!("{}", reports::leaderboard::text(&entries));
+    }
+    let s = &finished.summary;
+    let board = serde_json::json!({
+        "scenario": s["scenario"],
+        "seed": s["seed"],
+        "homes": s["homes"],
+        "duration_s": s["duration_s"],
+        "alert_threshold": s["evaluation"]["params"]["threshold"],
+        "models": models,
+        "shadow": open_loop,
+        "each_primary": each_primary.then_some(closed_loop),
+    });
+    let path = finished.dir.join("leaderboard.json");
+    let mut text = serde_json::to_string_pretty(&board)?;
+    text.push('\n');
+    std::fs::write(&path, text)?;
+    println!("leaderboard: {}", path.display());
+    println!("report: {}", finished.dir.join("report.html").display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The metrics a reader looks at first.
@@ -298,6 +461,27 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 out,
                 models: None,
             },
+            threads,
+        ),
+        Command::BenchMl {
+            file,
+            models,
+            each_primary,
+            homes,
+            days,
+            seed,
+            threads,
+            out,
+        } => bench_ml(
+            &file,
+            scenarios::run::Overrides {
+                homes,
+                days,
+                seed,
+                out,
+                models: Some(models),
+            },
+            each_primary,
             threads,
         ),
         Command::Serve {

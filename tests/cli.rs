@@ -310,3 +310,72 @@ fn report_html_is_self_contained_and_renders_in_headless_chromium() {
     assert!(png.len() > 60_000, "screenshot of {} bytes", png.len());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/examples/quickstart.toml"
+    );
+    let out = std::env::temp_dir().join(format!("thermotwin-cli-bench-{}", std::process::id()));
+    let o = out.to_str().unwrap();
+    let args = [
+        "bench-ml",
+        quickstart,
+        "--model",
+        "threshold",
+        "--model",
+        "trend",
+        "--each-primary",
+        "--homes",
+        "3",
+        "--days",
+        "0.5",
+        "--out",
+        o,
+    ];
+    let run = thermotwin(&args);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("threshold (primary)"), "{stdout}");
+    assert!(stdout.contains("trend (primary)"), "{stdout}");
+    assert!(stdout.contains("each model as the primary"), "{stdout}");
+    // One folder per primary; the first holds the leaderboard.
+    let first = out.join("primary-threshold").join("quickstart-seed42");
+    assert!(
+        out.join("primary-trend")
+            .join("quickstart-seed42")
+            .join("summary.json")
+            .exists()
+    );
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(first.join("leaderboard.json")).unwrap()).unwrap();
+    let names: Vec<&str> = board["shadow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["threshold", "trend"]);
+    assert!(
+        board["shadow"][1]["inference_us_per_report"]
+            .as_f64()
+            .unwrap()
+            > 0.0,
+        "{board}"
+    );
+    assert_eq!(board["each_primary"][1]["name"], "trend");
+    assert_eq!(board["each_primary"][1]["primary"], true);
+    let html = std::fs::read_to_string(first.join("report.html")).unwrap();
+    assert!(html.contains("<h3 id=\"models\">Models</h3>"));
+    // An unknown model is a usage error.
+    let bad = thermotwin(&["bench-ml", quickstart, "--model", "oracle", "--out", o]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("\"oracle\" is not a predictor"));
+    std::fs::remove_dir_all(&out).unwrap();
+}

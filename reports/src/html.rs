@@ -69,6 +69,7 @@ pub fn page(
     m: &Metrics,
     verdicts: &[Verdict],
     charts: &[Drawn],
+    timings: Option<&Value>,
 ) -> String {
     let mut h = String::new();
     let name = summary["scenario"].as_str().unwrap_or("run");
@@ -225,6 +226,28 @@ pub fn page(
         }
         h.push_str("</table>\n");
     }
+    if !m.models.is_empty() {
+        let entries = crate::leaderboard::entries(&m.models, timings);
+        let (heads, rows) = crate::leaderboard::cells(&entries);
+        let _ = writeln!(
+            h,
+            "<h3 id=\"models\">Models</h3>\n<p>Every predictor of the run on the same reports and ground truth: the primary's alerts sent the technicians; each model's alerts are replayed from its predictions by the server's rule and scored like the run's (PR-AUC over the threshold grid; inference time per report as measured on this run's machine).</p>"
+        );
+        h.push_str("<table><tr>");
+        for head in heads {
+            let _ = write!(h, "<th>{}</th>", escape(head));
+        }
+        h.push_str("</tr>\n");
+        for row in rows {
+            h.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                let class = if i == 0 { "" } else { " class=\"n\"" };
+                let _ = write!(h, "<td{class}>{}</td>", escape(c));
+            }
+            h.push_str("</tr>\n");
+        }
+        h.push_str("</table>\n");
+    }
     chart(
         &mut h,
         "degradation",
@@ -238,7 +261,7 @@ pub fn page(
     chart(
         &mut h,
         "precision_recall",
-        "Each point is one threshold, replayed over every recorded confidence.",
+        "Each point is one threshold: the primary's alerts replayed from its predictions.",
     );
     chart(
         &mut h,

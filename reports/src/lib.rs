@@ -16,6 +16,7 @@
 pub mod charts;
 pub mod gates;
 pub mod html;
+pub mod leaderboard;
 pub mod metrics;
 pub mod report;
 pub mod schema;

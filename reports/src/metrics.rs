@@ -68,7 +68,7 @@ impl Params {
 
 /// Count, mean and quantiles of a sample (linear interpolation between
 /// order statistics, NumPy's default); all `None` for an empty sample.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Quantiles {
     /// Sample size.
     pub count: u64,

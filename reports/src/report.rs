@@ -110,10 +110,21 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
         .iter()
         .map(|p| p.render(&charts_dir))
         .collect::<Result<Vec<_>, _>>()?;
+    // Measured costs, when the run left them.
+    let timings: Option<Value> = std::fs::read_to_string(dir.join(crate::leaderboard::TIMINGS))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
     let html = dir.join("report.html");
     std::fs::write(
         &html,
-        crate::html::page(&summary, &params, &metrics, &verdicts, &drawn),
+        crate::html::page(
+            &summary,
+            &params,
+            &metrics,
+            &verdicts,
+            &drawn,
+            timings.as_ref(),
+        ),
     )
     .map_err(|e| ReportError::Io {
         path: html.display().to_string(),

@@ -132,6 +132,25 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
     Ok(s)
 }
 
+/// The names the run's tables give its predictors, primary first: each
+/// predictor's name, with `#k` after the k-th repeat of a name
+/// (`threshold`, `threshold#1`), so a model can shadow itself.
+pub fn model_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let repeats = out
+            .iter()
+            .filter(|n| n.split('#').next() == Some(name))
+            .count();
+        out.push(if repeats == 0 {
+            name.to_owned()
+        } else {
+            format!("{name}#{repeats}")
+        });
+    }
+    out
+}
+
 /// A predictor by name (validated names are built in).
 fn predictor(name: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
     api_server::predictors::built_in(name)
@@ -237,6 +256,7 @@ pub fn run(
     threads: usize,
     progress: impl FnMut(&Progress) + Send,
 ) -> Result<Finished, RunError> {
+    let watch = sim_core::clock::Stopwatch::start();
     let s = apply(scenario.clone(), overrides)?;
     let start = s.start.0;
     let end = start + s.duration.0;
@@ -280,6 +300,10 @@ pub fn run(
             sample_every: s.outputs.home_sample.0,
             outages: outages(&s, spec.index),
             initial_c: s.fleet.initial_indoor_c,
+            unit_spread: (
+                s.faults.bearing.vibration_spread,
+                s.faults.bearing.rate_spread,
+            ),
         };
         homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
     }
@@ -420,6 +444,7 @@ pub fn run(
     if let Some(e) = table_error {
         return Err(RunError::Tables(e));
     }
+    let timings = timings(&shared.state, watch.elapsed_ns(), threads);
     for (a, acc) in shared.state.accounts().iter().enumerate() {
         let acc = acc
             .lock()
@@ -459,6 +484,7 @@ pub fn run(
         .map_err(|e| RunError::Tables(e.to_string()))?;
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
+    write_json(&dir.join(reports::leaderboard::TIMINGS), &timings)?;
     write_scenario(&dir, &s, overrides)?;
     // The simulation's memory goes before the tables are read back.
     drop(shards);
@@ -469,6 +495,34 @@ pub fn run(
         dir,
         summary: rendered.summary,
         verdicts: rendered.verdicts,
+    })
+}
+
+/// What the run cost in wall time, and each predictor's share of it
+/// (`timings.json`: measured, so it differs from run to run, unlike
+/// `summary.json`).
+fn timings(state: &AppState, wall_ns: u64, threads: usize) -> Value {
+    let names = model_names(state.predictors().iter().map(|p| p.name()));
+    let mut costs = vec![api_server::predictive::ModelCost::default(); names.len()];
+    for acc in state.accounts() {
+        let acc = acc
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (total, c) in costs.iter_mut().zip(&acc.models.cost) {
+            total.reports += c.reports;
+            total.predictions += c.predictions;
+            total.nanos += c.nanos;
+        }
+    }
+    json!({
+        "simulation_wall_s": wall_ns as f64 / 1e9,
+        "threads": threads,
+        "models": names.iter().zip(&costs).map(|(name, c)| json!({
+            "name": name,
+            "reports": c.reports,
+            "predictions": c.predictions,
+            "nanos": c.nanos,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -485,11 +539,9 @@ fn drain(
     tables.records(records)?;
     tables.requests(rows)?;
     tables.webhooks(shared.receiver.drain_rows())?;
-    let models: Vec<Arc<str>> = shared
-        .state
-        .predictors()
-        .iter()
-        .map(|p| Arc::from(p.name()))
+    let models: Vec<Arc<str>> = model_names(shared.state.predictors().iter().map(|p| p.name()))
+        .into_iter()
+        .map(Arc::from)
         .collect();
     let outlets = outlets
         .lock()
@@ -549,15 +601,21 @@ impl Rollouts {
 }
 
 fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
-    let err = |p: &Path, e: std::io::Error| RunError::Write {
-        path: p.display().to_string(),
+    std::fs::create_dir_all(dir).map_err(|e| RunError::Write {
+        path: dir.display().to_string(),
         message: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    let path = dir.join("summary.json");
-    let mut text = serde_json::to_string_pretty(summary).unwrap_or_default();
+    })?;
+    write_json(&dir.join("summary.json"), summary)
+}
+
+/// Writes `value` to `path`, pretty, with a final newline.
+fn write_json(path: &Path, value: &Value) -> Result<(), RunError> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
-    std::fs::write(&path, text).map_err(|e| err(&path, e))
+    std::fs::write(path, text).map_err(|e| RunError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// `scenario.toml`: the file as run, headed by the overrides applied (the
@@ -693,9 +751,10 @@ fn params(s: &Scenario) -> reports::metrics::Params {
         cost_missed_failure: s.evaluation.cost_missed_failure,
         cost_truck_roll: s.evaluation.cost_truck_roll,
         comfort_band_c: crate::home::COMFORT_BAND_C,
-        models: std::iter::once(&s.server.predictor)
-            .chain(&s.server.shadow_predictors)
-            .cloned()
-            .collect(),
+        models: model_names(
+            std::iter::once(&s.server.predictor)
+                .chain(&s.server.shadow_predictors)
+                .map(String::as_str),
+        ),
     }
 }

@@ -370,6 +370,13 @@ pub struct BearingSpec {
     pub shape_per_h: f64,
     /// Wear at which the compressor fails [µm].
     pub failure_um: f64,
+    /// Unit-to-unit spread of the healthy vibration level: each
+    /// compressor's shaft tones and noise are scaled by a lognormal factor
+    /// with this σ (installation and mounting differ).
+    pub vibration_spread: f64,
+    /// Unit-to-unit spread of the mean wear rate: each compressor's rate is
+    /// scaled by a mean-one lognormal factor with this σ.
+    pub rate_spread: f64,
 }
 
 impl Default for BearingSpec {
@@ -381,6 +388,8 @@ impl Default for BearingSpec {
             rate_um_per_h: d.rate_um_per_h,
             shape_per_h: d.shape_per_h,
             failure_um: d.failure_um,
+            vibration_spread: 0.0,
+            rate_spread: 0.0,
         }
     }
 }

@@ -329,7 +329,15 @@ fn climate(s: &Scenario) -> Result<(), Invalid> {
 fn faults(s: &Scenario) -> Result<(), Invalid> {
     crate::build::degradation(s)
         .validate()
-        .map_err(|e| range(format!("faults.{}", e.name), e.value, &e.range))
+        .map_err(|e| range(format!("faults.{}", e.name), e.value, &e.range))?;
+    let b = &s.faults.bearing;
+    within(
+        "faults.bearing.vibration_spread",
+        b.vibration_spread,
+        0.0,
+        1.5,
+    )?;
+    within("faults.bearing.rate_spread", b.rate_spread, 0.0, 1.5)
 }
 
 fn accounts(s: &Scenario) -> Result<(), Invalid> {

@@ -243,9 +243,9 @@ mod tests {
             ..Trend::default()
         };
         // Rate r: ln S(20 + H) = ln 5 when ln S(t) = ln 5 − r·(20 + H − t).
-        let r = 0.05;
+        let (r, h) = (0.05, p.horizon_days);
         let reports = series(20.0, 60, |d| {
-            (5f64.ln() - r * (20.0 - 60.0 / 86_400.0 + 10.0 - d)).exp()
+            (5f64.ln() - r * (20.0 - 60.0 / 86_400.0 + h - d)).exp()
         });
         let c = last(&p, &reports).unwrap().confidence;
         assert!((c - 0.5).abs() < 0.01, "{c}");

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::prediction::{AlertAt, Score, Truth, score};
 use super::sweep::{self, Sweep};
@@ -186,7 +186,7 @@ impl Replay {
 }
 
 /// One model's row of the leaderboard.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelScore {
     /// The predictor's name.
     pub name: String,

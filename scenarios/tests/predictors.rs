@@ -1,0 +1,115 @@
+//! Predictors in a run: shadows see the same reports as the primary and
+//! are scored by the same rule, so a model shadowing itself scores exactly
+//! like the primary, which scores like the run's own alerts.
+
+use std::path::Path;
+
+use scenarios::run::{Overrides, model_names, run};
+use serde_json::Value;
+
+const BEARINGS: &str = r#"
+name = "bearings"
+seed = 5
+start = "2026-07-01T00:00:00Z"
+duration = "5d"
+
+[fleet]
+homes = 12
+
+[climate]
+annual_mean_c = 24.0
+seasonal_amplitude_c = 6.0
+
+[faults.bearing]
+incidence = 0.7
+onset_max_h = 10.0
+rate_um_per_h = 1.5
+shape_per_h = 0.5
+vibration_spread = 1.0
+rate_spread = 0.5
+
+[faults.leak]
+incidence = 0.0
+
+[faults.capacitor]
+incidence = 0.0
+
+[server]
+predictor = "threshold"
+shadow_predictors = ["threshold", "trend"]
+
+[technicians]
+delay = "12h"
+
+[evaluation]
+window_min = "1h"
+window_max = "4d"
+"#;
+
+#[test]
+fn shadow_names_repeat_with_a_count() {
+    assert_eq!(
+        model_names(["threshold", "trend", "threshold", "threshold"]),
+        ["threshold", "trend", "threshold#1", "threshold#2"]
+    );
+}
+
+#[test]
+fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_alerts() {
+    let s = scenarios::parse_str(BEARINGS, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let out = std::env::temp_dir().join(format!("thermotwin-predictors-{}", std::process::id()));
+    let o = Overrides {
+        out: Some(out.clone()),
+        ..Overrides::default()
+    };
+    let f = run(&s, &o, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let m = &f.summary["metrics"];
+    let models = m["models"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["threshold", "threshold#1", "trend"]);
+    let strip = |r: &Value| {
+        let mut r = r.clone();
+        r.as_object_mut().unwrap().remove("name");
+        r.as_object_mut().unwrap().remove("primary");
+        r
+    };
+    assert_eq!(strip(&models[0]), strip(&models[1]), "{m}");
+    assert_eq!(models[0]["primary"], true);
+    assert_eq!(models[1]["primary"], false);
+    // Technicians resolved alerts, so models were reset along the way.
+    assert!(
+        f.summary["alerts"]["resolved_after_visit"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{}",
+        f.summary["alerts"]
+    );
+    // The replay of the primary gives the run's own alerts back.
+    let p = &m["prediction"];
+    assert!(
+        p["failures"].as_u64().unwrap() + p["prevented"].as_u64().unwrap() >= 3,
+        "{p}"
+    );
+    assert!(p["episodes"].as_u64().unwrap() >= 3, "{p}");
+    for key in [
+        "episodes",
+        "true_positives",
+        "false_alarms",
+        "missed",
+        "precision",
+        "recall",
+        "f1",
+        "lead_time_days",
+        "expected_cost",
+    ] {
+        assert_eq!(models[0][key], p[key], "{key}: {m}");
+    }
+    // Every model's predictions are in the table, by name.
+    let predictions = reports::tables::read(&f.dir.join("predictions.parquet")).unwrap();
+    let col = predictions.column("model").unwrap().str().unwrap().clone();
+    for name in names {
+        assert!((0..col.len()).any(|i| col.get(i) == Some(name)), "{name}");
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
