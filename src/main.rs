@@ -61,6 +61,11 @@ enum Command {
         /// Folder for the run folder (default: the scenario's outputs.dir).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+        /// Also write dataset.parquet: each device's engineered diagnostics
+        /// features hourly, labelled with the fault in progress and the
+        /// time to failure (for training models offline).
+        #[arg(long)]
+        export_dataset: bool,
     },
     /// Benchmark failure predictors on one simulated fleet.
     ///
@@ -452,6 +457,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             seed,
             threads,
             out,
+            export_dataset,
         } => run_scenario(
             &file,
             &scenarios::run::Overrides {
@@ -460,6 +466,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 seed,
                 out,
                 models: None,
+                export_dataset,
             },
             threads,
         ),
@@ -480,6 +487,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 seed,
                 out,
                 models: Some(models),
+                export_dataset: false,
             },
             each_primary,
             threads,

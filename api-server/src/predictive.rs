@@ -50,6 +50,10 @@ struct DeviceSlot {
     models: Vec<Box<dyn DeviceModel>>,
     /// The primary's latest prediction of each issue.
     latest: Vec<Prediction>,
+    /// Engineered features, when the server records them.
+    features: Option<Box<crate::predictors::features::FeatureState>>,
+    /// When features were last recorded [ms].
+    features_at: Option<i64>,
 }
 
 /// The predictive models of an account's devices, and what running them
@@ -159,6 +163,17 @@ pub(crate) fn assess(
     let slot = &mut models.devices[device_index];
     if slot.models.is_empty() {
         slot.models = predictors.iter().map(|p| p.device_model()).collect();
+    }
+    if state.config().record_features {
+        let f = slot.features.get_or_insert_with(Box::default);
+        f.observe(sample);
+        let ms = now.as_millis();
+        if slot.features_at.is_none_or(|last| ms - last >= 3_600_000)
+            && let Some(values) = f.values()
+        {
+            acc.store.record_features(device_index as u32, now, &values);
+            slot.features_at = Some(ms);
+        }
     }
     let mut scratch = std::mem::take(&mut models.scratch);
     let mut alerting = Vec::new();

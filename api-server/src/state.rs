@@ -356,6 +356,10 @@ pub struct ServerConfig {
     /// the default in-memory store keeps per device; older ones are evicted
     /// (and counted).
     pub telemetry_retention: usize,
+    /// Hand each device's engineered diagnostics features to the store at
+    /// most once an hour ([`crate::store::Store::record_features`]), for a
+    /// labelled dataset.
+    pub record_features: bool,
 }
 
 impl Default for ServerConfig {
@@ -365,6 +369,7 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit_bytes: 256 * 1024,
             telemetry_retention: 100_000,
+            record_features: false,
         }
     }
 }

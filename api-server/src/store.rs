@@ -56,6 +56,15 @@ pub trait Store: Send + std::fmt::Debug {
     fn record_prediction(&mut self, device: u32, at: SimTime, model: u16, prediction: &Prediction) {
         let _ = (device, at, model, prediction);
     }
+    /// Notes device `device`'s engineered features at `at`, in the order of
+    /// [`crate::predictors::features::NAMES`] (NaN: not known yet); only
+    /// when [`ServerConfig::record_features`] is set. The default forgets
+    /// them.
+    ///
+    /// [`ServerConfig::record_features`]: crate::state::ServerConfig::record_features
+    fn record_features(&mut self, device: u32, at: SimTime, values: &[f64]) {
+        let _ = (device, at, values);
+    }
     /// Notes a command that reached its end: a result from the device, or
     /// expiry unanswered (`result` is `None` and it expired). The default
     /// forgets it.

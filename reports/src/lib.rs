@@ -14,6 +14,7 @@
 //! run folder — at the end of a run and for `thermotwin report`.
 
 pub mod charts;
+pub mod dataset;
 pub mod gates;
 pub mod html;
 pub mod leaderboard;

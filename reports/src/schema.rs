@@ -181,6 +181,63 @@ pub const FIRMWARE_EVENTS: TableSpec = TableSpec {
     ],
 };
 
+/// `features.parquet` (with `--export-dataset`, while the run goes): each
+/// device's engineered diagnostics features at most once an hour
+/// (`api_server::predictors::features`); labelled into `dataset.parquet`
+/// at the end, then removed.
+pub const FEATURES: TableSpec = TableSpec {
+    name: "features",
+    columns: &[
+        ("at", Kind::Time),
+        ("device_id", Kind::Text),
+        ("peak_g", Kind::OptFloat),
+        ("log_peak_mean", Kind::OptFloat),
+        ("log_peak_slope_per_day", Kind::OptFloat),
+        ("rms_mean_g", Kind::OptFloat),
+        ("rms_slope_per_day", Kind::OptFloat),
+        ("kurtosis_mean", Kind::OptFloat),
+        ("kurtosis_slope_per_day", Kind::OptFloat),
+        ("current_a", Kind::OptFloat),
+        ("current_ratio", Kind::OptFloat),
+        ("duty", Kind::OptFloat),
+    ],
+};
+
+/// `dataset.parquet` (with `--export-dataset`): the features labelled from
+/// the ground truth, for training models offline. `fault`: the fault in
+/// progress (or that failed the unit) at `at`, null when healthy;
+/// `failed`: the unit is down; `time_to_failure_h`: hours to the unit's
+/// next failure unless a repair comes first (null: none before the run's
+/// end — censored); `fails_within_window`: that failure lies within the
+/// evaluation's prediction window (`window_min`–`window_max`) from `at`.
+pub const DATASET: TableSpec = TableSpec {
+    name: "dataset",
+    columns: &[
+        ("at", Kind::Time),
+        ("home", Kind::Int),
+        ("device_id", Kind::Text),
+        ("peak_g", Kind::OptFloat),
+        ("log_peak_mean", Kind::OptFloat),
+        ("log_peak_slope_per_day", Kind::OptFloat),
+        ("rms_mean_g", Kind::OptFloat),
+        ("rms_slope_per_day", Kind::OptFloat),
+        ("kurtosis_mean", Kind::OptFloat),
+        ("kurtosis_slope_per_day", Kind::OptFloat),
+        ("current_a", Kind::OptFloat),
+        ("current_ratio", Kind::OptFloat),
+        ("duty", Kind::OptFloat),
+        ("fault", Kind::OptText),
+        ("failed", Kind::Bool),
+        ("time_to_failure_h", Kind::OptFloat),
+        ("fails_within_window", Kind::Bool),
+    ],
+};
+
+/// The feature columns of [`FEATURES`] and [`DATASET`].
+pub fn feature_columns() -> impl Iterator<Item = &'static str> {
+    FEATURES.columns[2..].iter().map(|(name, _)| *name)
+}
+
 /// Every table, in the order they are written.
 pub const ALL: [TableSpec; 11] = [
     FLEET,

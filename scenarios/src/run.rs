@@ -37,6 +37,9 @@ pub struct Overrides {
     /// Predictors: the first acts (alerts, technicians), the rest run in
     /// shadow (instead of `server.predictor` and `server.shadow_predictors`).
     pub models: Option<Vec<String>>,
+    /// Write the labelled dataset (`dataset.parquet`: each device's
+    /// engineered features hourly, with fault and time-to-failure labels).
+    pub export_dataset: bool,
 }
 
 /// What went wrong in a run.
@@ -319,6 +322,7 @@ pub fn run(
     });
     let config = ServerConfig {
         telemetry_retention: s.server.telemetry_retention,
+        record_features: overrides.export_dataset,
         ..ServerConfig::default()
     };
     let outlets: crate::tables::Outlets = Arc::default();
@@ -347,8 +351,9 @@ pub fn run(
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
-    let mut tables = crate::tables::Tables::create(&dir, s.outputs.telemetry)
-        .map_err(|e| RunError::Tables(e.to_string()))?;
+    let mut tables =
+        crate::tables::Tables::create(&dir, s.outputs.telemetry, overrides.export_dataset)
+            .map_err(|e| RunError::Tables(e.to_string()))?;
     let device_ids: Vec<Vec<Arc<str>>> = (0..tenants.len())
         .map(|a| {
             specs
@@ -479,9 +484,15 @@ pub fn run(
         server_stats.merge(side);
     }
     let counts = tables.counts.clone();
-    let rows = tables
+    let mut rows = tables
         .finish()
         .map_err(|e| RunError::Tables(e.to_string()))?;
+    if overrides.export_dataset {
+        rows.remove("features");
+        let labelled = reports::dataset::label(&dir, &params(&s))
+            .map_err(|e| RunError::Tables(format!("dataset: {e}")))?;
+        rows.insert("dataset", labelled);
+    }
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
     write(&dir, &summary)?;
     write_json(&dir.join(reports::leaderboard::TIMINGS), &timings)?;
@@ -555,6 +566,7 @@ fn drain(
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
         tables.telemetry(ids, out.readings)?;
         tables.predictions(ids, &models, out.predictions)?;
+        tables.features(ids, out.features)?;
         tables.commands(ids, out.commands, now)?;
     }
     Ok(())

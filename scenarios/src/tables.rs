@@ -27,6 +27,8 @@ pub struct Outlet {
     pub predictions: Vec<(u32, SimTime, u16, Prediction)>,
     /// Commands that ended.
     pub commands: Vec<(u32, Command)>,
+    /// Engineered features: (device, when, values).
+    pub features: Vec<(u32, SimTime, Vec<f64>)>,
 }
 
 /// One account's outlet, shared with its store.
@@ -81,6 +83,9 @@ impl Store for TeeStore {
         self.out()
             .predictions
             .push((device, at, model, prediction.clone()));
+    }
+    fn record_features(&mut self, device: u32, at: SimTime, values: &[f64]) {
+        self.out().features.push((device, at, values.to_vec()));
     }
     fn record_command(&mut self, device: u32, command: &Command) {
         self.out().commands.push((device, command.clone()));
@@ -171,6 +176,7 @@ pub struct Tables {
     ground_truth: TableWriter,
     requests: TableWriter,
     telemetry: Option<TableWriter>,
+    features: Option<TableWriter>,
     alerts: TableWriter,
     predictions: TableWriter,
     commands: TableWriter,
@@ -182,8 +188,9 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Creates every table in `dir` (telemetry only if `telemetry`).
-    pub fn create(dir: &Path, telemetry: bool) -> Result<Tables, TableError> {
+    /// Creates every table in `dir` (telemetry only if `telemetry`, the
+    /// raw features only if `features`).
+    pub fn create(dir: &Path, telemetry: bool, features: bool) -> Result<Tables, TableError> {
         Ok(Tables {
             fleet: TableWriter::create(dir, schema::FLEET)?,
             homes: TableWriter::create(dir, schema::HOMES)?,
@@ -191,6 +198,11 @@ impl Tables {
             requests: TableWriter::create(dir, schema::REQUESTS)?,
             telemetry: if telemetry {
                 Some(TableWriter::create(dir, schema::TELEMETRY)?)
+            } else {
+                None
+            },
+            features: if features {
+                Some(TableWriter::create(dir, schema::FEATURES)?)
             } else {
                 None
             },
@@ -378,6 +390,27 @@ impl Tables {
         Ok(())
     }
 
+    /// Writes engineered features of `device_ids` (by device index).
+    pub fn features(
+        &mut self,
+        device_ids: &[Arc<str>],
+        rows: Vec<(u32, SimTime, Vec<f64>)>,
+    ) -> Result<(), TableError> {
+        let Some(w) = self.features.as_mut() else {
+            return Ok(());
+        };
+        for (device, at, values) in rows {
+            let mut row = vec![t(at), device_text(device_ids, device)];
+            row.extend(
+                values
+                    .into_iter()
+                    .map(|v| V::OptFloat(v.is_finite().then_some(v))),
+            );
+            w.push(row)?;
+        }
+        Ok(())
+    }
+
     /// Writes webhook deliveries.
     pub fn webhooks(&mut self, rows: Vec<crate::server::WebhookRow>) -> Result<(), TableError> {
         for (at, url, event, verified, attempt) in rows {
@@ -491,6 +524,7 @@ impl Tables {
             ("ground_truth", Some(self.ground_truth)),
             ("requests", Some(self.requests)),
             ("telemetry", self.telemetry),
+            ("features", self.features),
             ("alerts", Some(self.alerts)),
             ("predictions", Some(self.predictions)),
             ("commands", Some(self.commands)),

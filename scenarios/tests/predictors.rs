@@ -60,6 +60,7 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
     let out = std::env::temp_dir().join(format!("thermotwin-predictors-{}", std::process::id()));
     let o = Overrides {
         out: Some(out.clone()),
+        export_dataset: true,
         ..Overrides::default()
     };
     let f = run(&s, &o, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"));
@@ -111,5 +112,62 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
     for name in names {
         assert!((0..col.len()).any(|i| col.get(i) == Some(name)), "{name}");
     }
+    // The labelled dataset: the server's features, hourly, with labels
+    // from the ground truth; the raw features are gone.
+    assert!(!f.dir.join("features.parquet").exists());
+    let d = reports::tables::read(&f.dir.join("dataset.parquet")).unwrap();
+    let features: Vec<&str> = reports::schema::feature_columns().collect();
+    assert_eq!(features, api_server::predictors::features::NAMES);
+    assert_eq!(
+        f.summary["tables"]["dataset"].as_u64(),
+        Some(d.height() as u64)
+    );
+    // Hourly at most: fewer rows than 24 per home-day.
+    assert!(
+        d.height() > 100 && d.height() <= 12 * 5 * 24,
+        "{}",
+        d.height()
+    );
+    let fault = d.column("fault").unwrap().str().unwrap().clone();
+    let ttf = d
+        .column("time_to_failure_h")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let slope = d
+        .column("log_peak_slope_per_day")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let wearing = (0..d.height())
+        .filter(|&i| fault.get(i) == Some("bearing_wear"))
+        .count();
+    assert!(wearing > 0 && wearing < d.height(), "{wearing}");
+    // Rows with a failure ahead count down to it (if any unit failed).
+    let failures: u64 = f.summary["ground_truth"]["failures"]
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+    assert_eq!(
+        (0..d.height()).any(|i| ttf.get(i).is_some()),
+        failures > 0,
+        "{failures} failures"
+    );
+    assert!((0..d.height()).all(|i| ttf.get(i).is_none_or(|h| h > 0.0)));
+    // A worn bearing's vibration rises; a healthy one's does not, on average.
+    let mean = |worn: bool| {
+        let v: Vec<f64> = (0..d.height())
+            .filter(|&i| (fault.get(i) == Some("bearing_wear")) == worn)
+            .filter_map(|i| slope.get(i))
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(
+        mean(true) > mean(false) + 0.1,
+        "{} vs {}",
+        mean(true),
+        mean(false)
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -529,6 +529,7 @@ fn overrides_are_checked_and_applied() {
         seed: Some(99),
         out: Some(out_dir("overrides")),
         models: None,
+        export_dataset: false,
     };
     let f = run(&s, &o, 1, |_| {}).unwrap();
     assert_eq!(f.summary["homes"], 2);

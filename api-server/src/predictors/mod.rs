@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use crate::state::{EnergyReport, VibrationReport};
 
+pub mod features;
+pub mod stats;
 mod trend;
 mod zones;
 

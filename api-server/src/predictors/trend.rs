@@ -1,6 +1,7 @@
 //! `trend`: an exponential degradation model with a Bayesian update per
 //! report.
 
+use super::stats::{Centred, DecayingSums};
 use super::{BEARING_ISSUE, DeviceModel, Prediction, Predictor, Sample, normal_cdf};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
@@ -86,20 +87,13 @@ impl Predictor for Trend {
     }
 }
 
-/// The running sums of one device's (weighted) reports; times in days since
-/// its first report.
+/// One device's model: the forgotten sums of (day, ln S) since its first
+/// report (days counted from it).
 #[derive(Debug, Default)]
 struct TrendModel {
     p: Trend,
     origin_ms: Option<i64>,
-    last_day: f64,
-    reports: u32,
-    /// Σw, Σw·t, Σw·t², Σw·L, Σw·t·L.
-    s0: f64,
-    st: f64,
-    stt: f64,
-    sl: f64,
-    stl: f64,
+    sums: DecayingSums,
 }
 
 /// The posterior forecast of `ln S` at `h` days after the latest report:
@@ -112,35 +106,20 @@ struct Forecast {
 
 impl TrendModel {
     fn add(&mut self, day: f64, l: f64) {
-        if self.reports > 0 {
-            let decay = (-(day - self.last_day).max(0.0) / self.p.half_life_days
-                * std::f64::consts::LN_2)
-                .exp();
-            self.s0 *= decay;
-            self.st *= decay;
-            self.stt *= decay;
-            self.sl *= decay;
-            self.stl *= decay;
-        }
-        self.s0 += 1.0;
-        self.st += day;
-        self.stt += day * day;
-        self.sl += l;
-        self.stl += day * l;
-        self.last_day = day;
-        self.reports += 1;
+        self.sums.add(day, l, self.p.half_life_days);
     }
 
     /// The posterior of (level now, rate) and the forecast `h` days ahead.
     fn forecast(&self, h: f64) -> Forecast {
         let p = &self.p;
-        let c = self.last_day;
         // Sums centred on the latest report.
-        let s0 = self.s0;
-        let s1 = self.st - c * self.s0;
-        let s2 = self.stt - 2.0 * c * self.st + c * c * self.s0;
-        let sl = self.sl;
-        let s1l = self.stl - c * self.sl;
+        let Centred {
+            s0,
+            s1,
+            s2,
+            sy: sl,
+            s1y: s1l,
+        } = self.sums.centred();
         let w = 1.0 / (p.noise * p.noise);
         let (m0, sd0) = p.prior_level;
         // Posterior precision A and A·μ = b (2×2, solved in closed form).
@@ -170,7 +149,7 @@ impl DeviceModel for TrendModel {
         let origin = *self.origin_ms.get_or_insert(ms);
         let day = (ms - origin) as f64 / MS_PER_DAY;
         self.add(day, r.amplitude_g.max(1e-3).ln());
-        if self.reports < self.p.min_reports {
+        if self.sums.count() < self.p.min_reports {
             return;
         }
         let p = &self.p;
