@@ -35,6 +35,23 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// What `run` and `bench-ml` override of a scenario, and their threads.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Override the number of homes.
+    #[arg(long)]
+    homes: Option<u32>,
+    /// Override the simulated days.
+    #[arg(long)]
+    days: Option<f64>,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: the machine's cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -46,18 +63,8 @@ enum Command {
     Run {
         /// The scenario file (TOML; see scenarios/REFERENCE.md).
         file: std::path::PathBuf,
-        /// Override the number of homes.
-        #[arg(long)]
-        homes: Option<u32>,
-        /// Override the simulated days.
-        #[arg(long)]
-        days: Option<f64>,
-        /// Override the seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: the machine's cores).
-        #[arg(long)]
-        threads: Option<usize>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Folder for the run folder (default: the scenario's outputs.dir).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
@@ -86,18 +93,8 @@ enum Command {
         /// Also run with each model as the primary.
         #[arg(long)]
         each_primary: bool,
-        /// Override the number of homes.
-        #[arg(long)]
-        homes: Option<u32>,
-        /// Override the simulated days.
-        #[arg(long)]
-        days: Option<f64>,
-        /// Override the seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads (default: the machine's cores).
-        #[arg(long)]
-        threads: Option<usize>,
+        #[command(flatten)]
+        run: RunArgs,
         /// Folder for the run folders (default: the scenario's outputs.dir).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
@@ -452,45 +449,39 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Report { dir } => report(&dir),
         Command::Run {
             file,
-            homes,
-            days,
-            seed,
-            threads,
+            run,
             out,
             export_dataset,
         } => run_scenario(
             &file,
             &scenarios::run::Overrides {
-                homes,
-                days,
-                seed,
+                homes: run.homes,
+                days: run.days,
+                seed: run.seed,
                 out,
                 models: None,
                 export_dataset,
             },
-            threads,
+            run.threads,
         ),
         Command::BenchMl {
             file,
             models,
             each_primary,
-            homes,
-            days,
-            seed,
-            threads,
+            run,
             out,
         } => bench_ml(
             &file,
             scenarios::run::Overrides {
-                homes,
-                days,
-                seed,
+                homes: run.homes,
+                days: run.days,
+                seed: run.seed,
                 out,
                 models: Some(models),
                 export_dataset: false,
             },
             each_primary,
-            threads,
+            run.threads,
         ),
         Command::Serve {
             addr,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::metrics::{MetricsError, Params, fleet, read_table};
+use crate::metrics::{MetricsError, Params, TruthEvent, fleet, ground_truth, read_table};
 use crate::schema::{DATASET, FEATURES, feature_columns};
 use crate::tables::{TableError, TableWriter, V, floats, ints, texts};
 
@@ -94,40 +94,21 @@ impl History {
 /// Each home's history from `ground_truth.parquet`.
 pub fn histories(dir: &Path) -> Result<BTreeMap<i64, History>, MetricsError> {
     let mut out: BTreeMap<i64, History> = BTreeMap::new();
-    read_table(
-        dir,
-        "ground_truth",
-        &["at", "home", "event", "fault"],
-        |df| {
-            let (at, home, event, fault) = (
-                ints(df, "at")?,
-                ints(df, "home")?,
-                texts(df, "event")?,
-                texts(df, "fault")?,
-            );
-            for (((at, h), e), f) in at.into_iter().zip(home).zip(event).zip(fault) {
-                let (Some(at), Some(h)) = (at, h) else {
-                    continue;
-                };
-                let hist = out.entry(h).or_default();
-                let f = f.unwrap_or_default();
-                match e.unwrap_or_default() {
-                    "onset" => hist.onsets.push((at, f.to_owned())),
-                    "failure" => hist.failures.push((at, f.to_owned())),
-                    e @ ("visit_prevented" | "visit_after_failure" | "visit_unnecessary") => {
-                        let repaired = f
-                            .split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned)
-                            .collect();
-                        hist.visits.push((at, repaired, e == "visit_after_failure"));
-                    }
-                    _ => {}
-                }
+    ground_truth(dir, |at, home, event| {
+        let hist = out.entry(home).or_default();
+        match event {
+            TruthEvent::Onset(f) => hist.onsets.push((at, f.to_owned())),
+            TruthEvent::Failure(f) => hist.failures.push((at, f.to_owned())),
+            TruthEvent::Visit(faults, after_failure) => {
+                let repaired = faults
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                hist.visits.push((at, repaired, after_failure));
             }
-            Ok(())
-        },
-    )?;
+        }
+    })?;
     Ok(out)
 }
 

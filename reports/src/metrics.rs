@@ -202,8 +202,23 @@ pub(crate) fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
     Ok(out)
 }
 
-pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
-    let mut t = prediction::Truth::default();
+/// One event of `ground_truth.parquet`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum TruthEvent<'a> {
+    /// A fault began.
+    Onset(&'a str),
+    /// The compressor failed of a fault.
+    Failure(&'a str),
+    /// A technician visited: the faults repaired (comma-separated; empty:
+    /// none), and whether the unit had failed.
+    Visit(&'a str, bool),
+}
+
+/// Calls `f(at, home, event)` for each event of the ground truth.
+pub(crate) fn ground_truth(
+    dir: &Path,
+    mut f: impl FnMut(i64, i64, TruthEvent<'_>),
+) -> Result<(), MetricsError> {
     read_table(
         dir,
         "ground_truth",
@@ -215,33 +230,46 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
                 texts(df, "event")?,
                 texts(df, "fault")?,
             );
-            for (((at, h), e), f) in at.into_iter().zip(home).zip(event).zip(fault) {
-                let (at, home) = (at.unwrap_or(0), home_index(h.unwrap_or(-1)));
-                let faults = || -> Vec<String> {
-                    f.map(|f| f.split(',').map(str::to_owned).collect())
-                        .unwrap_or_default()
+            for (((at, h), e), fault) in at.into_iter().zip(home).zip(event).zip(fault) {
+                let (at, home, fault) =
+                    (at.unwrap_or(0), h.unwrap_or(-1), fault.unwrap_or_default());
+                let event = match e.unwrap_or_default() {
+                    "onset" => TruthEvent::Onset(fault),
+                    "failure" => TruthEvent::Failure(fault),
+                    "visit_prevented" | "visit_unnecessary" => TruthEvent::Visit(fault, false),
+                    "visit_after_failure" => TruthEvent::Visit(fault, true),
+                    _ => continue,
                 };
-                match e.unwrap_or_default() {
-                    "onset" => t.onsets.push((home, at)),
-                    "failure" => t.failures.push(prediction::Failure {
-                        home,
-                        at,
-                        fault: f.unwrap_or_default().to_owned(),
-                    }),
-                    "visit_prevented" | "visit_after_failure" | "visit_unnecessary" => {
-                        t.visits.push(prediction::Visit {
-                            home,
-                            at,
-                            repaired: faults(),
-                            after_failure: e == Some("visit_after_failure"),
-                        })
-                    }
-                    _ => {}
-                }
+                f(at, home, event);
             }
             Ok(())
         },
-    )?;
+    )
+}
+
+pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
+    let mut t = prediction::Truth::default();
+    ground_truth(dir, |at, home, event| {
+        let home = home_index(home);
+        match event {
+            TruthEvent::Onset(_) => t.onsets.push((home, at)),
+            TruthEvent::Failure(fault) => t.failures.push(prediction::Failure {
+                home,
+                at,
+                fault: fault.to_owned(),
+            }),
+            TruthEvent::Visit(faults, after_failure) => t.visits.push(prediction::Visit {
+                home,
+                at,
+                repaired: faults
+                    .split(',')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                after_failure,
+            }),
+        }
+    })?;
     Ok(t)
 }
 

@@ -252,3 +252,15 @@ pub const ALL: [TableSpec; 11] = [
     OTA_EVENTS,
     FIRMWARE_EVENTS,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dataset_carries_the_feature_columns_in_order() {
+        let features: Vec<(&str, Kind)> = FEATURES.columns[2..].to_vec();
+        assert_eq!(DATASET.columns[3..3 + features.len()], features[..]);
+        assert_eq!(feature_columns().count(), features.len());
+    }
+}
