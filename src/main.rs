@@ -52,6 +52,30 @@ struct RunArgs {
     threads: Option<usize>,
 }
 
+/// `thermotwin ml …`.
+#[derive(Debug, Subcommand)]
+enum MlCommand {
+    /// Train the logistic predictor on a simulated training fleet.
+    ///
+    /// Runs the scenario with --export-dataset (use a different --seed from
+    /// the fleet you evaluate on), fits one logistic classifier per fault
+    /// to its labelled dataset, and writes the model file; use it as
+    /// `--model logistic:FILE` or `predictor = "logistic:FILE"`.
+    Train {
+        /// The training scenario file (TOML; see scenarios/REFERENCE.md).
+        file: std::path::PathBuf,
+        /// Where to write the model (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Folder for the training run's folder (default: the scenario's
+        /// outputs.dir).
+        #[arg(long, value_name = "DIR")]
+        runs: Option<std::path::PathBuf>,
+    },
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -87,7 +111,8 @@ enum Command {
     BenchMl {
         /// The scenario file (TOML; see scenarios/REFERENCE.md).
         file: std::path::PathBuf,
-        /// A predictor (threshold, trend); repeat it, the first is the primary.
+        /// A predictor (threshold, trend, logistic:FILE); repeat it, the
+        /// first is the primary.
         #[arg(long = "model", required = true, value_name = "NAME")]
         models: Vec<String>,
         /// Also run with each model as the primary.
@@ -98,6 +123,11 @@ enum Command {
         /// Folder for the run folders (default: the scenario's outputs.dir).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+    },
+    /// Train models for the predictors (see `ml train --help`).
+    Ml {
+        #[command(subcommand)]
+        command: MlCommand,
     },
     /// Re-render a finished run folder from its Parquet tables.
     ///
@@ -357,6 +387,46 @@ fn bench_ml(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `thermotwin ml train FILE --out MODEL`: 0 written, 2 invalid file or
+/// overrides, 1 failed (nothing to learn, or the model not written).
+fn ml_train(
+    file: &std::path::Path,
+    model: &std::path::Path,
+    overrides: &scenarios::run::Overrides,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let (scenario, threads) = match prepare(file, overrides, threads) {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let finished = simulate(&scenario, overrides, threads)?;
+    let trained = scenarios::ml::train(&finished.dir.join("dataset.parquet"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut text = serde_json::to_string_pretty(&trained.file)?;
+    text.push('\n');
+    std::fs::write(model, text)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", model.display()))?;
+    println!(
+        "trained on {} rows of {}",
+        trained.rows,
+        finished.dir.join("dataset.parquet").display()
+    );
+    for (fault, n) in &trained.positives {
+        let status = if *n > 0 {
+            "a classifier"
+        } else {
+            "no classifier (no positives)"
+        };
+        println!("  {fault}: {n} rows failing within the window: {status}");
+    }
+    println!(
+        "model: {} (use it as --model logistic:{})",
+        model.display(),
+        model.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The metrics a reader looks at first.
 fn headline(s: &serde_json::Value) {
     let m = &s["metrics"];
@@ -481,6 +551,27 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 export_dataset: false,
             },
             each_primary,
+            run.threads,
+        ),
+        Command::Ml {
+            command:
+                MlCommand::Train {
+                    file,
+                    out,
+                    run,
+                    runs,
+                },
+        } => ml_train(
+            &file,
+            &out,
+            &scenarios::run::Overrides {
+                homes: run.homes,
+                days: run.days,
+                seed: run.seed,
+                out: runs,
+                models: None,
+                export_dataset: true,
+            },
             run.threads,
         ),
         Command::Serve {

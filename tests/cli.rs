@@ -379,3 +379,105 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("\"oracle\" is not a predictor"));
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn ml_train_writes_a_logistic_model_that_bench_ml_loads() {
+    let dir = std::env::temp_dir().join(format!("thermotwin-cli-ml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("training.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "training"
+seed = 3
+start = "2026-07-10T00:00:00Z"
+duration = "3d"
+
+[fleet]
+homes = 8
+
+[climate]
+annual_mean_c = 24.0
+seasonal_amplitude_c = 6.0
+
+[faults.bearing]
+incidence = 0.7
+onset_max_h = 5.0
+rate_um_per_h = 2.0
+shape_per_h = 1.0
+
+[faults.leak]
+incidence = 0.0
+
+[faults.capacitor]
+incidence = 0.0
+
+[technicians]
+enabled = false
+
+[evaluation]
+window_min = "1h"
+window_max = "2d"
+"#,
+    )
+    .unwrap();
+    let (f, d) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    let model = dir.join("model.json");
+    let train = thermotwin(&[
+        "ml",
+        "train",
+        f,
+        "--out",
+        model.to_str().unwrap(),
+        "--runs",
+        d,
+    ]);
+    let stdout = String::from_utf8_lossy(&train.stdout);
+    assert_eq!(
+        train.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&train.stderr)
+    );
+    assert!(stdout.contains("bearing_wear:"), "{stdout}");
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    assert_eq!(m["classes"][0]["fault"], "bearing_wear");
+    // The model runs beside the built-ins, named after its file.
+    let spec = format!("logistic:{}", model.display());
+    let bench = thermotwin(&[
+        "bench-ml",
+        f,
+        "--model",
+        "threshold",
+        "--model",
+        &spec,
+        "--seed",
+        "4",
+        "--out",
+        d,
+    ]);
+    let stdout = String::from_utf8_lossy(&bench.stdout);
+    assert_eq!(
+        bench.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&bench.stderr)
+    );
+    assert!(stdout.contains("logistic:model.json"), "{stdout}");
+    // A file that is not a model is named in a usage error.
+    let bad = thermotwin(&[
+        "bench-ml",
+        f,
+        "--model",
+        &format!("logistic:{f}"),
+        "--out",
+        d,
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("training.toml is not a logistic model file"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -13,6 +13,7 @@ pub mod build;
 pub mod fleet;
 pub mod home;
 pub mod load;
+pub mod ml;
 pub mod net;
 pub mod run;
 pub mod schema;

@@ -158,6 +158,15 @@ pub fn parse_str(text: &str, base: &Path) -> Result<Scenario, ScenarioError> {
             *file = Some(base.join(p));
         }
     }
+    // So are trained model files.
+    let server = &mut scenario.server;
+    for spec in std::iter::once(&mut server.predictor).chain(&mut server.shadow_predictors) {
+        if let Some(path) = spec.strip_prefix("logistic:")
+            && Path::new(path).is_relative()
+        {
+            *spec = format!("logistic:{}", base.join(path).display());
+        }
+    }
     scenario.source = text.to_owned();
     crate::validate::validate(&scenario).map_err(|e| ScenarioError {
         file: None,

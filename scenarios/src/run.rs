@@ -122,12 +122,8 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
             ));
         };
         for m in models {
-            if !crate::validate::PREDICTORS.contains(&m.as_str()) {
-                return Err(RunError::Override(format!(
-                    "--model {m:?} is not a predictor; expected one of {}",
-                    crate::validate::PREDICTORS.join(", ")
-                )));
-            }
+            api_server::predictors::by_spec(m)
+                .map_err(|e| RunError::Override(format!("--model: {e}")))?;
         }
         s.server.predictor = primary.clone();
         s.server.shadow_predictors = shadows.to_vec();
@@ -155,9 +151,8 @@ pub fn model_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> 
 }
 
 /// A predictor by name (validated names are built in).
-fn predictor(name: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
-    api_server::predictors::built_in(name)
-        .ok_or_else(|| RunError::Override(format!("{name:?} is not a predictor")))
+fn predictor(spec: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
+    api_server::predictors::by_spec(spec).map_err(RunError::Override)
 }
 
 /// Forecasts for climate optimisation from the run's own weather (a
@@ -766,6 +761,9 @@ fn params(s: &Scenario) -> reports::metrics::Params {
         models: model_names(
             std::iter::once(&s.server.predictor)
                 .chain(&s.server.shadow_predictors)
+                .map(|spec| api_server::predictors::spec_name(spec))
+                .collect::<Vec<_>>()
+                .iter()
                 .map(String::as_str),
         ),
     }

@@ -15,21 +15,12 @@ pub const ARCHETYPES: [&str; 4] = ["apartment", "townhouse", "older_detached", "
 pub const EQUIPMENT: [&str; 3] = ["heat_pump", "ac_gas_furnace", "ac_electric_furnace"];
 /// Lifestyle names in scenario files.
 pub const LIFESTYLES: [&str; 2] = ["commuter", "home_all_day"];
-/// Predictors a scenario can choose.
-pub const PREDICTORS: [&str; 2] = api_server::predictors::BUILT_IN;
 
-/// Checks a predictor's name.
-fn predictor(key: &str, name: &str) -> Result<(), Invalid> {
-    if PREDICTORS.contains(&name) {
-        return Ok(());
-    }
-    Err(bad(
-        key,
-        format!(
-            "{name:?} is not a predictor; expected one of {}",
-            PREDICTORS.join(", ")
-        ),
-    ))
+/// Checks a predictor's specification (a model file must load).
+fn predictor(key: &str, spec: &str) -> Result<(), Invalid> {
+    api_server::predictors::by_spec(spec)
+        .map(|_| ())
+        .map_err(|message| bad(key, message))
 }
 
 fn bad(key: impl Into<String>, message: impl Into<String>) -> Invalid {

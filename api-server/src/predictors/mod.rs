@@ -14,6 +14,7 @@
 //! |---|---|
 //! | `threshold` | [`SeverityZones`]: ISO 10816-style severity zones of the peak acceleration |
 //! | `trend` | [`Trend`]: Gebraeel's exponential degradation model with a Bayesian update per report |
+//! | `logistic:PATH` | [`logistic::Logistic`]: a logistic classifier per issue over engineered features, trained offline |
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use crate::state::{EnergyReport, VibrationReport};
 
 pub mod features;
+pub mod logistic;
 pub mod stats;
 mod trend;
 mod zones;
@@ -87,6 +89,40 @@ pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
         "threshold" => Some(Arc::new(SeverityZones::default())),
         "trend" => Some(Arc::new(Trend::default())),
         _ => None,
+    }
+}
+
+/// What a predictor specification names: a built-in (`threshold`,
+/// `trend`) or a trained logistic model (`logistic:PATH` to the file
+/// `thermotwin ml train` wrote).
+pub const SPECS: &str = "threshold, trend or logistic:PATH";
+
+/// The predictor a specification names (see [`SPECS`]); the error says
+/// what is wrong (an unknown name, a model file that cannot be used).
+pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
+    if let Some(p) = built_in(spec) {
+        return Ok(p);
+    }
+    if let Some(path) = spec.strip_prefix("logistic:") {
+        let path = std::path::Path::new(path);
+        let file = logistic::LogisticFile::load(path).map_err(|e| e.to_string())?;
+        return Ok(Arc::new(logistic::Logistic::new(file, spec_name(spec))?));
+    }
+    Err(format!("{spec:?} is not a predictor; expected {SPECS}"))
+}
+
+/// The name tables and leaderboards give the predictor of `spec`: a
+/// built-in's name, `logistic:FILE` (the file's name without its folder)
+/// for a logistic model.
+pub fn spec_name(spec: &str) -> String {
+    match spec.strip_prefix("logistic:") {
+        Some(path) => format!(
+            "logistic:{}",
+            std::path::Path::new(path)
+                .file_name()
+                .map_or_else(|| path.into(), |f| f.to_string_lossy())
+        ),
+        None => spec.to_owned(),
     }
 }
 

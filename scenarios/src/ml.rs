@@ -1,0 +1,97 @@
+//! Training the `logistic` predictor (`thermotwin ml train`): a logistic
+//! classifier per fault, fitted to a run's labelled dataset
+//! (`dataset.parquet`, see `reports::dataset`): the positives of a fault's
+//! class are the rows whose unit had that fault and failed of it within the
+//! evaluation's prediction window.
+
+use std::path::Path;
+
+use api_server::predictors::features::NAMES;
+use api_server::predictors::logistic::{self, Class, FORMAT, LogisticFile};
+use reports::tables::{bools, floats, scan, texts};
+
+/// Each fault's class: (fault, the issue its predictions name).
+pub const ISSUES: [(&str, &str); 3] = [
+    ("bearing_wear", api_server::predictors::BEARING_ISSUE),
+    ("refrigerant_leak", "Refrigerant leak (low charge)"),
+    ("capacitor_ageing", "Run capacitor degradation"),
+];
+
+/// The L2 penalty on standardised weights.
+pub const L2: f64 = 1.0;
+
+/// A trained model and what it was trained on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trained {
+    /// The model file.
+    pub file: LogisticFile,
+    /// Rows of the dataset.
+    pub rows: usize,
+    /// Each fault's positive rows (faults without any get no class).
+    pub positives: Vec<(&'static str, usize)>,
+}
+
+/// Fits a class per fault to the dataset `path`.
+pub fn train(path: &Path) -> Result<Trained, String> {
+    let mut x: Vec<[f64; NAMES.len()]> = Vec::new();
+    let mut labels: Vec<Option<usize>> = Vec::new();
+    let mut columns: Vec<&str> = NAMES.to_vec();
+    columns.extend(["fault", "fails_within_window"]);
+    scan(path, &columns, |df| {
+        let values = NAMES
+            .iter()
+            .map(|c| floats(df, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fault = texts(df, "fault")?;
+        let within = bools(df, "fails_within_window")?;
+        for (i, (f, w)) in fault.into_iter().zip(within).enumerate() {
+            let mut row = [f64::NAN; NAMES.len()];
+            for (j, col) in values.iter().enumerate() {
+                row[j] = col[i].unwrap_or(f64::NAN);
+            }
+            x.push(row);
+            labels.push(match (f, w) {
+                (Some(f), Some(true)) => ISSUES.iter().position(|(k, _)| *k == f),
+                _ => None,
+            });
+        }
+        Ok(())
+    })
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut classes = Vec::new();
+    let mut positives = Vec::new();
+    for (k, (fault, issue)) in ISSUES.iter().enumerate() {
+        let y: Vec<bool> = labels.iter().map(|l| *l == Some(k)).collect();
+        let n = y.iter().filter(|&&v| v).count();
+        positives.push((*fault, n));
+        if n == 0 {
+            continue;
+        }
+        let fit = logistic::fit(&x, &y, L2)
+            .ok_or_else(|| format!("the {fault} classifier did not converge"))?;
+        classes.push(Class {
+            fault: (*fault).to_owned(),
+            issue: (*issue).to_owned(),
+            action: "Schedule HVAC inspection within 14 days".to_owned(),
+            mean: fit.mean,
+            scale: fit.scale,
+            weights: fit.weights,
+            bias: fit.bias,
+        });
+    }
+    if classes.is_empty() {
+        return Err(format!(
+            "{}: no unit failed within the prediction window, so there is nothing to learn; run the training fleet longer, with more faults, or with a wider [evaluation] window",
+            path.display()
+        ));
+    }
+    Ok(Trained {
+        file: LogisticFile {
+            format: FORMAT,
+            features: NAMES.iter().map(|s| (*s).to_owned()).collect(),
+            classes,
+        },
+        rows: x.len(),
+        positives,
+    })
+}
