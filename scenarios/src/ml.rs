@@ -17,8 +17,8 @@ pub const ISSUES: [(&str, &str); 3] = [
     ("capacitor_ageing", "Run capacitor degradation"),
 ];
 
-/// The L2 penalty on standardised weights.
-pub const L2: f64 = 1.0;
+/// The L2 penalty on standardised weights, per row of the dataset.
+pub const L2: f64 = 1e-4;
 
 /// A trained model and what it was trained on.
 #[derive(Debug, Clone, PartialEq)]

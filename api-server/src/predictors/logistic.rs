@@ -211,8 +211,8 @@ pub struct Fitted {
 }
 
 /// Fits one classifier to rows `x` (features, NaN where unknown) and
-/// labels `y` by L2-regularised maximum likelihood (penalty `l2` on the
-/// standardised weights, not the intercept), with Newton–Raphson steps
+/// labels `y` by L2-regularised maximum likelihood (penalty `l2 · n` on the
+/// standardised weights, not the intercept), with damped Newton–Raphson steps
 /// (iteratively reweighted least squares; Hastie, Tibshirani & Friedman,
 /// "The Elements of Statistical Learning", 2nd ed., §4.4.1). Returns the
 /// standardisation, weights and intercept, or `None` without both classes.
@@ -258,8 +258,25 @@ pub fn fit(x: &[[f64; NAMES.len()]], y: &[bool], l2: f64) -> Option<Fitted> {
     let mut beta = DVector::zeros(k + 1);
     let prior = positives as f64 / n as f64;
     beta[0] = (prior / (1.0 - prior)).ln();
-    let mut penalty = DMatrix::identity(k + 1, k + 1) * l2;
+    // The penalty grows with the data, so its weight against the
+    // likelihood does not depend on the dataset's size.
+    let mut penalty = DMatrix::identity(k + 1, k + 1) * (l2 * n as f64);
     penalty[(0, 0)] = 0.0;
+    // The penalised log-likelihood (numerically stable log σ).
+    let objective = |beta: &DVector<f64>| {
+        let mut ll = -0.5 * beta.dot(&(&penalty * beta));
+        for (r, &label) in x[..n].iter().zip(&y[..n]) {
+            let z = row(r).dot(beta);
+            let z = if label { z } else { -z };
+            ll -= if z > 0.0 {
+                (-z).exp().ln_1p()
+            } else {
+                -z + z.exp().ln_1p()
+            };
+        }
+        ll
+    };
+    let mut current = objective(&beta);
     for _ in 0..50 {
         // Gradient and Hessian of the penalised log-likelihood, one row at
         // a time (no n × k design matrix in memory).
@@ -269,11 +286,25 @@ pub fn fit(x: &[[f64; NAMES.len()]], y: &[bool], l2: f64) -> Option<Fitted> {
             let xi = row(r);
             let p = sigmoid(xi.dot(&beta));
             gradient.axpy(f64::from(u8::from(label)) - p, &xi, 1.0);
-            hessian.ger((p * (1.0 - p)).max(1e-9), &xi, &xi, 1.0);
+            hessian.ger((p * (1.0 - p)).max(1e-12), &xi, &xi, 1.0);
         }
         let step = hessian.cholesky()?.solve(&gradient);
-        beta += &step;
-        if step.amax() < 1e-8 {
+        // Newton's step, halved until the objective improves (a damped
+        // Newton method: plain steps can diverge on nearly separable data).
+        let mut t = 1.0;
+        let mut improved = false;
+        for _ in 0..40 {
+            let candidate = &beta + &step * t;
+            let value = objective(&candidate);
+            if value.is_finite() && value >= current {
+                beta = candidate;
+                current = value;
+                improved = true;
+                break;
+            }
+            t /= 2.0;
+        }
+        if !improved || (&step * t).amax() < 1e-8 {
             break;
         }
     }
@@ -313,7 +344,7 @@ mod tests {
             scale,
             weights: w,
             bias: b,
-        } = fit(&x, &y, 1e-3).unwrap();
+        } = fit(&x, &y, 1e-6).unwrap();
         // Back on the raw scale: w₀/scale₀ ≈ 2, b − w₀·mean₀/scale₀ ≈ −1.
         let w0 = w[0] / scale[0];
         let b0 = b - w[0] * mean[0] / scale[0];
@@ -322,7 +353,48 @@ mod tests {
         assert!(w[1..9].iter().all(|v| v.abs() < 0.1), "{w:?}");
         assert_eq!(w[9], 0.0);
         // One class only: nothing to fit.
-        assert!(fit(&x, &vec![false; x.len()], 1e-3).is_none());
+        assert!(fit(&x, &vec![false; x.len()], 1e-6).is_none());
+    }
+
+    #[test]
+    fn separable_data_gives_a_bounded_confident_model() {
+        // y = (x₀ > 0) exactly: plain Newton steps would run off to
+        // infinity; the damped, penalised fit stays finite and confident.
+        let x: Vec<[f64; NAMES.len()]> = (0..2_000)
+            .map(|i| {
+                let mut r = [0.0; NAMES.len()];
+                r[0] = f64::from(i - 1_000) / 100.0 + 0.005;
+                r[1] = f64::from(i % 7);
+                r
+            })
+            .collect();
+        let y: Vec<bool> = x.iter().map(|r| r[0] > 0.0).collect();
+        let f = fit(&x, &y, 1e-4).unwrap();
+        assert!(
+            f.weights.iter().all(|w| w.is_finite() && w.abs() < 100.0),
+            "{f:?}"
+        );
+        let class = Class {
+            fault: "f".into(),
+            issue: "i".into(),
+            action: "a".into(),
+            mean: f.mean,
+            scale: f.scale,
+            weights: f.weights,
+            bias: f.bias,
+        };
+        let at = |x0: f64| {
+            let mut r = [0.0; NAMES.len()];
+            r[0] = x0;
+            r[1] = 3.0;
+            class.probability(&r)
+        };
+        assert!(
+            at(2.0) > 0.95 && at(-2.0) < 0.05,
+            "{} {}",
+            at(2.0),
+            at(-2.0)
+        );
     }
 
     #[test]
