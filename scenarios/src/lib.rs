@@ -15,6 +15,7 @@ pub mod home;
 pub mod load;
 pub mod ml;
 pub mod net;
+pub mod outside;
 pub mod run;
 pub mod schema;
 pub mod server;
