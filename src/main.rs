@@ -288,10 +288,7 @@ fn run_scenario(
 fn leaderboard_of(finished: &scenarios::run::Finished) -> anyhow::Result<serde_json::Value> {
     let models: Vec<reports::metrics::models::ModelScore> =
         serde_json::from_value(finished.summary["metrics"]["models"].clone())?;
-    let timings: Option<serde_json::Value> =
-        std::fs::read_to_string(finished.dir.join(reports::leaderboard::TIMINGS))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+    let timings = reports::leaderboard::read_timings(&finished.dir);
     let entries = reports::leaderboard::entries(&models, timings.as_ref());
     print!("{}", reports::leaderboard::text(&entries));
     Ok(reports::leaderboard::json(&entries))

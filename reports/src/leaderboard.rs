@@ -7,11 +7,18 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::html::num;
 use crate::metrics::models::ModelScore;
 
 /// The run folder's file of measured timings (wall time, each predictor's
 /// inference time); unlike `summary.json` it differs from run to run.
 pub const TIMINGS: &str = "timings.json";
+
+/// The run folder's `timings.json`, if the run left one that parses.
+pub fn read_timings(dir: &std::path::Path) -> Option<Value> {
+    let text = std::fs::read_to_string(dir.join(TIMINGS)).ok()?;
+    serde_json::from_str(&text).ok()
+}
 
 /// One row: a model's scores and its cost.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,10 +56,6 @@ pub fn entries<'a>(models: &'a [ModelScore], timings: Option<&Value>) -> Vec<Ent
             }
         })
         .collect()
-}
-
-fn num(v: Option<f64>, places: usize) -> String {
-    v.map_or_else(|| "–".into(), |x| format!("{x:.places$}"))
 }
 
 /// The column heads and each entry's cells, as text.

@@ -111,9 +111,7 @@ pub fn render(dir: &Path) -> Result<Rendered, ReportError> {
         .map(|p| p.render(&charts_dir))
         .collect::<Result<Vec<_>, _>>()?;
     // Measured costs, when the run left them.
-    let timings: Option<Value> = std::fs::read_to_string(dir.join(crate::leaderboard::TIMINGS))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let timings = crate::leaderboard::read_timings(dir);
     let html = dir.join("report.html");
     std::fs::write(
         &html,

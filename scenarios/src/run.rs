@@ -134,9 +134,10 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
 /// The names the run's tables give its predictors, primary first: each
 /// predictor's name, with `#k` after the k-th repeat of a name
 /// (`threshold`, `threshold#1`), so a model can shadow itself.
-pub fn model_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub fn model_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for name in names {
+        let name = name.as_ref();
         let repeats = out
             .iter()
             .filter(|n| n.split('#').next() == Some(name))
@@ -761,10 +762,7 @@ fn params(s: &Scenario) -> reports::metrics::Params {
         models: model_names(
             std::iter::once(&s.server.predictor)
                 .chain(&s.server.shadow_predictors)
-                .map(|spec| api_server::predictors::spec_name(spec))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
+                .map(|spec| api_server::predictors::spec_name(spec)),
         ),
     }
 }

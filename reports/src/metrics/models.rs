@@ -85,8 +85,12 @@ impl Replay {
     }
 
     fn issue(&mut self, issue: &str) -> u32 {
+        if let Some(&i) = self.issues.get(issue) {
+            return i;
+        }
         let n = self.issues.len() as u32;
-        *self.issues.entry(issue.to_owned()).or_insert(n)
+        self.issues.insert(issue.to_owned(), n);
+        n
     }
 
     /// Notes an alert of the alerts table: created at `created` (by an
@@ -116,6 +120,9 @@ impl Replay {
                 issue,
             });
         }
+        // Kept in order (opens before closes at the same instant): a home
+        // has few alerts, and predictions walk the list many times.
+        events.sort_by_key(|e| (e.at, !e.open, e.issue));
     }
 
     /// Applies the events of `home` up to `t`.
@@ -123,10 +130,6 @@ impl Replay {
         let Some((events, done)) = self.events.get_mut(&home) else {
             return;
         };
-        if *done == 0 {
-            // Opens before closes at the same instant.
-            events.sort_by_key(|e| (e.at, !e.open, e.issue));
-        }
         while let Some(e) = events.get(*done).copied() {
             if e.at > t {
                 break;
