@@ -111,8 +111,9 @@ enum Command {
     BenchMl {
         /// The scenario file (TOML; see scenarios/REFERENCE.md).
         file: std::path::PathBuf,
-        /// A predictor (threshold, trend, logistic:FILE); repeat it, the
-        /// first is the primary.
+        /// A predictor (threshold, trend, logistic:FILE, or
+        /// "cmd:COMMAND" for an outside model); repeat it, the first is the
+        /// primary.
         #[arg(long = "model", required = true, value_name = "NAME")]
         models: Vec<String>,
         /// Also run with each model as the primary.
@@ -311,15 +312,29 @@ fn bench_ml(
         .out
         .clone()
         .unwrap_or_else(|| scenario.outputs.dir.clone());
-    let folder = |primary: &str| {
+    // Folders named after the models' table names, as file names.
+    let names =
+        scenarios::run::model_names(models.iter().map(|m| api_server::predictors::spec_name(m)));
+    let folder = |i: usize| {
         if each_primary {
-            base.join(format!("primary-{primary}"))
+            let slug: String = names[i]
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .take(64)
+                .collect();
+            base.join(format!("primary-{slug}"))
         } else {
             base.clone()
         }
     };
     let first = scenarios::run::Overrides {
-        out: Some(folder(&models[0])),
+        out: Some(folder(0)),
         ..overrides.clone()
     };
     let finished = simulate(&scenario, &first, threads)?;
@@ -341,7 +356,7 @@ fn bench_ml(
                     .map(|(_, m)| m.clone()),
             );
             let o = scenarios::run::Overrides {
-                out: Some(folder(&models[i])),
+                out: Some(folder(i)),
                 models: Some(order),
                 ..overrides.clone()
             };

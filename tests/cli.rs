@@ -377,6 +377,28 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
     let bad = thermotwin(&["bench-ml", quickstart, "--model", "oracle", "--out", o]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("\"oracle\" is not a predictor"));
+    // An outside model that dies fails the run (exit 1), naming it.
+    let dead = thermotwin(&[
+        "bench-ml",
+        quickstart,
+        "--model",
+        "threshold",
+        "--model",
+        "cmd:exit 7",
+        "--homes",
+        "3",
+        "--days",
+        "0.5",
+        "--each-primary",
+        "--out",
+        o,
+    ]);
+    assert_eq!(dead.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&dead.stderr);
+    assert!(
+        stderr.contains("model cmd:exit 7: exited (exit status: 7) without answering batch 1"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }
 

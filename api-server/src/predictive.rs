@@ -15,7 +15,10 @@
 //! **Alerts**: after each report the primary's predictions are assessed;
 //! when one reaches the account's threshold (0.72 by default, the platform
 //! default in the AURRA seed) and the device has no open alert for that
-//! issue, one is created (`predictive.alert_created`). Integrations may
+//! issue, one is created (`predictive.alert_created`). Outside models
+//! (`cmd:`) answer between windows, for the feature rows the server queued
+//! ([`Models::take_rows`]); their answers go through [`apply`], to the same
+//! tables and, for the primary, the same alert rule. Integrations may
 //! also create alerts (`POST /v1/alerts`, scope `alerts:write`; `dispatch:
 //! true` needs the enterprise tier) and resolve them (`POST
 //! /v1/alerts/{id}/resolve`, `predictive.alert_resolved`).
@@ -32,6 +35,7 @@ use sim_core::clock::Stopwatch;
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Authz, Fields, json_object, respond};
+use crate::predictors::features::NAMES;
 pub use crate::predictors::{DeviceModel, Prediction, Predictor, Sample};
 use crate::state::{Account, AppState, Tier};
 use crate::time::{Now, rfc3339};
@@ -56,12 +60,30 @@ struct DeviceSlot {
     features_at: Option<i64>,
 }
 
+/// A device's engineered features at an instant (NaN where not known
+/// yet), queued for outside models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeatureRow {
+    /// The device's index in its account.
+    pub device: u32,
+    /// When.
+    pub at: SimTime,
+    /// The features, in the order of [`NAMES`].
+    pub values: [f64; NAMES.len()],
+}
+
+/// How often a device's features are recorded (for the dataset) and
+/// queued (for outside models) [ms].
+pub const FEATURE_EVERY_MS: i64 = 3_600_000;
+
 /// The predictive models of an account's devices, and what running them
 /// cost.
 #[derive(Debug, Default)]
 pub struct Models {
     devices: Vec<DeviceSlot>,
     scratch: Vec<Prediction>,
+    /// Feature rows waiting for the outside models, in arrival order.
+    rows: Vec<FeatureRow>,
     /// Per predictor: reports observed and wall time spent in `observe`
     /// [ns] (measured, not simulated: never read by the simulation).
     pub cost: Vec<ModelCost>,
@@ -84,6 +106,19 @@ impl Models {
         if let Some(slot) = self.devices.get_mut(index) {
             *slot = DeviceSlot::default();
         }
+    }
+
+    /// The feature rows queued since the last call, in arrival order (for
+    /// the outside models).
+    pub fn take_rows(&mut self) -> Vec<FeatureRow> {
+        std::mem::take(&mut self.rows)
+    }
+
+    fn slot(&mut self, index: usize) -> &mut DeviceSlot {
+        if self.devices.len() <= index {
+            self.devices.resize_with(index + 1, DeviceSlot::default);
+        }
+        &mut self.devices[index]
     }
 
     /// The primary's latest prediction for device `index`: of its issues,
@@ -143,6 +178,8 @@ impl Alert {
 /// Feeds a new report of device `device_index` to its models, records
 /// their predictions and creates an alert for each of the primary's that
 /// reaches the account's threshold while no alert of that issue is open.
+/// Hourly, once known, the device's features are recorded (for the
+/// dataset) and queued for outside models.
 pub(crate) fn assess(
     state: &AppState,
     acc: &mut Account,
@@ -152,32 +189,44 @@ pub(crate) fn assess(
 ) {
     let predictors = state.predictors();
     let models = &mut acc.models;
-    if models.devices.len() <= device_index {
-        models
-            .devices
-            .resize_with(device_index + 1, DeviceSlot::default);
-    }
     if models.cost.len() < predictors.len() {
         models.cost.resize(predictors.len(), ModelCost::default());
     }
-    let slot = &mut models.devices[device_index];
+    let slot = models.slot(device_index);
     if slot.models.is_empty() {
         slot.models = predictors.iter().map(|p| p.device_model()).collect();
     }
-    if state.config().record_features {
+    let (record, queue) = (state.config().record_features, state.has_outside_models());
+    if record || queue {
         let f = slot.features.get_or_insert_with(Box::default);
         f.observe(sample);
         let ms = now.as_millis();
-        if slot.features_at.is_none_or(|last| ms - last >= 3_600_000)
+        if slot
+            .features_at
+            .is_none_or(|last| ms - last >= FEATURE_EVERY_MS)
             && let Some(values) = f.values()
         {
-            acc.store.record_features(device_index as u32, now, &values);
             slot.features_at = Some(ms);
+            if record {
+                acc.store.record_features(device_index as u32, now, &values);
+            }
+            if queue {
+                models.rows.push(FeatureRow {
+                    device: device_index as u32,
+                    at: now,
+                    values,
+                });
+            }
         }
     }
+    let slot = &mut models.devices[device_index];
     let mut scratch = std::mem::take(&mut models.scratch);
     let mut alerting = Vec::new();
     for (m, model) in slot.models.iter_mut().enumerate() {
+        if predictors[m].command().is_some() {
+            // An outside model: it answers between windows.
+            continue;
+        }
         scratch.clear();
         let watch = Stopwatch::start();
         model.observe(sample, &mut scratch);
@@ -191,10 +240,7 @@ pub(crate) fn assess(
         }
         if m == 0 {
             for p in &scratch {
-                match slot.latest.iter_mut().find(|l| l.issue == p.issue) {
-                    Some(l) => *l = p.clone(),
-                    None => slot.latest.push(p.clone()),
-                }
+                note(&mut slot.latest, p);
                 if p.confidence >= acc.alert_threshold {
                     alerting.push(p.clone());
                 }
@@ -203,28 +249,76 @@ pub(crate) fn assess(
     }
     models.scratch = scratch;
     for prediction in alerting {
-        let device_id = &acc.devices[device_index].device_id;
-        let open = acc.alerts.iter().any(|a| {
-            a.device_id == *device_id && a.issue == prediction.issue && a.resolved_at.is_none()
-        });
-        if open {
-            continue;
-        }
-        let device_id = device_id.clone();
-        let alert = Alert {
-            alert_id: acc.uuid(),
-            device_id,
-            issue: prediction.issue.into_owned(),
-            confidence: prediction.confidence,
-            action: prediction.recommended_action.into_owned(),
-            dispatch: false,
-            source: "predictor",
-            created_at: now,
-            resolved_at: None,
-        };
-        crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
-        acc.alerts.push(alert);
+        raise(acc, device_index, prediction, now);
     }
+}
+
+/// Takes in an outside model's prediction for device `device_index` (the
+/// answer to a feature row): records it as model `model`'s and, if that
+/// is the primary, keeps it as the device's latest and raises an alert by
+/// the same rule as [`assess`].
+pub fn apply(
+    acc: &mut Account,
+    model: usize,
+    device_index: usize,
+    prediction: Prediction,
+    now: SimTime,
+) {
+    acc.store.record_prediction(
+        device_index as u32,
+        now,
+        u16::try_from(model).unwrap_or(u16::MAX),
+        &prediction,
+    );
+    if let Some(cost) = acc.models.cost.get_mut(model) {
+        cost.predictions += 1;
+    }
+    if model == 0 {
+        note(&mut acc.models.slot(device_index).latest, &prediction);
+        if prediction.confidence >= acc.alert_threshold {
+            raise(acc, device_index, prediction, now);
+        }
+    }
+}
+
+/// Keeps `p` as the primary's latest prediction of its issue.
+fn note(latest: &mut Vec<Prediction>, p: &Prediction) {
+    match latest.iter_mut().find(|l| l.issue == p.issue) {
+        Some(l) => *l = p.clone(),
+        None => latest.push(p.clone()),
+    }
+}
+
+/// Creates the predictor's alert of `prediction` for device
+/// `device_index`, unless one of its issue is open for the device.
+fn raise(acc: &mut Account, device_index: usize, prediction: Prediction, now: SimTime) {
+    let device_id = &acc.devices[device_index].device_id;
+    let open = acc.alerts.iter().any(|a| {
+        a.device_id == *device_id && a.issue == prediction.issue && a.resolved_at.is_none()
+    });
+    if open {
+        return;
+    }
+    let device_id = device_id.clone();
+    let alert = Alert {
+        alert_id: acc.uuid(),
+        device_id,
+        issue: prediction.issue.into_owned(),
+        confidence: prediction.confidence,
+        action: prediction.recommended_action.into_owned(),
+        dispatch: false,
+        source: "predictor",
+        created_at: now,
+        resolved_at: None,
+    };
+    open_alert(acc, alert, now);
+}
+
+/// Adds `alert` to the account and announces it
+/// (`predictive.alert_created`).
+fn open_alert(acc: &mut Account, alert: Alert, now: SimTime) {
+    crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
+    acc.alerts.push(alert);
 }
 
 /// `GET /v1/predictive/hvac/{device_id}/status` (scope `diagnostics:read`).
@@ -307,8 +401,7 @@ pub(crate) async fn post_alert(
                 created_at: now,
                 resolved_at: None,
             };
-            acc.alerts.push(alert.clone());
-            crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
+            open_alert(acc, alert.clone(), now);
             Ok(alert)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;

@@ -610,6 +610,9 @@ struct Inner {
     /// The failure predictors: the primary (behind predictions and
     /// automatic alerts), then the shadows.
     predictors: Vec<Arc<dyn crate::predictors::Predictor>>,
+    /// Whether any predictor is an outside model (the server then queues
+    /// feature rows for it).
+    outside: bool,
     /// Where webhook deliveries go.
     sink: Arc<dyn crate::webhooks::WebhookSink>,
     /// Makes each account's store.
@@ -647,6 +650,7 @@ impl AppState {
             accounts: RwLock::new(Vec::new()),
             releases: RwLock::new(Vec::new()),
             predictors: vec![Arc::new(crate::predictors::SeverityZones::default())],
+            outside: false,
             sink: Arc::new(crate::webhooks::Unreachable),
             store: crate::store::memory(config.telemetry_retention),
             forecast: None,
@@ -685,6 +689,7 @@ impl AppState {
                     .chain(shadows)
                     .take(usize::from(u16::MAX))
                     .collect();
+                inner.outside = inner.predictors.iter().any(|p| p.command().is_some());
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),
@@ -752,6 +757,11 @@ impl AppState {
     /// Every predictor: the primary, then the shadows.
     pub fn predictors(&self) -> &[Arc<dyn crate::predictors::Predictor>] {
         &self.0.predictors
+    }
+
+    /// Whether any predictor is an outside model (`cmd:`).
+    pub fn has_outside_models(&self) -> bool {
+        self.0.outside
     }
 
     /// The clock.

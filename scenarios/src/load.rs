@@ -158,8 +158,9 @@ pub fn parse_str(text: &str, base: &Path) -> Result<Scenario, ScenarioError> {
             *file = Some(base.join(p));
         }
     }
-    // So are trained model files.
+    // So are trained model files, and outside models run there.
     let server = &mut scenario.server;
+    server.model_dir = base.to_owned();
     for spec in std::iter::once(&mut server.predictor).chain(&mut server.shadow_predictors) {
         if let Some(path) = spec.strip_prefix("logistic:")
             && Path::new(path).is_relative()

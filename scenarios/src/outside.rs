@@ -12,21 +12,38 @@
 //!
 //! The features are the server's engineered features
 //! (`api_server::predictors::features::NAMES`; null where not known yet).
+//! A prediction may add a `"recommended_action"` (text, ≤ 1,024
+//! characters); without one the built-in models' action for its confidence
+//! is used. A device may be left out of an answer (no prediction for it).
+//!
+//! In a run ([`crate::run`]), each device's row comes hourly once its
+//! features are known — the rows of the labelled dataset — and the rows of
+//! each 60-second window go as one batch after it; the answers are the
+//! model's predictions at the window's end. The process runs in the
+//! scenario file's folder (with `--model`, the current folder), and its
+//! features start afresh when a technician services the unit.
 //! An answer that is not such a line, a process that exits, or one that
 //! does not answer within the timeout is an error naming the model and what
 //! it did (with the end of its stderr); the model is stopped when dropped.
 //! `scenarios/examples/models/vibration_trend.py` is an example in Python's
 //! standard library.
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use api_server::AppState;
+use api_server::predictive::{FeatureRow, ModelCost};
 use api_server::predictors::features::NAMES;
+use api_server::predictors::{Prediction, action_for};
 use serde_json::{Map, Value, json};
 use sim_core::SimTime;
+use sim_core::clock::Stopwatch;
 
 /// How much of the model's stderr an error shows.
 const STDERR_TAIL: usize = 2_000;
@@ -100,6 +117,8 @@ pub struct OutsidePrediction {
     pub issue: String,
     /// Confidence, 0–1.
     pub confidence: f64,
+    /// What to do, if the model says.
+    pub recommended_action: Option<String>,
 }
 
 /// A running outside model.
@@ -124,16 +143,18 @@ fn shorten(s: &str, n: usize) -> String {
 }
 
 impl OutsideModel {
-    /// Starts `command` (through `sh -c`), named `name` in errors and
-    /// tables, answering each batch within `timeout`.
+    /// Starts `command` (through `sh -c`) in the folder `dir`, named
+    /// `name` in errors and tables, answering each batch within `timeout`.
     pub fn spawn(
         name: &str,
         command: &str,
+        dir: &Path,
         timeout: Duration,
     ) -> Result<OutsideModel, OutsideError> {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
+            .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -213,6 +234,11 @@ impl OutsideModel {
         }
     }
 
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Sends `rows` as one batch; the model's predictions for them.
     pub fn predict(&mut self, rows: &[Row<'_>]) -> Result<Vec<OutsidePrediction>, OutsideError> {
         self.batch += 1;
@@ -276,11 +302,12 @@ impl OutsideModel {
         let list = v["predictions"]
             .as_array()
             .ok_or_else(|| bad("\"predictions\" must be an array".into()))?;
+        let devices: HashSet<&str> = rows.iter().map(|r| r.device_id).collect();
         let mut out = Vec::with_capacity(list.len());
         for (i, p) in list.iter().enumerate() {
             let device_id = p["device_id"]
                 .as_str()
-                .filter(|d| rows.iter().any(|r| r.device_id == *d))
+                .filter(|d| devices.contains(d))
                 .ok_or_else(|| {
                     bad(format!(
                         "predictions[{i}].device_id must be a device of the batch"
@@ -302,10 +329,20 @@ impl OutsideModel {
                         "predictions[{i}].confidence must be a number from 0 to 1"
                     ))
                 })?;
+            let recommended_action = match &p["recommended_action"] {
+                Value::Null => None,
+                Value::String(a) if !a.is_empty() && a.chars().count() <= 1_024 => Some(a.clone()),
+                _ => {
+                    return Err(bad(format!(
+                        "predictions[{i}].recommended_action must be text of 1 to 1024 characters"
+                    )));
+                }
+            };
             out.push(OutsidePrediction {
                 device_id: device_id.to_owned(),
                 issue: issue.to_owned(),
                 confidence,
+                recommended_action,
             });
         }
         Ok(out)
@@ -319,4 +356,121 @@ impl Drop for OutsideModel {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A run's outside models, fed the feature rows the server queued in each
+/// window and answering for them at its end.
+#[derive(Debug, Default)]
+pub(crate) struct Outsiders {
+    /// (the model's index among the run's predictors, the process, what it
+    /// cost: rows sent and wall time; its predictions are counted by the
+    /// server).
+    models: Vec<(usize, OutsideModel, ModelCost)>,
+    /// Each device's account and index in it.
+    devices: HashMap<Arc<str>, (usize, usize)>,
+}
+
+impl Outsiders {
+    /// Starts the outside models among the state's predictors (their
+    /// table names are `names`), in `dir`; `device_ids` are each
+    /// account's devices, by index.
+    pub(crate) fn start(
+        state: &AppState,
+        names: &[Arc<str>],
+        dir: &Path,
+        timeout: Duration,
+        device_ids: &[Vec<Arc<str>>],
+    ) -> Result<Outsiders, OutsideError> {
+        let mut models = Vec::new();
+        for (m, p) in state.predictors().iter().enumerate() {
+            if let Some(command) = p.command() {
+                let name = names.get(m).map_or(p.name(), |n| &**n);
+                models.push((
+                    m,
+                    OutsideModel::spawn(name, command, dir, timeout)?,
+                    ModelCost::default(),
+                ));
+            }
+        }
+        let devices = if models.is_empty() {
+            HashMap::new()
+        } else {
+            device_ids
+                .iter()
+                .enumerate()
+                .flat_map(|(a, ids)| {
+                    ids.iter()
+                        .enumerate()
+                        .map(move |(i, id)| (id.clone(), (a, i)))
+                })
+                .collect()
+        };
+        Ok(Outsiders { models, devices })
+    }
+
+    /// Sends the rows queued since the last step (every account's, in
+    /// account order) to each model as one batch, and hands the answers to
+    /// the server as predictions made at `now`.
+    pub(crate) fn step(
+        &mut self,
+        state: &AppState,
+        device_ids: &[Vec<Arc<str>>],
+        now: SimTime,
+    ) -> Result<(), OutsideError> {
+        if self.models.is_empty() {
+            return Ok(());
+        }
+        let accounts = state.accounts();
+        let mut queued: Vec<(usize, FeatureRow)> = Vec::new();
+        for (a, acc) in accounts.iter().enumerate() {
+            let rows = lock(acc).models.take_rows();
+            queued.extend(rows.into_iter().map(|r| (a, r)));
+        }
+        if queued.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<Row<'_>> = queued
+            .iter()
+            .filter_map(|(a, r)| {
+                Some(Row {
+                    device_id: device_ids.get(*a)?.get(r.device as usize)?,
+                    at: r.at,
+                    features: &r.values,
+                })
+            })
+            .collect();
+        for (m, model, cost) in &mut self.models {
+            let watch = Stopwatch::start();
+            let answers = model.predict(&rows)?;
+            cost.nanos += watch.elapsed_ns();
+            cost.reports += rows.len() as u64;
+            for p in answers {
+                let Some(&(a, index)) = self.devices.get(p.device_id.as_str()) else {
+                    continue;
+                };
+                let action = p
+                    .recommended_action
+                    .map_or(Cow::Borrowed(action_for(p.confidence)), Cow::Owned);
+                let prediction = Prediction {
+                    issue: Cow::Owned(p.issue),
+                    confidence: p.confidence,
+                    recommended_action: action,
+                };
+                if let Some(acc) = accounts.get(a) {
+                    api_server::predictive::apply(&mut lock(acc), *m, index, prediction, now);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Each outside model's index among the run's predictors and what it
+    /// cost (rows sent, wall time).
+    pub(crate) fn costs(&self) -> impl Iterator<Item = (usize, ModelCost)> + '_ {
+        self.models.iter().map(|(m, _, c)| (*m, *c))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

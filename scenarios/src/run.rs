@@ -66,6 +66,9 @@ pub enum RunError {
     /// The run folder's report could not be made.
     #[error("report: {0}")]
     Report(String),
+    /// An outside model failed (the run stopped).
+    #[error("{0}")]
+    Model(String),
     /// The run folder could not be written.
     #[error("cannot write {path}: {message}")]
     Write {
@@ -127,6 +130,8 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
         }
         s.server.predictor = primary.clone();
         s.server.shadow_predictors = shadows.to_vec();
+        // Outside models named on the command line run where it was given.
+        s.server.model_dir = PathBuf::from(".");
     }
     Ok(s)
 }
@@ -370,6 +375,25 @@ pub fn run(
     )
     .map_err(RunError::Provision)?;
     let account_ids: Vec<usize> = provisioned.sides.iter().map(|side| side.id).collect();
+    let models: Vec<Arc<str>> = model_names(
+        provisioned
+            .shared
+            .state
+            .predictors()
+            .iter()
+            .map(|p| p.name()),
+    )
+    .into_iter()
+    .map(Arc::from)
+    .collect();
+    let mut outsiders = crate::outside::Outsiders::start(
+        &provisioned.shared.state,
+        &models,
+        &s.server.model_dir,
+        std::time::Duration::from_millis(s.server.model_timeout.0.as_millis()),
+        &device_ids,
+    )
+    .map_err(|e| RunError::Model(e.to_string()))?;
     tables
         .fleet(&s, &specs, &tenants, &account_ids)
         .map_err(|e| RunError::Tables(e.to_string()))?;
@@ -409,11 +433,12 @@ pub fn run(
         .map_err(|e| RunError::Tables(e.to_string()))?;
     let mut setup_rows = provisioned.stats.rows.clone();
     let mut table_error: Option<String> = None;
+    let mut model_error: Option<String> = None;
     let stats = executor
         .run(
             &mut shards,
             plan,
-            |w, messages, _| {
+            |w, messages, out| {
                 let mut records = Vec::new();
                 let mut rows = std::mem::take(&mut setup_rows);
                 for m in messages {
@@ -425,27 +450,33 @@ pub fn run(
                 // Between windows: the operator publishes, rollouts move on.
                 publisher.publish_due(&shared.state, w.end);
                 shared.state.tick_global(w.end);
-                let written = drain(
-                    &shared,
-                    &mut tables,
-                    records,
-                    rows,
-                    &outlets,
-                    &device_ids,
-                    w.end,
-                )
-                .and_then(|()| rollouts.note(&shared.state, w.end, &mut tables));
-                if let (None, Err(e)) = (&table_error, written) {
+                // The outside models answer for the window's feature rows.
+                if let Err(e) = outsiders.step(&shared.state, &device_ids, w.end) {
+                    model_error = Some(e.to_string());
+                    out.stop();
+                }
+                let names = Names {
+                    devices: &device_ids,
+                    models: &models,
+                };
+                let written = drain(&shared, &mut tables, records, rows, &outlets, names, w.end)
+                    .and_then(|()| rollouts.note(&shared.state, w.end, &mut tables));
+                if let Err(e) = written {
                     table_error = Some(e.to_string());
+                    out.stop();
                 }
             },
             progress,
         )
         .map_err(|e| RunError::Simulation(e.to_string()))?;
+    if let Some(e) = model_error {
+        return Err(RunError::Model(e));
+    }
     if let Some(e) = table_error {
         return Err(RunError::Tables(e));
     }
-    let timings = timings(&shared.state, watch.elapsed_ns(), threads);
+    let timings = timings(&shared.state, &outsiders, watch.elapsed_ns(), threads);
+    drop(outsiders);
     for (a, acc) in shared.state.accounts().iter().enumerate() {
         let acc = acc
             .lock()
@@ -508,9 +539,20 @@ pub fn run(
 /// What the run cost in wall time, and each predictor's share of it
 /// (`timings.json`: measured, so it differs from run to run, unlike
 /// `summary.json`).
-fn timings(state: &AppState, wall_ns: u64, threads: usize) -> Value {
+fn timings(
+    state: &AppState,
+    outsiders: &crate::outside::Outsiders,
+    wall_ns: u64,
+    threads: usize,
+) -> Value {
     let names = model_names(state.predictors().iter().map(|p| p.name()));
     let mut costs = vec![api_server::predictive::ModelCost::default(); names.len()];
+    for (m, c) in outsiders.costs() {
+        if let Some(total) = costs.get_mut(m) {
+            total.reports += c.reports;
+            total.nanos += c.nanos;
+        }
+    }
     for acc in state.accounts() {
         let acc = acc
             .lock()
@@ -533,6 +575,15 @@ fn timings(state: &AppState, wall_ns: u64, threads: usize) -> Value {
     })
 }
 
+/// What the tables call devices and models.
+#[derive(Debug, Clone, Copy)]
+struct Names<'a> {
+    /// Each account's device ids, by index.
+    devices: &'a [Vec<Arc<str>>],
+    /// The predictors' table names, primary first.
+    models: &'a [Arc<str>],
+}
+
 /// Moves what the last window produced into the tables.
 fn drain(
     shared: &crate::server::Shared,
@@ -540,16 +591,16 @@ fn drain(
     records: Vec<Record>,
     rows: Vec<crate::server::RequestRow>,
     outlets: &crate::tables::Outlets,
-    device_ids: &[Vec<Arc<str>>],
+    names: Names<'_>,
     now: SimTime,
 ) -> Result<(), reports::tables::TableError> {
+    let Names {
+        devices: device_ids,
+        models,
+    } = names;
     tables.records(records)?;
     tables.requests(rows)?;
     tables.webhooks(shared.receiver.drain_rows())?;
-    let models: Vec<Arc<str>> = model_names(shared.state.predictors().iter().map(|p| p.name()))
-        .into_iter()
-        .map(Arc::from)
-        .collect();
     let outlets = outlets
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -561,7 +612,7 @@ fn drain(
         );
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
         tables.telemetry(ids, out.readings)?;
-        tables.predictions(ids, &models, out.predictions)?;
+        tables.predictions(ids, models, out.predictions)?;
         tables.features(ids, out.features)?;
         tables.commands(ids, out.commands, now)?;
     }

@@ -759,6 +759,12 @@ pub struct Server {
     /// Readings kept in memory per device (all are written to the run's
     /// tables).
     pub telemetry_retention: usize,
+    /// How long an outside model (`cmd:`) may take to answer a batch.
+    pub model_timeout: Duration,
+    /// The folder outside models run in: the scenario file's (the current
+    /// folder for `--model` and scenarios not read from a file).
+    #[serde(skip)]
+    pub model_dir: PathBuf,
 }
 
 impl Default for Server {
@@ -768,6 +774,8 @@ impl Default for Server {
             predictor: "threshold".into(),
             shadow_predictors: Vec::new(),
             telemetry_retention: 2_000,
+            model_timeout: Duration(SimDuration::from_secs(60)),
+            model_dir: PathBuf::from("."),
         }
     }
 }

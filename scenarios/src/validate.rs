@@ -119,6 +119,12 @@ pub(crate) fn validate(s: &Scenario) -> Result<(), Invalid> {
     for (i, name) in sv.shadow_predictors.iter().enumerate() {
         predictor(&format!("server.shadow_predictors[{i}]"), name)?;
     }
+    duration_within(
+        "server.model_timeout",
+        sv.model_timeout.0,
+        SimDuration::from_secs(1),
+        SimDuration::from_hours(1),
+    )?;
     if sv.shadow_predictors.len() > 16 {
         return Err(bad(
             "server.shadow_predictors",

@@ -132,6 +132,7 @@ pub struct Envelope<M> {
 pub struct Deliveries<D> {
     items: Vec<(EntityId, SimTime, D)>,
     wake: SimTime,
+    stop: bool,
 }
 
 impl<D> Deliveries<D> {
@@ -145,6 +146,13 @@ impl<D> Deliveries<D> {
     /// Delivers `delivery` to entity `to`, due at `at`.
     pub fn push(&mut self, to: EntityId, at: SimTime, delivery: D) {
         self.items.push((to, at, delivery));
+    }
+
+    /// Ends the run after this window (the exchange met an error it cannot
+    /// go on from); [`RunStats::stopped`] says so. This window's deliveries
+    /// are still made.
+    pub fn stop(&mut self) {
+        self.stop = true;
     }
 
     /// Number of deliveries queued so far.
@@ -206,6 +214,9 @@ pub struct RunStats {
     pub messages: u64,
     /// Deliveries made.
     pub deliveries: u64,
+    /// Whether the exchange stopped the run before its end
+    /// ([`Deliveries::stop`]).
+    pub stopped: bool,
 }
 
 /// Why a run could not start or had to stop.
@@ -361,6 +372,7 @@ impl Executor {
                 windows: 0,
                 messages: 0,
                 deliveries: 0,
+                stopped: false,
             };
             // Each entity's next event: only those due in a window advance.
             let mut next: Vec<SimTime> = entities
@@ -435,6 +447,7 @@ impl Executor {
                 let mut deliveries = Deliveries {
                     items: Vec::new(),
                     wake: SimTime::MAX,
+                    stop: false,
                 };
                 exchange(window, messages, &mut deliveries);
 
@@ -465,6 +478,10 @@ impl Executor {
                     deliveries: stats.deliveries,
                 });
                 window_start = window_end;
+                if deliveries.stop {
+                    stats.stopped = true;
+                    break;
+                }
             }
             Ok(stats)
         })

@@ -15,6 +15,7 @@
 //! | `threshold` | [`SeverityZones`]: ISO 10816-style severity zones of the peak acceleration |
 //! | `trend` | [`Trend`]: Gebraeel's exponential degradation model with a Bayesian update per report |
 //! | `logistic:PATH` | [`logistic::Logistic`]: a logistic classifier per issue over engineered features, trained offline |
+//! | `cmd:COMMAND` | [`outside::Outside`]: a model in any language, run as a subprocess by the runner |
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use crate::state::{EnergyReport, VibrationReport};
 
 pub mod features;
 pub mod logistic;
+pub mod outside;
 pub mod stats;
 mod trend;
 mod zones;
@@ -69,6 +71,12 @@ pub trait Predictor: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &str;
     /// A fresh model of one device (new, or just serviced).
     fn device_model(&self) -> Box<dyn DeviceModel>;
+    /// For an outside model, the command that runs it: its device models
+    /// predict nothing, the runner sends it the devices' feature rows
+    /// ([`outside`]).
+    fn command(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The model of one device: takes in its reports one at a time.
@@ -93,9 +101,9 @@ pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
 }
 
 /// What a predictor specification names: a built-in (`threshold`,
-/// `trend`) or a trained logistic model (`logistic:PATH` to the file
-/// `thermotwin ml train` wrote).
-pub const SPECS: &str = "threshold, trend or logistic:PATH";
+/// `trend`), a trained logistic model (`logistic:PATH` to the file
+/// `thermotwin ml train` wrote) or an outside model (`cmd:COMMAND`).
+pub const SPECS: &str = "threshold, trend, logistic:PATH or cmd:COMMAND";
 
 /// The predictor a specification names (see [`SPECS`]); the error says
 /// what is wrong (an unknown name, a model file that cannot be used).
@@ -108,12 +116,18 @@ pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
         let file = logistic::LogisticFile::load(path).map_err(|e| e.to_string())?;
         return Ok(Arc::new(logistic::Logistic::new(file, spec_name(spec))?));
     }
+    if let Some(command) = spec.strip_prefix("cmd:") {
+        if command.trim().is_empty() {
+            return Err(format!("{spec:?} names no command; expected cmd:COMMAND"));
+        }
+        return Ok(Arc::new(outside::Outside::new(spec, command.trim())));
+    }
     Err(format!("{spec:?} is not a predictor; expected {SPECS}"))
 }
 
 /// The name tables and leaderboards give the predictor of `spec`: a
 /// built-in's name, `logistic:FILE` (the file's name without its folder)
-/// for a logistic model.
+/// for a logistic model, the specification itself for an outside model.
 pub fn spec_name(spec: &str) -> String {
     match spec.strip_prefix("logistic:") {
         Some(path) => format!(
@@ -123,6 +137,20 @@ pub fn spec_name(spec: &str) -> String {
                 .map_or_else(|| path.into(), |f| f.to_string_lossy())
         ),
         None => spec.to_owned(),
+    }
+}
+
+/// The action the built-in models recommend at `confidence` of a bearing
+/// (or any) failure: from "keep monitoring" to "inspect within 3 days".
+pub fn action_for(confidence: f64) -> &'static str {
+    if confidence >= 0.9 {
+        "Schedule HVAC inspection within 3 days; compressor bearing failure likely"
+    } else if confidence >= 0.5 {
+        "Schedule HVAC inspection within 14 days"
+    } else if confidence >= 0.1 {
+        "Monitor vibration; inspect at the next routine service"
+    } else {
+        "No action needed; keep monitoring"
     }
 }
 

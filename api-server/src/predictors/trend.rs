@@ -157,15 +157,7 @@ impl DeviceModel for TrendModel {
         let f = self.forecast(h);
         let sd = (f.var + p.noise * p.noise + p.diffusion_per_sqrt_day.powi(2) * h).sqrt();
         let confidence = normal_cdf((f.mean - p.failure_g.ln()) / sd).clamp(0.0, 1.0);
-        let recommended_action = if confidence >= 0.9 {
-            "Schedule HVAC inspection within 3 days; compressor bearing failure likely"
-        } else if confidence >= 0.5 {
-            "Schedule HVAC inspection within 14 days"
-        } else if confidence >= 0.1 {
-            "Monitor vibration; inspect at the next routine service"
-        } else {
-            "No action needed; keep monitoring"
-        };
+        let recommended_action = super::action_for(confidence);
         out.push(Prediction {
             issue: BEARING_ISSUE.into(),
             confidence: (confidence * 1e4).round() / 1e4,

@@ -430,6 +430,39 @@ fn bad_plans_and_addresses_are_errors_not_panics() {
 }
 
 #[test]
+fn the_exchange_can_stop_the_run_after_a_window() {
+    let s = SimTime::from_secs;
+    let plan = RunPlan {
+        start: s(0),
+        end: s(100),
+        lookahead: SimDuration::from_secs(10),
+        max_window: SimDuration::from_secs(10),
+    };
+    let mut ents = vec![Recorder::default()];
+    let stats = Executor::new(1)
+        .unwrap()
+        .run(
+            &mut ents,
+            plan,
+            |w, msgs, out| {
+                for m in msgs {
+                    out.push(m.from, w.end, m.message);
+                }
+                if w.index == 1 {
+                    out.stop();
+                }
+            },
+            |_| {},
+        )
+        .unwrap();
+    assert!(stats.stopped);
+    assert_eq!(stats.windows, 2);
+    assert_eq!(ents[0].advanced_to, [s(10), s(20)]);
+    // The stopping window's deliveries are made.
+    assert_eq!(ents[0].delivered, [(s(10), 0), (s(20), 1)]);
+}
+
+#[test]
 fn an_empty_run_does_nothing() {
     let mut ents = vec![Recorder::default()];
     let t = SimTime::from_secs(3);
@@ -448,6 +481,7 @@ fn an_empty_run_does_nothing() {
         )
         .unwrap();
     assert_eq!(stats.windows, 0);
+    assert!(!stats.stopped);
     assert!(ents[0].advanced_to.is_empty());
 }
 
