@@ -145,7 +145,8 @@ pub struct Alert {
     pub confidence: f64,
     /// Recommended action.
     pub action: String,
-    /// Technician dispatch requested.
+    /// Technician dispatch requested: always for the predictor's alerts,
+    /// on request (enterprise tier) for an integration's.
     pub dispatch: bool,
     /// `predictor` or `integration`.
     pub source: &'static str,
@@ -306,7 +307,9 @@ fn raise(acc: &mut Account, device_index: usize, prediction: Prediction, now: Si
         issue: prediction.issue.into_owned(),
         confidence: prediction.confidence,
         action: prediction.recommended_action.into_owned(),
-        dispatch: false,
+        // The platform dispatches a technician for its own alerts (the
+        // seed: 0.72 is "the platform default for alert dispatch").
+        dispatch: true,
         source: "predictor",
         created_at: now,
         resolved_at: None,

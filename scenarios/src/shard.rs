@@ -192,27 +192,31 @@ impl Shard {
 
     /// After the server did something at `t`: hand on the request rows,
     /// note when the account's timers are next due, and send technicians
-    /// to new alerts.
+    /// to new alerts that ask for dispatch (the predictor's; an
+    /// integration's with `dispatch: true`).
     fn after_server(&mut self, t: SimTime, out: &mut Outbox<Output>) {
         for row in self.side.stats.rows.drain(..) {
             out.send(row.arrival, Output::Request(row));
         }
         let delay = self.shared.visits_delay;
         let seen = self.alerts_seen;
-        let Some((wake, new)) = self.shared.state.with_account(self.side.id, |acc| {
+        let Some((wake, new, seen_now)) = self.shared.state.with_account(self.side.id, |acc| {
             let new: Vec<(String, String, SimTime)> = match delay {
                 Some(_) if acc.alerts.len() > seen => acc.alerts[seen..]
                     .iter()
+                    .filter(|a| a.dispatch)
                     .map(|a| (a.alert_id.clone(), a.device_id.clone(), a.created_at))
                     .collect(),
                 _ => Vec::new(),
             };
-            (acc.wake(), new)
+            (acc.wake(), new, acc.alerts.len())
         }) else {
             return;
         };
         self.tick_next = self.tick_next.min(wake);
-        self.alerts_seen += new.len();
+        // Alerts without dispatch (an integration's, unless it asked) get no
+        // visit.
+        self.alerts_seen = seen_now;
         let Some(delay) = delay else {
             return;
         };
