@@ -286,13 +286,38 @@ fn run_scenario(
 }
 
 /// The leaderboard of a finished run: its models' scores and costs.
-fn leaderboard_of(finished: &scenarios::run::Finished) -> anyhow::Result<serde_json::Value> {
+fn leaderboard_of(finished: &scenarios::run::Finished) -> anyhow::Result<Vec<Row>> {
     let models: Vec<reports::metrics::models::ModelScore> =
         serde_json::from_value(finished.summary["metrics"]["models"].clone())?;
     let timings = reports::leaderboard::read_timings(&finished.dir);
     let entries = reports::leaderboard::entries(&models, timings.as_ref());
     print!("{}", reports::leaderboard::text(&entries));
-    Ok(reports::leaderboard::json(&entries))
+    Ok(entries
+        .iter()
+        .map(|e| Row {
+            score: e.score.clone(),
+            us_per_report: e.us_per_report,
+            share_of_run: e.share_of_run,
+        })
+        .collect())
+}
+
+/// A leaderboard row, owned (rows of several runs make one board).
+#[derive(Debug, Clone)]
+struct Row {
+    score: reports::metrics::models::ModelScore,
+    us_per_report: Option<f64>,
+    share_of_run: Option<f64>,
+}
+
+fn entries(rows: &[Row]) -> Vec<reports::leaderboard::Entry<'_>> {
+    rows.iter()
+        .map(|r| reports::leaderboard::Entry {
+            score: &r.score,
+            us_per_report: r.us_per_report,
+            share_of_run: r.share_of_run,
+        })
+        .collect()
 }
 
 /// `thermotwin bench-ml FILE --model … [--each-primary]`: 0 done, 2 invalid
@@ -366,18 +391,7 @@ fn bench_ml(
             closed_loop.push(board[0].clone());
         }
         println!("\neach model as the primary (closed loop):");
-        let rows: Vec<reports::metrics::models::ModelScore> =
-            serde_json::from_value(serde_json::Value::Array(closed_loop.clone()))?;
-        let entries: Vec<reports::leaderboard::Entry<'_>> = rows
-            .iter()
-            .zip(&closed_loop)
-            .map(|(score, v)| reports::leaderboard::Entry {
-                score,
-                us_per_report: v["inference_us_per_report"].as_f64(),
-                share_of_run: v["inference_share_of_run"].as_f64(),
-            })
-            .collect();
-        print!("{}", reports::leaderboard::text(&entries));
+        print!("{}", reports::leaderboard::text(&entries(&closed_loop)));
     }
     let s = &finished.summary;
     let board = serde_json::json!({
@@ -387,8 +401,8 @@ fn bench_ml(
         "duration_s": s["duration_s"],
         "alert_threshold": s["evaluation"]["params"]["threshold"],
         "models": models,
-        "shadow": open_loop,
-        "each_primary": each_primary.then_some(closed_loop),
+        "shadow": reports::leaderboard::json(&entries(&open_loop)),
+        "each_primary": each_primary.then(|| reports::leaderboard::json(&entries(&closed_loop))),
     });
     let path = finished.dir.join("leaderboard.json");
     let mut text = serde_json::to_string_pretty(&board)?;
