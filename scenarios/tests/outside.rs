@@ -4,6 +4,8 @@
 //! at the window's end, as the primary it raises alerts, and its failure
 //! stops the run with an error naming it.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -150,41 +152,6 @@ fn nonsense_exits_and_silence_are_errors_naming_the_model() {
     );
 }
 
-/// A small summer fleet with worn bearings (12 homes, 3 days).
-const FLEET: &str = r#"
-name = "outside"
-seed = 11
-start = "2026-07-01T00:00:00Z"
-duration = "3d"
-
-[fleet]
-homes = 12
-
-[climate]
-annual_mean_c = 24.0
-seasonal_amplitude_c = 6.0
-
-[faults.bearing]
-incidence = 0.7
-onset_max_h = 10.0
-rate_um_per_h = 1.5
-shape_per_h = 0.5
-vibration_spread = 1.0
-
-[faults.leak]
-incidence = 0.0
-
-[faults.capacitor]
-incidence = 0.0
-
-[technicians]
-delay = "12h"
-
-[evaluation]
-window_min = "1h"
-window_max = "4d"
-"#;
-
 fn out_dir(tag: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("thermotwin-outside-{tag}-{}", std::process::id()))
 }
@@ -230,7 +197,8 @@ fn an_outside_model_answers_the_dataset_rows_at_the_end_of_their_window() {
     if !python() {
         return;
     }
-    let s = scenarios::parse_str(FLEET, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let text = common::bearings(11, 3, "");
+    let s = scenarios::parse_str(&text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
     let out = out_dir("shadow");
     let model = format!("cmd:python3 {SCRIPT}");
     let o = Overrides {
@@ -303,10 +271,7 @@ for line in sys.stdin:
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("alarmist.py"), script).unwrap();
     // Named in the scenario file: it runs in the file's folder.
-    let text = FLEET.replace(
-        "[technicians]",
-        "[server]\npredictor = \"cmd:python3 alarmist.py\"\n\n[technicians]",
-    );
+    let text = common::bearings(11, 3, "predictor = \"cmd:python3 alarmist.py\"");
     let s = scenarios::parse_str(&text, &out).unwrap_or_else(|e| panic!("{e}"));
     let o = Overrides {
         out: Some(out.clone()),
@@ -352,7 +317,8 @@ for line in sys.stdin:
 
 #[test]
 fn a_failing_outside_model_stops_the_run_with_an_error_naming_it() {
-    let s = scenarios::parse_str(FLEET, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let text = common::bearings(11, 3, "");
+    let s = scenarios::parse_str(&text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
     let out = out_dir("failing");
     let fail = |model: &str, timeout_s: u64| {
         let mut s = s.clone();

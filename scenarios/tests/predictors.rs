@@ -4,47 +4,10 @@
 
 use std::path::Path;
 
+mod common;
+
 use scenarios::run::{Overrides, model_names, run};
 use serde_json::Value;
-
-const BEARINGS: &str = r#"
-name = "bearings"
-seed = 5
-start = "2026-07-01T00:00:00Z"
-duration = "5d"
-
-[fleet]
-homes = 12
-
-[climate]
-annual_mean_c = 24.0
-seasonal_amplitude_c = 6.0
-
-[faults.bearing]
-incidence = 0.7
-onset_max_h = 10.0
-rate_um_per_h = 1.5
-shape_per_h = 0.5
-vibration_spread = 1.0
-rate_spread = 0.5
-
-[faults.leak]
-incidence = 0.0
-
-[faults.capacitor]
-incidence = 0.0
-
-[server]
-predictor = "threshold"
-shadow_predictors = ["threshold", "trend"]
-
-[technicians]
-delay = "12h"
-
-[evaluation]
-window_min = "1h"
-window_max = "4d"
-"#;
 
 #[test]
 fn shadow_names_repeat_with_a_count() {
@@ -56,7 +19,12 @@ fn shadow_names_repeat_with_a_count() {
 
 #[test]
 fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_alerts() {
-    let s = scenarios::parse_str(BEARINGS, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let text = common::bearings(
+        5,
+        5,
+        "predictor = \"threshold\"\nshadow_predictors = [\"threshold\", \"trend\"]",
+    );
+    let s = scenarios::parse_str(&text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
     let out = std::env::temp_dir().join(format!("thermotwin-predictors-{}", std::process::id()));
     let o = Overrides {
         out: Some(out.clone()),

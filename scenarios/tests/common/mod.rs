@@ -1,0 +1,46 @@
+//! What the integration tests share.
+
+/// A small summer fleet with fast-wearing bearings (most units fail within
+/// days; loud healthy units beside them), seed `seed`, `days` long, with
+/// `server` as its `[server]` table's lines.
+pub(crate) fn bearings(seed: u64, days: u32, server: &str) -> String {
+    format!(
+        r#"
+name = "bearings"
+seed = {seed}
+start = "2026-07-01T00:00:00Z"
+duration = "{days}d"
+
+[fleet]
+homes = 12
+
+[climate]
+annual_mean_c = 24.0
+seasonal_amplitude_c = 6.0
+
+[faults.bearing]
+incidence = 0.7
+onset_max_h = 10.0
+rate_um_per_h = 1.5
+shape_per_h = 0.5
+vibration_spread = 1.0
+rate_spread = 0.5
+
+[faults.leak]
+incidence = 0.0
+
+[faults.capacitor]
+incidence = 0.0
+
+[server]
+{server}
+
+[technicians]
+delay = "12h"
+
+[evaluation]
+window_min = "1h"
+window_max = "4d"
+"#
+    )
+}
