@@ -85,6 +85,15 @@ fn out_of_range_values_name_key_value_range_and_line() {
     assert!(e.message.contains("1 to 30 minutes"), "{e}");
     let e = err("duration_extra = 1\n");
     assert!(e.message.contains("duration_extra"), "{e}");
+    // Predictors: an outside model needs a command; its timeout a range.
+    let e = err("[server]\nshadow_predictors = [\"trend\", \"cmd: \"]\n");
+    assert_eq!(e.key.as_deref(), Some("server.shadow_predictors[1]"));
+    assert!(e.message.contains("names no command"), "{e}");
+    let e = err("[server]\nmodel_timeout = \"2h\"\n");
+    assert_eq!(
+        e.to_string(),
+        "5:17: server.model_timeout: \"2h\" is out of range: expected 1s to 1h"
+    );
 }
 
 #[test]
