@@ -234,11 +234,6 @@ impl OutsideModel {
         }
     }
 
-    /// The model's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Sends `rows` as one batch; the model's predictions for them.
     pub fn predict(&mut self, rows: &[Row<'_>]) -> Result<Vec<OutsidePrediction>, OutsideError> {
         self.batch += 1;

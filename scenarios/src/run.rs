@@ -475,7 +475,13 @@ pub fn run(
     if let Some(e) = table_error {
         return Err(RunError::Tables(e));
     }
-    let timings = timings(&shared.state, &outsiders, watch.elapsed_ns(), threads);
+    let timings = timings(
+        &shared.state,
+        &models,
+        &outsiders,
+        watch.elapsed_ns(),
+        threads,
+    );
     drop(outsiders);
     for (a, acc) in shared.state.accounts().iter().enumerate() {
         let acc = acc
@@ -541,11 +547,11 @@ pub fn run(
 /// `summary.json`).
 fn timings(
     state: &AppState,
+    names: &[Arc<str>],
     outsiders: &crate::outside::Outsiders,
     wall_ns: u64,
     threads: usize,
 ) -> Value {
-    let names = model_names(state.predictors().iter().map(|p| p.name()));
     let mut costs = vec![api_server::predictive::ModelCost::default(); names.len()];
     for (m, c) in outsiders.costs() {
         if let Some(total) = costs.get_mut(m) {
@@ -567,7 +573,7 @@ fn timings(
         "simulation_wall_s": wall_ns as f64 / 1e9,
         "threads": threads,
         "models": names.iter().zip(&costs).map(|(name, c)| json!({
-            "name": name,
+            "name": &**name,
             "reports": c.reports,
             "predictions": c.predictions,
             "nanos": c.nanos,
