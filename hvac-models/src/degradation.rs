@@ -11,7 +11,18 @@
 //!   `α·β` µm per running hour and its coefficient of variation at runtime `t`
 //!   is `1/√(α·t)`. Because gamma shapes add, the process is sampled exactly
 //!   whatever the step lengths. The compressor seizes when wear reaches the
-//!   failure threshold, so `P(T ≤ t) = P(W(t) ≥ w_f)` exactly.
+//!   failure threshold, so `P(T ≤ t) = P(W(t) ≥ w_f)` exactly. The
+//!   vibration comes from the spall the wear opens, and a spall grows in
+//!   proportion to its own size: the propagation law of Li, Billington,
+//!   Zhang, Kurfess, Danyluk & Liang (1999), "Adaptive prognostics for
+//!   rolling element bearing condition", Mech. Syst. Signal Process. 13(1),
+//!   `dD/dN = C₀·D^m`, with `m = 1`. Against wear, the spall is then
+//!   `D = D₀·e^{k·W/w_f}` with `k = ln(D_f/D₀)`, from its initial size `D₀` at
+//!   onset to the critical size `D_f` at seizure, and the defect severity
+//!   that drives the impacts is `(D − D₀)/(D_f − D₀) = (e^{k·s} − 1)/(e^k − 1)`
+//!   at wear fraction `s`: faint for most of the life, then growing
+//!   exponentially — the signal shape Gebraeel et al. (2005) fit to bearing
+//!   vibration. A ratio `D_f/D₀` of 1 gives the linear limit, severity `s`.
 //! - **Refrigerant leak**: after onset the charge decays exponentially in
 //!   calendar time, `c = e^{−k·t}`. Capacity falls and power per unit of
 //!   capacity rises with undercharge, after the trends measured by Kim &
@@ -68,7 +79,12 @@ impl FaultKind {
 /// Bearing wear. Defaults: 20 % of homes; onset uniformly within the first
 /// 2,000 running hours; 0.05 µm per running hour on average (about 1,000
 /// running hours, one or two seasons, from onset to failure); shape 0.05 per
-/// hour; seizure at 50 µm.
+/// hour; seizure at 50 µm; the spall grows 50-fold from onset to seizure,
+/// so the peak acceleration stays near its healthy level for about half the
+/// wear life and then rises steeply, as in run-to-failure records such as
+/// the IMS bearing tests (Qiu, Lee, Lin & Yu 2006, "Wavelet filter-based weak
+/// signature detection method and its application on rolling element
+/// bearing prognostics", J. Sound Vib. 289).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BearingWearParams {
     /// Probability that a home's compressor has this fault, 0 to 1.
@@ -82,6 +98,9 @@ pub struct BearingWearParams {
     pub shape_per_h: f64,
     /// Wear at which the bearing seizes [µm], > 0 to 1,000.
     pub failure_um: f64,
+    /// Spall size at seizure over its size at onset, `D_f/D₀`, 1 (severity
+    /// linear in wear) to 10,000.
+    pub spall_ratio: f64,
 }
 
 impl Default for BearingWearParams {
@@ -92,6 +111,7 @@ impl Default for BearingWearParams {
             rate_um_per_h: 0.05,
             shape_per_h: 0.05,
             failure_um: 50.0,
+            spall_ratio: 50.0,
         }
     }
 }
@@ -166,6 +186,7 @@ impl DegradationParams {
         check_range("bearing.rate_um_per_h", b.rate_um_per_h, 1e-9, 100.0)?;
         check_range("bearing.shape_per_h", b.shape_per_h, 1e-9, 1_000.0)?;
         check_range("bearing.failure_um", b.failure_um, 1e-9, 1_000.0)?;
+        check_range("bearing.spall_ratio", b.spall_ratio, 1.0, 10_000.0)?;
         let l = &self.leak;
         check_range("leak.incidence", l.incidence, 0.0, 1.0)?;
         check_range("leak.onset_max_days", l.onset_max_days, 0.0, 3_650.0)?;
@@ -317,10 +338,12 @@ impl Degradation {
         }
     }
 
-    /// Bearing defect severity: wear as a fraction of the seizure threshold,
-    /// 0 to 1 (drives the vibration signal).
+    /// Bearing defect severity, 0 to 1 (drives the vibration signal): the
+    /// spall's growth from its onset size to its critical size,
+    /// [`spall_severity`] of the wear fraction.
     pub fn bearing_severity(&self) -> f64 {
-        (self.bearing_wear_um() / self.params.bearing.failure_um).clamp(0.0, 1.0)
+        let b = &self.params.bearing;
+        spall_severity(self.bearing_wear_um() / b.failure_um, b.spall_ratio)
     }
 
     /// Refrigerant charge as a fraction of nominal.
@@ -505,6 +528,20 @@ impl Degradation {
     }
 }
 
+/// The spall's growth `(D − D₀)/(D_f − D₀) = (e^{k·s} − 1)/(e^k − 1)`,
+/// `k = ln(ratio)`, at wear fraction `s` (clamped to 0–1) when the spall
+/// grows in proportion to its size (Li et al. 1999, `m = 1`); `s` itself for
+/// a ratio of 1 (the limit `k → 0`).
+pub fn spall_severity(s: f64, ratio: f64) -> f64 {
+    let s = s.clamp(0.0, 1.0);
+    let k = ratio.max(1.0).ln();
+    if k < 1e-9 {
+        s
+    } else {
+        ((k * s).exp_m1() / k.exp_m1()).clamp(0.0, 1.0)
+    }
+}
+
 fn days(d: f64) -> SimDuration {
     SimDuration::from_secs_f64(d * 86_400.0).unwrap_or(SimDuration::MAX)
 }
@@ -610,6 +647,25 @@ mod tests {
             FaultKind::CapacitorAgeing => p.capacitor.incidence = 1.0,
         }
         p
+    }
+
+    #[test]
+    fn the_spall_grows_exponentially_in_wear() {
+        // (e^{k·s} − 1)/(e^k − 1), k = ln 50: at half the wear the spall
+        // is √50 − 1 = 6.0711 of its 49 units of growth.
+        let r = 50.0;
+        assert_eq!(spall_severity(0.0, r), 0.0);
+        assert!((spall_severity(1.0, r) - 1.0).abs() < 1e-12);
+        assert!((spall_severity(0.5, r) - (50f64.sqrt() - 1.0) / 49.0).abs() < 1e-12);
+        assert!((spall_severity(0.5, r) - 0.123_900).abs() < 1e-6);
+        // Equal wear steps multiply the spall by the same factor.
+        let d = |s: f64| 1.0 + 49.0 * spall_severity(s, r);
+        assert!((d(0.3) / d(0.2) - d(0.9) / d(0.8)).abs() < 1e-9);
+        // A ratio of one is the linear limit; out-of-range wear clamps.
+        assert!((spall_severity(0.37, 1.0) - 0.37).abs() < 1e-12);
+        assert!((spall_severity(0.37, 1.0 + 1e-12) - 0.37).abs() < 1e-9);
+        assert_eq!(spall_severity(1.5, r), 1.0);
+        assert_eq!(spall_severity(-0.5, r), 0.0);
     }
 
     #[test]

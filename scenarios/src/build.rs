@@ -53,6 +53,7 @@ pub fn degradation(s: &Scenario) -> DegradationParams {
             rate_um_per_h: f.bearing.rate_um_per_h,
             shape_per_h: f.bearing.shape_per_h,
             failure_um: f.bearing.failure_um,
+            spall_ratio: f.bearing.spall_ratio,
         },
         leak: RefrigerantLeakParams {
             incidence: f.leak.incidence,

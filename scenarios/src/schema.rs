@@ -370,6 +370,9 @@ pub struct BearingSpec {
     pub shape_per_h: f64,
     /// Wear at which the compressor fails [µm].
     pub failure_um: f64,
+    /// Spall size at seizure over its size at onset (1: vibration linear in
+    /// wear).
+    pub spall_ratio: f64,
     /// Unit-to-unit spread of the healthy vibration level: each
     /// compressor's shaft tones and noise are scaled by a lognormal factor
     /// with this σ (installation and mounting differ).
@@ -388,6 +391,7 @@ impl Default for BearingSpec {
             rate_um_per_h: d.rate_um_per_h,
             shape_per_h: d.shape_per_h,
             failure_um: d.failure_um,
+            spall_ratio: d.spall_ratio,
             vibration_spread: 0.0,
             rate_spread: 0.0,
         }
