@@ -11,9 +11,13 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 /// Bayesian approach", IIE Transactions 37(6):543–557, on the peak
 /// acceleration of the compressor's bearing.
 ///
-/// The signal follows `S(t) = θ·exp(β·t + ε(t))`, so its logarithm is linear
-/// in time, `L(t) = ln S(t) = θ' + β·t + ε(t)`, with normal priors on the
-/// level and the rate and normal errors: the posterior of (θ', β) after each
+/// The signal follows `S(t) = φ + θ·exp(β·t + ε(t))`: a constant baseline φ
+/// (the unit's healthy level) plus an exponentially growing defect term
+/// (the paper's form; a spall grows in proportion to its size, see
+/// `hvac_models::degradation`). φ is set per unit from its own first
+/// reports, so the excess's logarithm is linear in time,
+/// `L(t) = ln(S(t) − φ) = θ' + β·t + ε(t)`, with normal priors on the level
+/// and the rate and normal errors: the posterior of (θ', β) after each
 /// report is again normal (conjugate linear regression, updated in O(1)
 /// from five running sums). The error has a white part (σ, the
 /// report-to-report scatter) and a Brownian part (σ_b per √day, Gebraeel's
@@ -22,54 +26,63 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 /// signal has crossed the failure level `D` by then:
 ///
 /// ```text
-///   P(T ≤ t + H) ≈ Φ((μ_L(t + H) − ln D) / sd_L(t + H))        (Gebraeel 2005, eq. 13)
+///   P(T ≤ t + H) ≈ Φ((μ_L(t + H) − ln(D − φ)) / sd_L(t + H))     (Gebraeel 2005, eq. 13)
 /// ```
 ///
 /// Departures from the paper, for a fleet whose units run for months: old
 /// reports are forgotten with a half-life (exponential forgetting of the
 /// sufficient statistics, as in recursive least squares), so the fit follows
-/// the recent rate, and the regression is centred on the latest report, so
-/// the level's prior is on the current level.
+/// the recent rate — wear advances only while the compressor runs, so the
+/// rate in calendar time changes with the weather — and the regression is
+/// centred on the latest report, so the level's prior is on the current
+/// level. φ is a share of the unit's mean peak over its first reports
+/// rather than all of it: the peak of a healthy bearing is the background's
+/// extreme, of which the defect's impacts replace a part as they grow, and
+/// an excess of half the healthy level keeps `ln(S − φ)` of a healthy unit
+/// flat instead of the logarithm of noise around zero.
 ///
 /// Defaults: `D` = 5.0 g (the peak acceleration of the simulator's bearing
-/// at seizure is 5.2 g, `hvac_models::vibration` at severity 1), horizon 10
-/// days, σ = 0.10 (the log-scatter of the peak in a degrading bearing),
-/// σ_b = 0.07 per √day, half-life 2 days (short: an exponential fitted
-/// over a long stretch of a concave signal overshoots at its end), priors level N(ln 0.25 g, 1²) and
-/// rate N(0, 0.5² per day²), a first prediction after 30 reports. An
-/// exponential fitted to a linearly growing signal overestimates the
-/// growth, so the horizon is shorter than the alert window it serves.
+/// at seizure is 5.2 g, `hvac_models::vibration` at severity 1), horizon 15
+/// days (half the default 30-day alert window), σ = 0.20 (the log-scatter of
+/// the excess over φ), σ_b = 0.07 per √day, half-life 0.5 days, priors
+/// level N(ln 0.25 g, 1²) and rate N(0, 0.5² per day²), φ = 0.5 × the mean
+/// of the first 30 reports, and a first prediction after 30 more reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trend {
     /// Failure level of the peak acceleration `D` [g].
     pub failure_g: f64,
     /// Horizon `H` of the failure probability [days].
     pub horizon_days: f64,
-    /// White error σ of `ln S`.
+    /// White error σ of `ln(S − φ)`.
     pub noise: f64,
-    /// Brownian error σ_b of `ln S` [per √day].
+    /// Brownian error σ_b of `ln(S − φ)` [per √day].
     pub diffusion_per_sqrt_day: f64,
     /// Half-life of a report's weight [days].
     pub half_life_days: f64,
-    /// Prior mean and standard deviation of the current level `ln S`.
+    /// Prior mean and standard deviation of the current level `ln(S − φ)`.
     pub prior_level: (f64, f64),
     /// Prior standard deviation of the rate [per day] (mean 0).
     pub prior_rate_sd: f64,
-    /// Reports before the first prediction.
+    /// Reports that set the baseline, and reports of the regression
+    /// before the first prediction.
     pub min_reports: u32,
+    /// φ as a share of the mean peak of the unit's first `min_reports`
+    /// reports, 0 to below 1.
+    pub baseline_share: f64,
 }
 
 impl Default for Trend {
     fn default() -> Self {
         Trend {
             failure_g: 5.0,
-            horizon_days: 10.0,
-            noise: 0.10,
+            horizon_days: 15.0,
+            noise: 0.20,
             diffusion_per_sqrt_day: 0.07,
-            half_life_days: 2.0,
+            half_life_days: 0.5,
             prior_level: (0.25f64.ln(), 1.0),
             prior_rate_sd: 0.5,
             min_reports: 30,
+            baseline_share: 0.5,
         }
     }
 }
@@ -92,9 +105,15 @@ impl Predictor for Trend {
 #[derive(Debug, Default)]
 struct TrendModel {
     p: Trend,
+    /// Σ peak and count of the first reports (the baseline).
+    baseline: (f64, u32),
     origin_ms: Option<i64>,
     sums: DecayingSums,
 }
+
+/// The smallest excess over the baseline taken into the regression [g]
+/// (a report below φ: the logarithm needs a positive value).
+const MIN_EXCESS_G: f64 = 1e-3;
 
 /// The posterior forecast of `ln S` at `h` days after the latest report:
 /// (mean, variance of the parameters' part).
@@ -145,10 +164,19 @@ impl DeviceModel for TrendModel {
         let Sample::Vibration(r) = sample else {
             return;
         };
+        let p = &self.p;
+        let peak = r.amplitude_g;
+        // The unit's own baseline first: φ from its first reports.
+        if self.baseline.1 < p.min_reports {
+            self.baseline.0 += peak;
+            self.baseline.1 += 1;
+            return;
+        }
+        let phi = p.baseline_share * self.baseline.0 / f64::from(self.baseline.1);
         let ms = r.received_at.as_millis();
         let origin = *self.origin_ms.get_or_insert(ms);
         let day = (ms - origin) as f64 / MS_PER_DAY;
-        self.add(day, r.amplitude_g.max(1e-3).ln());
+        self.add(day, (peak - phi).max(MIN_EXCESS_G).ln());
         if self.sums.count() < self.p.min_reports {
             return;
         }
@@ -156,7 +184,8 @@ impl DeviceModel for TrendModel {
         let h = p.horizon_days;
         let f = self.forecast(h);
         let sd = (f.var + p.noise * p.noise + p.diffusion_per_sqrt_day.powi(2) * h).sqrt();
-        let confidence = normal_cdf((f.mean - p.failure_g.ln()) / sd).clamp(0.0, 1.0);
+        let level = (p.failure_g - phi).max(MIN_EXCESS_G).ln();
+        let confidence = normal_cdf((f.mean - level) / sd).clamp(0.0, 1.0);
         let recommended_action = super::action_for(confidence);
         out.push(Prediction {
             issue: BEARING_ISSUE.into(),
@@ -190,9 +219,12 @@ mod tests {
     fn the_posterior_recovers_a_known_exponential() {
         // Noise-free ln S = ln 0.3 + 0.1·t over 20 days: the posterior
         // (dominated by data) gives the rate and the level back, and the
-        // forecast 10 days on.
+        // forecast 10 days on (a long memory: all 20 days count).
         let mut m = TrendModel {
-            p: Trend::default(),
+            p: Trend {
+                half_life_days: 100.0,
+                ..Trend::default()
+            },
             ..TrendModel::default()
         };
         for i in 0..2_000 {
@@ -205,41 +237,82 @@ mod tests {
         assert!(f.var > 0.0 && f.var < 1e-3, "{f:?}");
     }
 
+    /// 30 baseline reports at `base` g (φ = base / 2), then the series.
+    fn with_baseline(
+        base: f64,
+        rest: &[crate::state::VibrationReport],
+    ) -> Vec<crate::state::VibrationReport> {
+        let mut all: Vec<_> = (0..30).map(|i| vibration(i - 30, base)).collect();
+        all.extend_from_slice(rest);
+        all
+    }
+
     #[test]
     fn the_confidence_is_the_crossing_probability() {
-        // A level exactly at ln D in H days: probability one half.
+        // An excess over φ whose level reaches exactly ln(D − φ) in H days:
+        // probability one half.
         let p = Trend {
             prior_rate_sd: 10.0,
             prior_level: (0.0, 100.0),
             ..Trend::default()
         };
-        // Rate r: ln S(20 + H) = ln 5 when ln S(t) = ln 5 − r·(20 + H − t).
+        let phi: f64 = 0.2;
+        // Rate r: ln(S(20 + H) − φ) = ln(5 − φ).
         let (r, h) = (0.05, p.horizon_days);
         let reports = series(20.0, 60, |d| {
-            (5f64.ln() - r * (20.0 - 60.0 / 86_400.0 + h - d)).exp()
+            phi + ((5.0 - phi).ln() - r * (20.0 - 60.0 / 86_400.0 + h - d)).exp()
         });
-        let c = last(&p, &reports).unwrap().confidence;
+        let c = last(&p, &with_baseline(2.0 * phi, &reports))
+            .unwrap()
+            .confidence;
         assert!((c - 0.5).abs() < 0.01, "{c}");
     }
 
     #[test]
-    fn a_healthy_bearing_is_quiet_and_a_failing_one_is_flagged_in_time() {
-        // Healthy: 0.22 g flat with 3 % scatter (hvac-models at severity 0).
+    fn the_baseline_comes_first() {
+        // 30 reports set φ, 30 more start the regression: no prediction
+        // before the 60th.
+        let reports = series(1.0, 60, |_| 0.3);
+        assert!(last(&Trend::default(), &reports[..59]).is_none());
+        assert!(last(&Trend::default(), &reports[..60]).is_some());
+    }
+
+    #[test]
+    fn healthy_bearings_quiet_or_loud_are_quiet_and_a_failing_one_is_flagged_ahead_of_the_zones() {
+        // Healthy: flat with 3 % scatter, at 0.22 g (hvac-models at
+        // severity 0) and at 1.5 g (a loud installation: zone C of the
+        // threshold model).
         let wobble = |d: f64| 1.0 + 0.03 * (d * 977.0).sin();
-        let healthy = series(30.0, 120, |d| 0.22 * wobble(d));
-        assert!(last(&Trend::default(), &healthy).unwrap().confidence < 0.01);
-        // Failing: the peak grows linearly from 0.22 g to 5.2 g over 40
-        // days (a worn bearing, hvac-models' features): the confidence
-        // rises and passes 0.72 well before the end, but not in the first
-        // half.
-        let failing = |d: f64| (0.22 + 4.98 * d / 40.0) * wobble(d);
-        let at = |days: f64| {
-            last(&Trend::default(), &series(days, 120, failing))
-                .unwrap()
-                .confidence
+        for level in [0.22, 1.5] {
+            let healthy = series(30.0, 120, |d| level * wobble(d));
+            let c = last(&Trend::default(), &healthy).unwrap().confidence;
+            assert!(c < 0.01, "{level} g: {c}");
+        }
+        // Failing: a spall growing 50-fold over a 20-day wear life, as
+        // hvac-models (severity (e^{k·s} − 1)/(e^k − 1) at s = day/20, the
+        // impacts 5 g at seizure over a 0.22 g background): the confidence
+        // passes 0.72 about a horizon (15 days) ahead, not long before.
+        let failing = |d: f64| {
+            let k = 50f64.ln();
+            let severity = (k * d / 20.0).exp_m1() / k.exp_m1();
+            (0.22f64).max(0.11 + 5.0 * severity) * wobble(d)
         };
-        assert!(at(15.0) < 0.72, "{}", at(15.0));
-        assert!(at(36.0) >= 0.72, "{}", at(36.0));
-        assert!(at(25.0) < at(36.0));
+        // The first report at which a model's confidence reaches 0.72.
+        let first_alert = |p: &dyn Predictor| {
+            let mut m = p.device_model();
+            let mut out = Vec::new();
+            series(20.0, 120, failing).iter().find_map(|r| {
+                out.clear();
+                m.observe(Sample::Vibration(r), &mut out);
+                out.last()
+                    .filter(|c| c.confidence >= 0.72)
+                    .map(|_| r.received_at.as_millis() as f64 / MS_PER_DAY)
+            })
+        };
+        let trend = first_alert(&Trend::default()).unwrap();
+        assert!((4.0..=9.0).contains(&trend), "day {trend}");
+        // The zones of the threshold model (1 g) come days later.
+        let zones = first_alert(&crate::predictors::SeverityZones::default()).unwrap();
+        assert!(zones > trend + 3.0, "day {zones} vs {trend}");
     }
 }
