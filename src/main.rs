@@ -426,7 +426,8 @@ fn ml_train(
         Err(code) => return Ok(code),
     };
     let finished = simulate(&scenario, overrides, threads)?;
-    let trained = scenarios::ml::train(&finished.dir.join("dataset.parquet"))
+    let window_max_h = scenario.evaluation.window_max.0.as_secs_f64() / 3_600.0;
+    let trained = scenarios::ml::train(&finished.dir.join("dataset.parquet"), window_max_h)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut text = serde_json::to_string_pretty(&trained.file)?;
     text.push('\n');

@@ -377,7 +377,8 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
     let bad = thermotwin(&["bench-ml", quickstart, "--model", "oracle", "--out", o]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("\"oracle\" is not a predictor"));
-    // An outside model that dies fails the run (exit 1), naming it.
+    // An outside model that dies fails the run (exit 1), naming it (1.5
+    // days: feature rows come after a day of reports).
     let dead = thermotwin(&[
         "bench-ml",
         quickstart,
@@ -388,7 +389,7 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
         "--homes",
         "3",
         "--days",
-        "0.5",
+        "1.5",
         "--each-primary",
         "--out",
         o,

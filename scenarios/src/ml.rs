@@ -1,14 +1,18 @@
 //! Training the `logistic` predictor (`thermotwin ml train`): a logistic
 //! classifier per fault, fitted to a run's labelled dataset
 //! (`dataset.parquet`, see `reports::dataset`): the positives of a fault's
-//! class are the rows whose unit had that fault and failed of it within the
-//! evaluation's prediction window.
+//! class are the rows whose unit had that fault and failed of it at most
+//! the evaluation's `window_max` later (the last hours before a failure
+//! included: they are the clearest examples of a failing unit, even though
+//! an alert then comes too late to count); rows of a unit whose fault was in
+//! progress but whose failure lies beyond the run's end (censored) or was
+//! pre-empted by a repair are left out, their label unknown.
 
 use std::path::Path;
 
 use api_server::predictors::features::NAMES;
 use api_server::predictors::logistic::{self, Class, FORMAT, LogisticFile};
-use reports::tables::{bools, floats, scan, texts};
+use reports::tables::{floats, scan, texts};
 
 /// Each fault's class: (fault, the issue its predictions name).
 pub const ISSUES: [(&str, &str); 3] = [
@@ -31,29 +35,34 @@ pub struct Trained {
     pub positives: Vec<(&'static str, usize)>,
 }
 
-/// Fits a class per fault to the dataset `path`.
-pub fn train(path: &Path) -> Result<Trained, String> {
+/// Fits a class per fault to the dataset `path`, whose positives fail at
+/// most `window_max_h` hours later.
+pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
     let mut x: Vec<[f64; NAMES.len()]> = Vec::new();
     let mut labels: Vec<Option<usize>> = Vec::new();
     let mut columns: Vec<&str> = NAMES.to_vec();
-    columns.extend(["fault", "fails_within_window"]);
+    columns.extend(["fault", "time_to_failure_h"]);
     scan(path, &columns, |df| {
         let values = NAMES
             .iter()
             .map(|c| floats(df, c))
             .collect::<Result<Vec<_>, _>>()?;
         let fault = texts(df, "fault")?;
-        let within = bools(df, "fails_within_window")?;
-        for (i, (f, w)) in fault.into_iter().zip(within).enumerate() {
+        let ttf = floats(df, "time_to_failure_h")?;
+        for (i, (f, h)) in fault.into_iter().zip(ttf).enumerate() {
+            let label = match (f, h) {
+                (None, _) => None,
+                (Some(_), None) => continue,
+                (Some(f), Some(h)) => (h <= window_max_h)
+                    .then(|| ISSUES.iter().position(|(k, _)| *k == f))
+                    .flatten(),
+            };
             let mut row = [f64::NAN; NAMES.len()];
             for (j, col) in values.iter().enumerate() {
                 row[j] = col[i].unwrap_or(f64::NAN);
             }
             x.push(row);
-            labels.push(match (f, w) {
-                (Some(f), Some(true)) => ISSUES.iter().position(|(k, _)| *k == f),
-                _ => None,
-            });
+            labels.push(label);
         }
         Ok(())
     })

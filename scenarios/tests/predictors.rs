@@ -139,3 +139,63 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// The benchmark: on a bearing fleet with loud healthy units, the
+/// unit-relative models beat the fixed zones. `logistic` is trained on one
+/// fleet (seed 11, 24 homes) and evaluated with the others on another
+/// (seed 3, 12 homes), in one run: `threshold` acts, `trend` and the
+/// trained model in shadow, scored against the same ground truth.
+#[test]
+fn trend_and_logistic_beat_threshold_on_f1_and_lead_time() {
+    let dir = std::env::temp_dir().join(format!("thermotwin-beat-{}", std::process::id()));
+    let go = |text: &str, sub: &str, export_dataset: bool| {
+        let s = scenarios::parse_str(text, Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+        let o = Overrides {
+            out: Some(dir.join(sub)),
+            export_dataset,
+            ..Overrides::default()
+        };
+        run(&s, &o, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // Training: the labelled dataset of the training fleet.
+    let training = go(&common::benchmark(11, 24, ""), "train", true);
+    let window_max_h = 30.0 * 24.0;
+    let trained = scenarios::ml::train(&training.dir.join("dataset.parquet"), window_max_h)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let model = dir.join("model.json");
+    std::fs::write(&model, serde_json::to_string(&trained.file).unwrap()).unwrap();
+    // Evaluation.
+    let server = format!(
+        "predictor = \"threshold\"\nshadow_predictors = [\"trend\", \"logistic:{}\"]",
+        model.display()
+    );
+    let f = go(&common::benchmark(3, 12, &server), "eval", false);
+    let models = f.summary["metrics"]["models"].as_array().unwrap().clone();
+    let score = |name: &str| {
+        let m = models
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {models:?}"));
+        (
+            m["f1"].as_f64().unwrap_or(0.0),
+            m["lead_time_days"]["median"].as_f64().unwrap_or(0.0),
+        )
+    };
+    let threshold = score("threshold");
+    let p = &f.summary["metrics"]["prediction"];
+    assert!(p["failures"].as_u64().unwrap() >= 2, "{p}");
+    // The zones raise false alarms on loud healthy units.
+    assert!(threshold.0 < 1.0, "{models:?}");
+    for name in ["trend", "logistic:model.json"] {
+        let (f1, lead) = score(name);
+        assert!(
+            f1 > threshold.0,
+            "{name}: F1 {f1} vs {threshold:?}: {models:?}"
+        );
+        assert!(
+            lead > threshold.1,
+            "{name}: lead {lead} d vs {threshold:?}: {models:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,7 +5,9 @@
 //! Vibration (per report while the compressor runs): the latest peak, and
 //! for ln(peak), RMS and kurtosis an exponentially weighted mean and
 //! least-squares slope per day with a 2-day half-life
-//! ([`DecayingSums`]). Energy (per 5-minute report): the running current's
+//! ([`DecayingSums`]), and the rise of ln(peak)'s mean over the unit's own
+//! baseline (the mean ln peak of its first [`MIN_REPORTS`] reports: a loud
+//! healthy unit has no rise, a wearing bearing's grows). Energy (per 5-minute report): the running current's
 //! weighted mean (1-day half-life) and its ratio to the unit's baseline —
 //! the mean of its first 24 running reports, so a weak capacitor or a worn
 //! bearing that draws more current shows as a ratio above one — and the
@@ -16,10 +18,11 @@ use super::Sample;
 use super::stats::DecayingSums;
 
 /// The features' names, in the order of [`FeatureState::values`].
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 11] = [
     "peak_g",
     "log_peak_mean",
     "log_peak_slope_per_day",
+    "log_peak_rise",
     "rms_mean_g",
     "rms_slope_per_day",
     "kurtosis_mean",
@@ -35,6 +38,9 @@ const FAST_DAYS: f64 = 1.0;
 const BASELINE_REPORTS: u32 = 24;
 /// Vibration reports before the features are given.
 pub const MIN_REPORTS: u32 = 30;
+/// Days of vibration reports before the features are given: a slope per
+/// day fitted to a few hours is noise.
+pub const MIN_SPAN_DAYS: f64 = 1.0;
 
 /// One device's running features.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +48,10 @@ pub struct FeatureState {
     origin_ms: Option<i64>,
     peak: f64,
     log_peak: DecayingSums,
+    /// The latest vibration report's day.
+    last_vibration_day: f64,
+    /// Σ ln peak and count of the first [`MIN_REPORTS`] reports.
+    peak_baseline: (f64, u32),
     rms: DecayingSums,
     kurtosis: DecayingSums,
     current: DecayingSums,
@@ -62,8 +72,13 @@ impl FeatureState {
         match sample {
             Sample::Vibration(r) => {
                 self.peak = r.amplitude_g;
-                self.log_peak
-                    .add(day, r.amplitude_g.max(1e-3).ln(), SLOW_DAYS);
+                self.last_vibration_day = day;
+                let l = r.amplitude_g.max(1e-3).ln();
+                self.log_peak.add(day, l, SLOW_DAYS);
+                if self.peak_baseline.1 < MIN_REPORTS {
+                    self.peak_baseline.0 += l;
+                    self.peak_baseline.1 += 1;
+                }
                 if let Some(rms) = r.rms_g {
                     self.rms.add(day, rms, SLOW_DAYS);
                 }
@@ -91,19 +106,22 @@ impl FeatureState {
     }
 
     /// The features (NaN where not known yet), once [`MIN_REPORTS`]
-    /// vibration reports came in.
+    /// vibration reports came in over at least [`MIN_SPAN_DAYS`].
     pub fn values(&self) -> Option<[f64; NAMES.len()]> {
-        if self.log_peak.count() < MIN_REPORTS {
+        if self.log_peak.count() < MIN_REPORTS || self.last_vibration_day < MIN_SPAN_DAYS {
             return None;
         }
         let or_nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
         let current = self.current.mean();
         let baseline = (self.baseline.1 >= BASELINE_REPORTS && self.baseline.0 > 0.0)
             .then(|| self.baseline.0 / f64::from(self.baseline.1));
+        let log_peak = self.log_peak.mean();
+        let peak_baseline = self.peak_baseline.0 / f64::from(self.peak_baseline.1);
         Some([
             self.peak,
-            or_nan(self.log_peak.mean()),
+            or_nan(log_peak),
             or_nan(self.log_peak.slope()),
+            or_nan(log_peak.map(|m| m - peak_baseline)),
             or_nan(self.rms.mean()),
             or_nan(self.rms.slope()),
             or_nan(self.kurtosis.mean()),
@@ -135,6 +153,15 @@ mod tests {
                 assert_eq!(f.values(), None, "too few reports");
             }
         }
+        // As many reports a minute apart: too short a span for a slope.
+        let mut brief = FeatureState::default();
+        for i in 0..40 {
+            brief.observe(Sample::Vibration(&crate::predictors::testing::vibration(
+                i * 60,
+                0.2,
+            )));
+        }
+        assert_eq!(brief.values(), None, "under a day of reports");
         // Energy: 30 running reports at 10 A then 12 A, every 5 minutes,
         // 4 minutes of running each.
         for i in 0..60 {
@@ -156,6 +183,14 @@ mod tests {
             (get("log_peak_slope_per_day") - slope).abs() < 1e-9,
             "{v:?}"
         );
+        // The rise: the mean over the first 30 reports' mean ln peak,
+        // ln 0.2 + ln 2·14.5/39.
+        let baseline = 0.2f64.ln() + 2f64.ln() * 14.5 / 39.0;
+        assert!(
+            (get("log_peak_rise") - (get("log_peak_mean") - baseline)).abs() < 1e-12,
+            "{v:?}"
+        );
+        assert!(get("log_peak_rise") > 0.1, "{v:?}");
         assert!((get("rms_mean_g") - 0.1).abs() < 1e-12);
         assert!(get("rms_slope_per_day").abs() < 1e-9);
         assert!((get("duty") - 0.8).abs() < 1e-9);
