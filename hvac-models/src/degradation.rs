@@ -777,6 +777,19 @@ mod tests {
         }
         assert_eq!(d.runtime_h(), 0.0);
         assert_eq!(d.bearing_wear_um(), 0.0);
+        assert_eq!(d.bearing_severity(), 0.0);
+        // Running, the severity is the spall's growth at the wear fraction:
+        // at half the wear, a quarter of what a linear severity would be.
+        let mut halfway = None;
+        while d.bearing_wear_um() < 25.0 {
+            d.advance(t, SimDuration::from_hours(1), SimDuration::from_hours(1));
+            t += SimDuration::from_hours(1);
+            halfway = Some(d.bearing_severity());
+        }
+        let s = d.bearing_wear_um() / 50.0;
+        assert!(s < 1.0, "{s}");
+        assert_eq!(halfway, Some(spall_severity(s, 50.0)));
+        assert!(halfway.unwrap() < 0.3 * s, "{halfway:?} at {s}");
     }
 
     #[test]

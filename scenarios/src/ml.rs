@@ -35,6 +35,21 @@ pub struct Trained {
     pub positives: Vec<(&'static str, usize)>,
 }
 
+/// A dataset row's class: `Some(Some(k))` a positive of `ISSUES[k]`,
+/// `Some(None)` a negative of every class, `None` unknown (a fault in
+/// progress whose failure is not in the run: left out).
+fn label(fault: Option<&str>, ttf_h: Option<f64>, window_max_h: f64) -> Option<Option<usize>> {
+    match (fault, ttf_h) {
+        (None, _) => Some(None),
+        (Some(_), None) => None,
+        (Some(f), Some(h)) => Some(
+            (h <= window_max_h)
+                .then(|| ISSUES.iter().position(|(k, _)| *k == f))
+                .flatten(),
+        ),
+    }
+}
+
 /// Fits a class per fault to the dataset `path`, whose positives fail at
 /// most `window_max_h` hours later.
 pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
@@ -50,12 +65,8 @@ pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
         let fault = texts(df, "fault")?;
         let ttf = floats(df, "time_to_failure_h")?;
         for (i, (f, h)) in fault.into_iter().zip(ttf).enumerate() {
-            let label = match (f, h) {
-                (None, _) => None,
-                (Some(_), None) => continue,
-                (Some(f), Some(h)) => (h <= window_max_h)
-                    .then(|| ISSUES.iter().position(|(k, _)| *k == f))
-                    .flatten(),
+            let Some(label) = label(f, h, window_max_h) else {
+                continue;
             };
             let mut row = [f64::NAN; NAMES.len()];
             for (j, col) in values.iter().enumerate() {
@@ -103,4 +114,27 @@ pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
         rows: x.len(),
         positives,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_labelled_by_the_time_to_failure_and_censored_ones_left_out() {
+        let w = 720.0;
+        // Healthy: a negative of every class.
+        assert_eq!(label(None, None, w), Some(None));
+        // Failing within the window, the last hours included: positive.
+        assert_eq!(label(Some("bearing_wear"), Some(300.0), w), Some(Some(0)));
+        assert_eq!(label(Some("bearing_wear"), Some(0.5), w), Some(Some(0)));
+        assert_eq!(
+            label(Some("capacitor_ageing"), Some(720.0), w),
+            Some(Some(2))
+        );
+        // Failing later than the window: negative.
+        assert_eq!(label(Some("refrigerant_leak"), Some(721.0), w), Some(None));
+        // A fault whose failure the run did not see: unknown, left out.
+        assert_eq!(label(Some("bearing_wear"), None, w), None);
+    }
 }

@@ -80,6 +80,12 @@ fn out_of_range_values_name_key_value_range_and_line() {
     assert!(e.message.contains("-30 to 40"), "{e}");
     let e = err("[faults.bearing]\nincidence = 1.5\n");
     assert_eq!(e.key.as_deref(), Some("faults.bearing.incidence"));
+    let e = err("[faults.bearing]\nspall_ratio = 0.5\n");
+    assert_eq!(e.key.as_deref(), Some("faults.bearing.spall_ratio"));
+    assert!(
+        e.message.contains("0.5") && e.message.contains("1 to 10000"),
+        "{e}"
+    );
     let e = err("[firmware.control]\nmin_on_ms = 5\n");
     assert_eq!(e.key.as_deref(), Some("firmware.control.min_on_ms"));
     assert!(e.message.contains("1 to 30 minutes"), "{e}");
