@@ -57,9 +57,10 @@ struct RunArgs {
 enum MlCommand {
     /// Train the logistic predictor on a simulated training fleet.
     ///
-    /// Runs the scenario with --export-dataset (use a different --seed from
-    /// the fleet you evaluate on), fits one logistic classifier per fault
-    /// to its labelled dataset, and writes the model file; use it as
+    /// Runs the scenario open loop (technicians off, so every fault runs to
+    /// its failure) with --export-dataset (use a different --seed from the
+    /// fleet you evaluate on), fits one logistic classifier per fault to
+    /// its labelled dataset, and writes the model file; use it as
     /// `--model logistic:FILE` or `predictor = "logistic:FILE"`.
     Train {
         /// The training scenario file (TOML; see scenarios/REFERENCE.md).
@@ -421,10 +422,13 @@ fn ml_train(
     overrides: &scenarios::run::Overrides,
     threads: Option<usize>,
 ) -> anyhow::Result<ExitCode> {
-    let (scenario, threads) = match prepare(file, overrides, threads) {
+    let (mut scenario, threads) = match prepare(file, overrides, threads) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
+    // Open loop: a technician's repair would cut a fault short of its
+    // failure and leave its rows without a label.
+    scenario.technicians.enabled = false;
     let finished = simulate(&scenario, overrides, threads)?;
     let window_max_h = scenario.evaluation.window_max.0.as_secs_f64() / 3_600.0;
     let trained = scenarios::ml::train(&finished.dir.join("dataset.parquet"), window_max_h)
