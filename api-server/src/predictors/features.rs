@@ -38,8 +38,8 @@ const FAST_DAYS: f64 = 1.0;
 const BASELINE_REPORTS: u32 = 24;
 /// Vibration reports before the features are given.
 pub const MIN_REPORTS: u32 = 30;
-/// Days of vibration reports before the features are given: a slope per
-/// day fitted to a few hours is noise.
+/// Days from the first vibration report to the latest before the features
+/// are given: a slope per day fitted to a few hours is noise.
 pub const MIN_SPAN_DAYS: f64 = 1.0;
 
 /// One device's running features.
@@ -48,8 +48,8 @@ pub struct FeatureState {
     origin_ms: Option<i64>,
     peak: f64,
     log_peak: DecayingSums,
-    /// The latest vibration report's day.
-    last_vibration_day: f64,
+    /// The first and the latest vibration report's day.
+    vibration_days: Option<(f64, f64)>,
     /// Σ ln peak and count of the first [`MIN_REPORTS`] reports.
     peak_baseline: (f64, u32),
     rms: DecayingSums,
@@ -72,7 +72,8 @@ impl FeatureState {
         match sample {
             Sample::Vibration(r) => {
                 self.peak = r.amplitude_g;
-                self.last_vibration_day = day;
+                let first = self.vibration_days.map_or(day, |(first, _)| first);
+                self.vibration_days = Some((first, day));
                 let l = r.amplitude_g.max(1e-3).ln();
                 self.log_peak.add(day, l, SLOW_DAYS);
                 if self.peak_baseline.1 < MIN_REPORTS {
@@ -106,9 +107,14 @@ impl FeatureState {
     }
 
     /// The features (NaN where not known yet), once [`MIN_REPORTS`]
-    /// vibration reports came in over at least [`MIN_SPAN_DAYS`].
+    /// vibration reports came in over at least [`MIN_SPAN_DAYS`] (from the
+    /// first vibration report: a unit may report energy for days before
+    /// its compressor first runs).
     pub fn values(&self) -> Option<[f64; NAMES.len()]> {
-        if self.log_peak.count() < MIN_REPORTS || self.last_vibration_day < MIN_SPAN_DAYS {
+        let span = self
+            .vibration_days
+            .map_or(0.0, |(first, last)| last - first);
+        if self.log_peak.count() < MIN_REPORTS || span < MIN_SPAN_DAYS {
             return None;
         }
         let or_nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
@@ -162,6 +168,22 @@ mod tests {
             )));
         }
         assert_eq!(brief.values(), None, "under a day of reports");
+        // Energy reports from long before do not lengthen the span.
+        let mut late = FeatureState::default();
+        late.observe(Sample::Energy(&EnergyReport {
+            period_start: SimTime::from_secs(0),
+            runtime_mins: 0,
+            voltage_v: 240.0,
+            current_a: 0.0,
+            received_at: SimTime::from_secs(300),
+        }));
+        for i in 0..40 {
+            late.observe(Sample::Vibration(&crate::predictors::testing::vibration(
+                5 * 86_400 + i * 60,
+                0.2,
+            )));
+        }
+        assert_eq!(late.values(), None, "under a day of vibration reports");
         // Energy: 30 running reports at 10 A then 12 A, every 5 minutes,
         // 4 minutes of running each.
         for i in 0..60 {
