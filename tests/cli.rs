@@ -414,7 +414,7 @@ fn ml_train_writes_a_logistic_model_that_bench_ml_loads() {
 name = "training"
 seed = 3
 start = "2026-07-10T00:00:00Z"
-duration = "3d"
+duration = "4d"
 
 [fleet]
 homes = 8
@@ -432,12 +432,12 @@ shape_per_h = 1.0
 [faults.leak]
 incidence = 0.4
 onset_max_days = 0.5
-rate_per_day = 0.5
+rate_per_day = 0.3
 
 [faults.capacitor]
 incidence = 0.4
 onset_max_days = 0.5
-loss_per_day = 0.2
+loss_per_day = 0.12
 
 [technicians]
 enabled = false
