@@ -15,7 +15,7 @@
 //! leak costs capacity.
 
 use super::Sample;
-use super::stats::DecayingSums;
+use super::stats::{DecayingSums, FirstMean};
 
 /// The features' names, in the order of [`FeatureState::values`].
 pub const NAMES: [&str; 11] = [
@@ -50,12 +50,14 @@ pub struct FeatureState {
     log_peak: DecayingSums,
     /// The first and the latest vibration report's day.
     vibration_days: Option<(f64, f64)>,
-    /// Σ ln peak and count of the first [`MIN_REPORTS`] reports.
-    peak_baseline: (f64, u32),
+    /// The mean ln peak of the first [`MIN_REPORTS`] reports.
+    peak_baseline: FirstMean,
     rms: DecayingSums,
     kurtosis: DecayingSums,
     current: DecayingSums,
-    baseline: (f64, u32),
+    /// The mean running current of the first [`BASELINE_REPORTS`] running
+    /// reports.
+    baseline: FirstMean,
     duty: DecayingSums,
     last_period_ms: Option<i64>,
 }
@@ -76,10 +78,7 @@ impl FeatureState {
                 self.vibration_days = Some((first, day));
                 let l = r.amplitude_g.max(1e-3).ln();
                 self.log_peak.add(day, l, SLOW_DAYS);
-                if self.peak_baseline.1 < MIN_REPORTS {
-                    self.peak_baseline.0 += l;
-                    self.peak_baseline.1 += 1;
-                }
+                self.peak_baseline.add(l, MIN_REPORTS);
                 if let Some(rms) = r.rms_g {
                     self.rms.add(day, rms, SLOW_DAYS);
                 }
@@ -97,10 +96,7 @@ impl FeatureState {
                 self.last_period_ms = Some(start);
                 if r.runtime_mins > 0 {
                     self.current.add(day, r.current_a, FAST_DAYS);
-                    if self.baseline.1 < BASELINE_REPORTS {
-                        self.baseline.0 += r.current_a;
-                        self.baseline.1 += 1;
-                    }
+                    self.baseline.add(r.current_a, BASELINE_REPORTS);
                 }
             }
         }
@@ -119,15 +115,17 @@ impl FeatureState {
         }
         let or_nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
         let current = self.current.mean();
-        let baseline = (self.baseline.1 >= BASELINE_REPORTS && self.baseline.0 > 0.0)
-            .then(|| self.baseline.0 / f64::from(self.baseline.1));
+        let baseline = self.baseline.mean(BASELINE_REPORTS).filter(|&b| b > 0.0);
         let log_peak = self.log_peak.mean();
-        let peak_baseline = self.peak_baseline.0 / f64::from(self.peak_baseline.1);
         Some([
             self.peak,
             or_nan(log_peak),
             or_nan(self.log_peak.slope()),
-            or_nan(log_peak.map(|m| m - peak_baseline)),
+            or_nan(
+                log_peak
+                    .zip(self.peak_baseline.mean(MIN_REPORTS))
+                    .map(|(m, b)| m - b),
+            ),
             or_nan(self.rms.mean()),
             or_nan(self.rms.slope()),
             or_nan(self.kurtosis.mean()),

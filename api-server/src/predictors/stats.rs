@@ -87,6 +87,31 @@ impl DecayingSums {
     }
 }
 
+/// The mean of a stream's first `n` values — a unit's own baseline — in
+/// O(1): later values are not taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FirstMean {
+    sum: f64,
+    count: u32,
+}
+
+impl FirstMean {
+    /// Takes `v` while fewer than `n` values came in; whether it did.
+    pub fn add(&mut self, v: f64, n: u32) -> bool {
+        if self.count >= n {
+            return false;
+        }
+        self.sum += v;
+        self.count += 1;
+        true
+    }
+
+    /// The mean, once `n` values (at least one) came in.
+    pub fn mean(&self, n: u32) -> Option<f64> {
+        (self.count >= n && self.count > 0).then(|| self.sum / f64::from(self.count))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +138,16 @@ mod tests {
         m.add(0.0, 3.0, 1.0);
         assert_eq!(m.mean(), Some(2.0));
         assert_eq!(m.slope(), None);
+    }
+
+    #[test]
+    fn the_first_mean_keeps_only_the_first_values() {
+        let mut m = FirstMean::default();
+        assert_eq!(m.mean(0), None);
+        assert!(m.add(1.0, 3) && m.add(2.0, 3));
+        assert_eq!(m.mean(3), None, "two of three");
+        assert!(m.add(6.0, 3));
+        assert!(!m.add(100.0, 3));
+        assert_eq!(m.mean(3), Some(3.0));
     }
 }

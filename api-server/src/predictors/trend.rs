@@ -1,7 +1,7 @@
 //! `trend`: an exponential degradation model with a Bayesian update per
 //! report.
 
-use super::stats::{Centred, DecayingSums};
+use super::stats::{Centred, DecayingSums, FirstMean};
 use super::{BEARING_ISSUE, DeviceModel, Prediction, Predictor, Sample, normal_cdf};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
@@ -105,8 +105,8 @@ impl Predictor for Trend {
 #[derive(Debug, Default)]
 struct TrendModel {
     p: Trend,
-    /// Σ peak and count of the first reports (the baseline).
-    baseline: (f64, u32),
+    /// The mean peak of the first `min_reports` reports (the baseline).
+    baseline: FirstMean,
     origin_ms: Option<i64>,
     sums: DecayingSums,
 }
@@ -167,12 +167,13 @@ impl DeviceModel for TrendModel {
         let p = &self.p;
         let peak = r.amplitude_g;
         // The unit's own baseline first: φ from its first reports.
-        if self.baseline.1 < p.min_reports {
-            self.baseline.0 += peak;
-            self.baseline.1 += 1;
+        if self.baseline.add(peak, p.min_reports) {
             return;
         }
-        let phi = p.baseline_share * self.baseline.0 / f64::from(self.baseline.1);
+        let Some(mean) = self.baseline.mean(p.min_reports) else {
+            return;
+        };
+        let phi = p.baseline_share * mean;
         let ms = r.received_at.as_millis();
         let origin = *self.origin_ms.get_or_insert(ms);
         let day = (ms - origin) as f64 / MS_PER_DAY;
