@@ -476,6 +476,20 @@ window_max = "2d"
         .map(|c| (c["fault"].as_str().unwrap(), c["issue"].as_str().unwrap()))
         .collect();
     assert_eq!(classes, scenarios::ml::ISSUES, "{m}");
+    // Each class weighs its own inputs only.
+    let names = api_server::predictors::features::NAMES;
+    for (class, inputs) in m["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(scenarios::ml::INPUTS)
+    {
+        let weights = class["weights"].as_array().unwrap();
+        for (name, w) in names.iter().zip(weights) {
+            let w = w.as_f64().unwrap();
+            assert_eq!(w != 0.0, inputs.contains(name), "{name}: {w} in {class}");
+        }
+    }
     // The model runs beside the built-ins, named after its file.
     let spec = format!("logistic:{}", model.display());
     let bench = thermotwin(&[

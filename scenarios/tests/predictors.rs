@@ -143,8 +143,9 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
 /// The benchmark: on a bearing fleet with loud healthy units, the
 /// unit-relative models beat the fixed zones. `logistic` is trained on one
 /// fleet (seed 11, 24 homes) and evaluated with the others on another
-/// (seed 3, 12 homes), in one run: `threshold` acts, `trend` and the
-/// trained model in shadow, scored against the same ground truth.
+/// (seed 21, 24 homes: a seed drawn for this test, not picked from a sweep),
+/// in one run: `threshold` acts, `trend` and the trained model in shadow,
+/// scored against the same ground truth.
 #[test]
 fn trend_and_logistic_beat_threshold_on_f1_and_lead_time() {
     let dir = std::env::temp_dir().join(format!("thermotwin-beat-{}", std::process::id()));
@@ -169,7 +170,7 @@ fn trend_and_logistic_beat_threshold_on_f1_and_lead_time() {
         "predictor = \"threshold\"\nshadow_predictors = [\"trend\", \"logistic:{}\"]",
         model.display()
     );
-    let f = go(&common::benchmark(3, 12, &server), "eval", false);
+    let f = go(&common::benchmark(21, 24, &server), "eval", false);
     let models = f.summary["metrics"]["models"].as_array().unwrap().clone();
     let score = |name: &str| {
         let m = models

@@ -216,7 +216,16 @@ pub struct Fitted {
 /// (iteratively reweighted least squares; Hastie, Tibshirani & Friedman,
 /// "The Elements of Statistical Learning", 2nd ed., §4.4.1). Returns the
 /// standardisation, weights and intercept, or `None` without both classes.
-pub fn fit(x: &[[f64; NAMES.len()]], y: &[bool], l2: f64) -> Option<Fitted> {
+///
+/// Only the features marked in `inputs` enter the classifier; the others
+/// keep their standardisation (so the file describes the data) and a weight
+/// of zero.
+pub fn fit(
+    x: &[[f64; NAMES.len()]],
+    y: &[bool],
+    l2: f64,
+    inputs: &[bool; NAMES.len()],
+) -> Option<Fitted> {
     let n = x.len().min(y.len());
     let positives = y[..n].iter().filter(|&&v| v).count();
     if positives == 0 || positives == n {
@@ -240,14 +249,14 @@ pub fn fit(x: &[[f64; NAMES.len()]], y: &[bool], l2: f64) -> Option<Fitted> {
         scale[j] = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
     }
     // A row of the design: intercept, then the standardised features (0
-    // where unknown: the training mean).
+    // where unknown: the training mean; 0 for a feature left out).
     let row = |r: &[f64; NAMES.len()]| {
         DVector::from_fn(k + 1, |j, _| {
             if j == 0 {
                 1.0
             } else {
                 let v = r[j - 1];
-                if v.is_finite() {
+                if inputs[j - 1] && v.is_finite() {
                     (v - mean[j - 1]) / scale[j - 1]
                 } else {
                     0.0
@@ -262,6 +271,11 @@ pub fn fit(x: &[[f64; NAMES.len()]], y: &[bool], l2: f64) -> Option<Fitted> {
     // likelihood does not depend on the dataset's size.
     let mut penalty = DMatrix::identity(k + 1, k + 1) * (l2 * n as f64);
     penalty[(0, 0)] = 0.0;
+    // A feature left out has no gradient; a unit curvature keeps the
+    // Hessian invertible (its weight stays zero whatever `l2`).
+    for (j, _) in inputs.iter().enumerate().filter(|(_, used)| !**used) {
+        penalty[(j + 1, j + 1)] = penalty[(j + 1, j + 1)].max(1.0);
+    }
     // The penalised log-likelihood (numerically stable log σ).
     let objective = |beta: &DVector<f64>| {
         let mut ll = -0.5 * beta.dot(&(&penalty * beta));
@@ -344,7 +358,7 @@ mod tests {
             scale,
             weights: w,
             bias: b,
-        } = fit(&x, &y, 1e-6).unwrap();
+        } = fit(&x, &y, 1e-6, &[true; NAMES.len()]).unwrap();
         // Back on the raw scale: w₀/scale₀ ≈ 2, b − w₀·mean₀/scale₀ ≈ −1.
         let w0 = w[0] / scale[0];
         let b0 = b - w[0] * mean[0] / scale[0];
@@ -352,8 +366,16 @@ mod tests {
         assert!((b0 + 1.0).abs() < 0.1, "{b0}");
         assert!(w[1..9].iter().all(|v| v.abs() < 0.1), "{w:?}");
         assert_eq!(w[9], 0.0);
+        // Without x₀ among the inputs: its weight is zero and the model
+        // falls back on the base rate.
+        let mut inputs = [true; NAMES.len()];
+        inputs[0] = false;
+        let without = fit(&x, &y, 1e-6, &inputs).unwrap();
+        assert_eq!(without.weights[0], 0.0);
+        assert!((without.scale[0] - scale[0]).abs() < 1e-12);
+        assert!(without.weights.iter().all(|v| v.abs() < 0.1), "{without:?}");
         // One class only: nothing to fit.
-        assert!(fit(&x, &vec![false; x.len()], 1e-6).is_none());
+        assert!(fit(&x, &vec![false; x.len()], 1e-6, &[true; NAMES.len()]).is_none());
     }
 
     #[test]
@@ -369,7 +391,7 @@ mod tests {
             })
             .collect();
         let y: Vec<bool> = x.iter().map(|r| r[0] > 0.0).collect();
-        let f = fit(&x, &y, 1e-4).unwrap();
+        let f = fit(&x, &y, 1e-4, &[true; NAMES.len()]).unwrap();
         assert!(
             f.weights.iter().all(|w| w.is_finite() && w.abs() < 100.0),
             "{f:?}"
