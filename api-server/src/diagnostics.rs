@@ -50,6 +50,23 @@ fn opt_nonneg(f: &Fields<'_>, field: &str, hi: f64) -> Result<Option<f64>, ApiEr
     }
 }
 
+/// The outdoor temperature at device `index`'s location at `at`, from the
+/// server's weather source (the features compare the running current and
+/// runtime with it).
+fn outdoor_c(
+    state: &AppState,
+    acc: &crate::state::Account,
+    index: usize,
+    at: sim_core::SimTime,
+) -> Option<f64> {
+    let location = acc.devices.get(index)?.settings.location.as_ref()?;
+    state
+        .forecast()?
+        .outdoor_c(location.latitude, location.longitude, at, 1)?
+        .first()
+        .copied()
+}
+
 enum Report {
     Vibration(VibrationReport),
     Energy(EnergyReport),
@@ -101,7 +118,8 @@ async fn submit(
                     );
                     acc.store.append_vibration(index, r);
                 }
-                Report::Energy(r) => {
+                Report::Energy(mut r) => {
+                    r.outdoor_c = outdoor_c(&state, acc, index as usize, r.period_start);
                     crate::predictive::assess(&state, acc, index as usize, Sample::Energy(&r), now);
                     acc.store.append_energy(index, r);
                 }
@@ -155,6 +173,7 @@ fn parse_energy(f: &Fields<'_>, now: sim_core::SimTime) -> Result<Report, ApiErr
         voltage_v: f.number_in("voltage", 0.0, 1_000.0)?,
         current_a: f.number_in("current_amps", 0.0, 1_000.0)?,
         received_at: now,
+        outdoor_c: None,
     }))
 }
 

@@ -283,6 +283,10 @@ pub struct EnergyReport {
     pub current_a: f64,
     /// When the server stored it.
     pub received_at: SimTime,
+    /// The outdoor dry-bulb temperature [°C] at the device's location at
+    /// the period's start, from the server's weather source (`None` without
+    /// one, or without a location for the device).
+    pub outdoor_c: Option<f64>,
 }
 
 /// What integrations have asked of a thermostat.

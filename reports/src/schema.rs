@@ -201,6 +201,8 @@ pub const FEATURES: TableSpec = TableSpec {
         ("current_a", Kind::OptFloat),
         ("current_ratio", Kind::OptFloat),
         ("duty", Kind::OptFloat),
+        ("current_vs_expected", Kind::OptFloat),
+        ("runtime_per_degree_hour", Kind::OptFloat),
     ],
 };
 
@@ -228,6 +230,8 @@ pub const DATASET: TableSpec = TableSpec {
         ("current_a", Kind::OptFloat),
         ("current_ratio", Kind::OptFloat),
         ("duty", Kind::OptFloat),
+        ("current_vs_expected", Kind::OptFloat),
+        ("runtime_per_degree_hour", Kind::OptFloat),
         ("fault", Kind::OptText),
         ("failed", Kind::Bool),
         ("time_to_failure_h", Kind::OptFloat),

@@ -23,8 +23,10 @@ pub const ISSUES: [(&str, &str); 3] = [
 
 /// Each class's inputs (aligned with [`ISSUES`]): the features through
 /// which its fault shows in the physics, each comparing a unit with itself
-/// — slopes, rises over the unit's own baseline, kurtosis (dimensionless),
-/// the current's ratio to the unit's baseline, the duty cycle. Absolute
+/// or with the weather — slopes, rises over the unit's own baseline,
+/// kurtosis (dimensionless), the current's ratio to the unit's baseline and
+/// to what it draws at that outdoor temperature, the duty cycle, the
+/// runtime per degree-hour. Absolute
 /// levels (peak, RMS, current) differ more between installations than
 /// between a healthy and a failing unit (a healthy unit may be as loud as a
 /// worn one), so a classifier fitted to a few dozen units learns those units
@@ -34,9 +36,10 @@ pub const ISSUES: [(&str, &str); 3] = [
 ///   RMS exponentially and makes the signal impulsive (kurtosis); its drag
 ///   adds at most 5 % current, lost in the weather's swing of the current,
 ///   so the bearing class reads vibration only;
-/// - refrigerant leak: lost capacity lengthens the runtime (duty) and
-///   changes the current;
-/// - capacitor ageing: the current rises over the unit's baseline.
+/// - refrigerant leak: lost capacity lengthens the runtime (duty, runtime
+///   per degree-hour) and changes the current;
+/// - capacitor ageing: the current rises over the unit's baseline and over
+///   what the weather explains.
 pub const INPUTS: [&[&str]; 3] = [
     &[
         "log_peak_slope_per_day",
@@ -45,8 +48,16 @@ pub const INPUTS: [&[&str]; 3] = [
         "kurtosis_mean",
         "kurtosis_slope_per_day",
     ],
-    &["current_ratio", "duty"],
-    &["current_ratio", "duty"],
+    ELECTRICAL,
+    ELECTRICAL,
+];
+
+/// The leak's and the capacitor's inputs.
+const ELECTRICAL: &[&str] = &[
+    "current_ratio",
+    "duty",
+    "current_vs_expected",
+    "runtime_per_degree_hour",
 ];
 
 /// The L2 penalty on standardised weights, per row of the dataset.

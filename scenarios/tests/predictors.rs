@@ -109,6 +109,14 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
         .f64()
         .unwrap()
         .clone();
+    // The server gives energy reports its weather's outdoor temperature,
+    // so the features weigh current and runtime against it.
+    for name in ["current_vs_expected", "runtime_per_degree_hour"] {
+        let c = d.column(name).unwrap().f64().unwrap().clone();
+        let known: Vec<f64> = (0..d.height()).filter_map(|i| c.get(i)).collect();
+        assert!(known.len() > d.height() / 2, "{name}: {}", known.len());
+        assert!(known.iter().all(|v| v.is_finite() && *v > 0.0), "{name}");
+    }
     let wearing = (0..d.height())
         .filter(|&i| fault.get(i) == Some("bearing_wear"))
         .count();

@@ -13,12 +13,31 @@
 //! bearing that draws more current shows as a ratio above one — and the
 //! duty cycle (runtime over the period, 1-day half-life), which rises when a
 //! leak costs capacity.
+//!
+//! Against the weather (energy reports carry the outdoor temperature at the
+//! device's location when the server has a weather source):
+//! - current against expected: the unit's own line of running current on
+//!   outdoor temperature, fitted to its first [`EXPECTED_REPORTS`] running
+//!   reports, gives the current expected at each later report's outdoor
+//!   temperature; the feature is the weighted mean (1-day half-life) of
+//!   current over expected. A compressor's power rises with the condensing
+//!   temperature (the DOE-2 / EnergyPlus EIR-f(T) curves the simulator's
+//!   equipment follows), so the plain ratio to a baseline swings with the
+//!   afternoon heat; this one does not, and shows the extra current of a
+//!   weak capacitor or a dragging bearing.
+//! - runtime per degree-hour: runtime minutes over degree-hours (|outdoor −
+//!   18.3 °C| × hours, the 65 °F base of ASHRAE's degree-days, Handbook —
+//!   Fundamentals ch. 14), both weighted with a 1-day half-life: the load a
+//!   home puts on its unit grows with the degree-hours, so a unit that needs
+//!   more runtime for the same weather lost capacity (a leak). The ENERGY
+//!   STAR connected-thermostat metrics (EPA 2017) regress runtime on the
+//!   same temperature difference.
 
 use super::Sample;
-use super::stats::{DecayingSums, FirstMean};
+use super::stats::{DecayingSums, FirstLine, FirstMean};
 
 /// The features' names, in the order of [`FeatureState::values`].
-pub const NAMES: [&str; 11] = [
+pub const NAMES: [&str; 13] = [
     "peak_g",
     "log_peak_mean",
     "log_peak_slope_per_day",
@@ -30,17 +49,32 @@ pub const NAMES: [&str; 11] = [
     "current_a",
     "current_ratio",
     "duty",
+    "current_vs_expected",
+    "runtime_per_degree_hour",
 ];
 
 const MS_PER_DAY: f64 = 86_400_000.0;
 const SLOW_DAYS: f64 = 2.0;
 const FAST_DAYS: f64 = 1.0;
 const BASELINE_REPORTS: u32 = 24;
+/// Running reports with an outdoor temperature in the unit's line of
+/// current on outdoor temperature (about a day of summer running: its
+/// swing from night to afternoon).
+pub const EXPECTED_REPORTS: u32 = 144;
+/// The outdoor temperatures' spread [K] below which the line is flat.
+const MIN_OUTDOOR_SPREAD_K: f64 = 1.0;
+/// The degree-hours' base: 65 °F.
+pub const DEGREE_BASE_C: f64 = 18.333;
 /// Vibration reports before the features are given.
 pub const MIN_REPORTS: u32 = 30;
 /// Days from the first vibration report to the latest before the features
-/// are given: a slope per day fitted to a few hours is noise.
-pub const MIN_SPAN_DAYS: f64 = 1.0;
+/// are given: a slope per day fitted to a few hours is noise. A day was
+/// not enough where compressors run little (a spring month of
+/// `bearing-fleet.toml`): the kurtosis slope of a healthy unit's first
+/// rows, fitted to about 30 reports, then reached three times the training
+/// rows' spread, and a trained classifier alerted on 10 of 300 healthy
+/// units in their first hours of features; from a day and a half, none.
+pub const MIN_SPAN_DAYS: f64 = 1.5;
 
 /// One device's running features.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +94,15 @@ pub struct FeatureState {
     baseline: FirstMean,
     duty: DecayingSums,
     last_period_ms: Option<i64>,
+    /// The running current's line on outdoor temperature (first
+    /// [`EXPECTED_REPORTS`] running reports).
+    expected: FirstLine,
+    /// Current over expected, after the line's reports.
+    vs_expected: DecayingSums,
+    /// Runtime minutes and degree-hours of the periods with an outdoor
+    /// temperature.
+    runtime: DecayingSums,
+    degree_hours: DecayingSums,
 }
 
 impl FeatureState {
@@ -90,13 +133,27 @@ impl FeatureState {
                 let start = r.period_start.as_millis();
                 if let Some(prev) = self.last_period_ms.filter(|&p| start > p) {
                     let minutes = (start - prev) as f64 / 60_000.0;
-                    let duty = (r.runtime_mins as f64 / minutes).clamp(0.0, 1.0);
-                    self.duty.add(day, duty, FAST_DAYS);
+                    let runtime = (r.runtime_mins as f64).min(minutes);
+                    self.duty.add(day, runtime / minutes, FAST_DAYS);
+                    if let Some(t) = r.outdoor_c {
+                        let degree_hours = (t - DEGREE_BASE_C).abs() * minutes / 60.0;
+                        self.runtime.add(day, runtime, FAST_DAYS);
+                        self.degree_hours.add(day, degree_hours, FAST_DAYS);
+                    }
                 }
                 self.last_period_ms = Some(start);
                 if r.runtime_mins > 0 {
                     self.current.add(day, r.current_a, FAST_DAYS);
                     self.baseline.add(r.current_a, BASELINE_REPORTS);
+                    if let Some(t) = r.outdoor_c
+                        && !self.expected.add(t, r.current_a, EXPECTED_REPORTS)
+                        && let Some(e) = self
+                            .expected
+                            .at(t, EXPECTED_REPORTS, MIN_OUTDOOR_SPREAD_K)
+                            .filter(|&e| e > 0.0)
+                    {
+                        self.vs_expected.add(day, r.current_a / e, FAST_DAYS);
+                    }
                 }
             }
         }
@@ -133,6 +190,14 @@ impl FeatureState {
             or_nan(current),
             or_nan(current.zip(baseline).map(|(c, b)| c / b)),
             or_nan(self.duty.mean()),
+            or_nan(self.vs_expected.mean()),
+            or_nan(
+                self.runtime
+                    .mean()
+                    .zip(self.degree_hours.mean())
+                    .filter(|&(_, d)| d > 1e-6)
+                    .map(|(r, d)| r / d),
+            ),
         ])
     }
 }
@@ -165,7 +230,7 @@ mod tests {
                 0.2,
             )));
         }
-        assert_eq!(brief.values(), None, "under a day of reports");
+        assert_eq!(brief.values(), None, "under 1.5 days of reports");
         // Energy reports from long before do not lengthen the span.
         let mut late = FeatureState::default();
         late.observe(Sample::Energy(&EnergyReport {
@@ -174,6 +239,7 @@ mod tests {
             voltage_v: 240.0,
             current_a: 0.0,
             received_at: SimTime::from_secs(300),
+            outdoor_c: None,
         }));
         for i in 0..40 {
             late.observe(Sample::Vibration(&crate::predictors::testing::vibration(
@@ -181,7 +247,7 @@ mod tests {
                 0.2,
             )));
         }
-        assert_eq!(late.values(), None, "under a day of vibration reports");
+        assert_eq!(late.values(), None, "under 1.5 days of vibration reports");
         // Energy: 30 running reports at 10 A then 12 A, every 5 minutes,
         // 4 minutes of running each.
         for i in 0..60 {
@@ -191,6 +257,7 @@ mod tests {
                 voltage_v: 240.0,
                 current_a: if i < 30 { 10.0 } else { 12.0 },
                 received_at: SimTime::from_secs(40 * 3_600 + i * 300 + 300),
+                outdoor_c: None,
             };
             f.observe(Sample::Energy(&r));
         }
@@ -220,5 +287,64 @@ mod tests {
         assert!(c > 10.5 && c < 12.0, "{c}");
         assert!((ratio - c / 10.0).abs() < 1e-12);
         assert!(get("kurtosis_mean") > 4.0);
+        // Without outdoor temperatures, nothing against the weather.
+        assert!(get("current_vs_expected").is_nan() && get("runtime_per_degree_hour").is_nan());
+    }
+
+    #[test]
+    fn current_and_runtime_are_weighed_against_the_weather() {
+        let mut f = FeatureState::default();
+        for i in 0..40 {
+            f.observe(Sample::Vibration(&crate::predictors::testing::vibration(
+                i * 3_600,
+                0.2,
+            )));
+        }
+        // Every 5 minutes for 3 days: the outdoor temperature swings 20–36
+        // °C over the day; the unit runs 4 minutes in 5 and draws
+        // 8 A + 0.1 A/K, 10 % more from day 2.
+        let report = |i: i64, ageing: f64| {
+            let hour = (i % 288) as f64 / 12.0;
+            let t = 28.0 - 8.0 * (std::f64::consts::TAU * hour / 24.0).cos();
+            EnergyReport {
+                period_start: SimTime::from_secs(i * 300),
+                runtime_mins: 4,
+                voltage_v: 240.0,
+                current_a: (8.0 + 0.1 * t) * ageing,
+                received_at: SimTime::from_secs(i * 300 + 300),
+                outdoor_c: Some(t),
+            }
+        };
+        let get = |f: &FeatureState, name: &str| {
+            f.values().unwrap()[NAMES.iter().position(|n| *n == name).unwrap()]
+        };
+        for i in 0..2 * 288 {
+            f.observe(Sample::Energy(&report(i, 1.0)));
+        }
+        // The line through the first 144 reports predicts the rest.
+        assert!((get(&f, "current_vs_expected") - 1.0).abs() < 1e-9);
+        // The plain ratio to the first 24 reports' mean (the night) does
+        // not: the afternoon's current is higher.
+        assert!((get(&f, "current_ratio") - 1.0).abs() > 0.02);
+        // 4 minutes per |t − 18.333| × 5/60 degree-hours, weighted alike.
+        let (mut runtime, mut degree_hours) = (DecayingSums::default(), DecayingSums::default());
+        for i in 1..2 * 288 {
+            let r = report(i, 1.0);
+            let day = i as f64 * 300.0 / 86_400.0;
+            runtime.add(day, 4.0, FAST_DAYS);
+            degree_hours.add(
+                day,
+                (r.outdoor_c.unwrap() - DEGREE_BASE_C).abs() * 5.0 / 60.0,
+                FAST_DAYS,
+            );
+        }
+        let expected = runtime.mean().unwrap() / degree_hours.mean().unwrap();
+        assert!((get(&f, "runtime_per_degree_hour") - expected).abs() < 1e-9);
+        // A day drawing 10 % more: the ratio to expected climbs towards 1.1.
+        for i in 2 * 288..3 * 288 {
+            f.observe(Sample::Energy(&report(i, 1.1)));
+        }
+        let v = get(&f, "current_vs_expected");
+        assert!(v > 1.05 && v < 1.1, "{v}");
     }
 }

@@ -112,6 +112,51 @@ impl FirstMean {
     }
 }
 
+/// The least-squares line `y = a + b·x` through a stream's first `n`
+/// points — a unit's own baseline as a function of a condition (its running
+/// current against the outdoor temperature) — in O(1): later points are not
+/// taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FirstLine {
+    count: u32,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    sxy: f64,
+}
+
+impl FirstLine {
+    /// Takes `(x, y)` while fewer than `n` points came in; whether it did.
+    pub fn add(&mut self, x: f64, y: f64, n: u32) -> bool {
+        if self.count >= n {
+            return false;
+        }
+        self.count += 1;
+        self.sx += x;
+        self.sy += y;
+        self.sxx += x * x;
+        self.sxy += x * y;
+        true
+    }
+
+    /// The line at `x`, once `n` points (at least one) came in; flat at
+    /// their mean `y` while their `x` spread (standard deviation) is under
+    /// `min_spread`, where a slope would be noise.
+    pub fn at(&self, x: f64, n: u32, min_spread: f64) -> Option<f64> {
+        if self.count < n || self.count == 0 {
+            return None;
+        }
+        let c = f64::from(self.count);
+        let (mx, my) = (self.sx / c, self.sy / c);
+        let var = (self.sxx / c - mx * mx).max(0.0);
+        if var < min_spread * min_spread {
+            return Some(my);
+        }
+        let slope = (self.sxy / c - mx * my) / var;
+        Some(my + slope * (x - mx))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +194,23 @@ mod tests {
         assert!(m.add(6.0, 3));
         assert!(!m.add(100.0, 3));
         assert_eq!(m.mean(3), Some(3.0));
+    }
+
+    #[test]
+    fn the_first_line_fits_the_first_points() {
+        // y = 10 + 0.2·x over x = 20…30, then points off the line.
+        let mut l = FirstLine::default();
+        for i in 0..11 {
+            let x = 20.0 + f64::from(i);
+            assert!(l.add(x, 10.0 + 0.2 * x, 11));
+        }
+        assert!(!l.add(25.0, 100.0, 11));
+        assert!((l.at(35.0, 11, 1.0).unwrap() - 17.0).abs() < 1e-9);
+        assert_eq!(l.at(35.0, 12, 1.0), None, "not yet 12 points");
+        // Points at one x: the flat mean.
+        let mut flat = FirstLine::default();
+        flat.add(25.0, 10.0, 2);
+        flat.add(25.0, 12.0, 2);
+        assert_eq!(flat.at(40.0, 2, 1.0), Some(11.0));
     }
 }
