@@ -442,11 +442,11 @@ mod tests {
         };
         let p = Logistic::new(file.clone(), "logistic:m.json".into()).unwrap();
         assert_eq!(p.name(), "logistic:m.json");
-        // 30 reports an hour apart at 1 g: σ(−3 + 3) = 0.5; at 2 g:
+        // 30 reports two hours apart at 1 g: σ(−3 + 3) = 0.5; at 2 g:
         // σ(3) ≈ 0.95.
         let reports: Vec<_> = (0..30)
             .map(|i| {
-                crate::predictors::testing::vibration(i * 3_600, if i < 29 { 1.0 } else { 2.0 })
+                crate::predictors::testing::vibration(i * 7_200, if i < 29 { 1.0 } else { 2.0 })
             })
             .collect();
         let last = crate::predictors::testing::last(&p, &reports).unwrap();
