@@ -377,8 +377,8 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
     let bad = thermotwin(&["bench-ml", quickstart, "--model", "oracle", "--out", o]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("\"oracle\" is not a predictor"));
-    // An outside model that dies fails the run (exit 1), naming it (1.5
-    // days: feature rows come after a day of reports).
+    // An outside model that dies fails the run (exit 1), naming it (2 days:
+    // feature rows come after 1.5 days of vibration reports).
     let dead = thermotwin(&[
         "bench-ml",
         quickstart,
@@ -389,7 +389,7 @@ fn bench_ml_prints_a_leaderboard_of_every_model_and_each_as_primary() {
         "--homes",
         "3",
         "--days",
-        "1.5",
+        "2",
         "--each-primary",
         "--out",
         o,
@@ -414,7 +414,7 @@ fn ml_train_writes_a_logistic_model_that_bench_ml_loads() {
 name = "training"
 seed = 3
 start = "2026-07-10T00:00:00Z"
-duration = "4d"
+duration = "6d"
 
 [fleet]
 homes = 8
@@ -426,8 +426,8 @@ seasonal_amplitude_c = 6.0
 [faults.bearing]
 incidence = 0.5
 onset_max_h = 5.0
-rate_um_per_h = 2.0
-shape_per_h = 1.0
+rate_um_per_h = 1.0
+shape_per_h = 0.5
 
 [faults.leak]
 incidence = 0.4
