@@ -61,8 +61,12 @@ pub(crate) fn json_object(
     family: Family,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Map<String, Value>, ApiError> {
-    let bytes = body_bytes(family, body)?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    json_map(family, &body_bytes(family, body)?)
+}
+
+/// The JSON object in `bytes`.
+pub(crate) fn json_map(family: Family, bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::new(
             family,

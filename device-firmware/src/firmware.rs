@@ -234,7 +234,8 @@ struct Release {
 
 #[derive(Debug, Clone)]
 struct Token {
-    value: String,
+    /// `Bearer {token}`, the header value as sent.
+    bearer: String,
     /// When to fetch the next one: `token_refresh_margin` before expiry, but
     /// never earlier than half-way through a short-lived token's life.
     refresh_at: Instant,
@@ -254,6 +255,8 @@ struct EnergyPeriod {
 pub struct Firmware {
     cfg: FirmwareConfig,
     id: Identity,
+    /// `Bearer {api_key}`, the device API's header value (formatted once).
+    device_bearer: String,
     flash: Flash,
     rng: ChaCha8Rng,
     booted_at: Instant,
@@ -373,6 +376,7 @@ impl Firmware {
         let mut fw = Firmware {
             controller: Controller::new(cfg.control, now),
             cfg,
+            device_bearer: format!("Bearer {}", id.api_key),
             id,
             flash,
             rng,
@@ -770,17 +774,16 @@ impl Firmware {
 
     fn request(&mut self, job: Job, api: Api, method: Method, path: String, body: Option<Value>) {
         let id = self.next_id();
-        let auth = match api {
-            Api::Device => self.id.api_key.clone(),
-            Api::Aurra => self
-                .token
-                .as_ref()
-                .map(|t| t.value.clone())
-                .unwrap_or_default(),
-        };
-        let mut headers = vec![("Authorization".to_owned(), format!("Bearer {auth}"))];
-        if job == Job::Token {
-            headers.clear();
+        let mut headers = Vec::with_capacity(2);
+        if job != Job::Token {
+            let bearer = match api {
+                Api::Device => self.device_bearer.clone(),
+                Api::Aurra => self
+                    .token
+                    .as_ref()
+                    .map_or_else(|| "Bearer ".to_owned(), |t| t.bearer.clone()),
+            };
+            headers.push(("Authorization".to_owned(), bearer));
         }
         let body = body.map(|b| {
             headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
@@ -1113,7 +1116,7 @@ impl Firmware {
             .saturating_sub(self.cfg.token_refresh_margin_ms)
             .max(lifetime_ms / 2);
         self.token = Some(Token {
-            value: token.to_owned(),
+            bearer: format!("Bearer {token}"),
             refresh_at: now.plus_ms(refresh_after),
         });
         self.event(Event::TokenAcquired { expires_at });

@@ -215,7 +215,13 @@ impl TableWriter {
     }
 
     /// Appends a row (one value per column, in order and of its kind).
-    pub fn push(&mut self, row: Vec<V>) -> Result<(), TableError> {
+    /// An array (`[V; N]`) costs no allocation per row; a `Vec` works too.
+    pub fn push<R>(&mut self, row: R) -> Result<(), TableError>
+    where
+        R: IntoIterator<Item = V>,
+        R::IntoIter: ExactSizeIterator,
+    {
+        let row = row.into_iter();
         if row.len() != self.bufs.len() {
             return Err(self.error(format!(
                 "a row of {} values for {} columns",
@@ -223,7 +229,7 @@ impl TableWriter {
                 self.bufs.len()
             )));
         }
-        for (i, v) in row.into_iter().enumerate() {
+        for (i, v) in row.enumerate() {
             if !self.bufs[i].push(v, self.spec.columns[i].1) {
                 let name = self.spec.columns[i].0;
                 return Err(self.error(format!("a value of the wrong type for column {name}")));

@@ -47,14 +47,7 @@ pub fn call(
     body: Vec<u8>,
     at: SimTime,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut b = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .extension(RequestTime(at));
-    for (k, v) in headers {
-        b = b.header(k.as_str(), v.as_str());
-    }
-    let Ok(req) = b.body(Body::from(body)) else {
+    let Some(req) = request(method, path, headers, body, at) else {
         return (
             400,
             Vec::new(),
@@ -85,6 +78,42 @@ pub fn call(
         .map(|c| Vec::from(c.to_bytes()))
         .unwrap_or_default();
     (status, headers, body)
+}
+
+/// The `http::Request` of an exchange; `None` if a part is not valid HTTP.
+/// The headers clients send are named by the `http` crate's constants (no
+/// parsing of their names per request).
+fn request(
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    at: SimTime,
+) -> Option<http::Request<Body>> {
+    let mut req = http::Request::new(Body::from(body));
+    *req.method_mut() = match method {
+        "GET" => http::Method::GET,
+        "POST" => http::Method::POST,
+        "PATCH" => http::Method::PATCH,
+        "PUT" => http::Method::PUT,
+        "DELETE" => http::Method::DELETE,
+        other => http::Method::from_bytes(other.as_bytes()).ok()?,
+    };
+    *req.uri_mut() = http::Uri::try_from(path).ok()?;
+    req.extensions_mut().insert(RequestTime(at));
+    let map = req.headers_mut();
+    map.reserve(headers.len());
+    for (k, v) in headers {
+        let name = if k.eq_ignore_ascii_case("authorization") {
+            http::header::AUTHORIZATION
+        } else if k.eq_ignore_ascii_case("content-type") {
+            http::header::CONTENT_TYPE
+        } else {
+            http::HeaderName::try_from(k.as_str()).ok()?
+        };
+        map.append(name, http::HeaderValue::try_from(v.as_str()).ok()?);
+    }
+    Some(req)
 }
 
 /// A JSON call with an optional bearer token: (status, headers, JSON body).
@@ -190,7 +219,23 @@ pub struct Stats {
     pub rows: Vec<RequestRow>,
     /// Paths seen → their index in `endpoints` (each template computed once).
     routes: foldhash::HashMap<Box<str>, usize>,
+    /// The index in `endpoints` of each of [`FIXED_PATHS`] once seen: the
+    /// thermostats' own paths, found without hashing (most requests).
+    fixed: [Option<u32>; FIXED_PATHS.len()],
 }
+
+/// Paths without ids or queries that every thermostat calls, most often
+/// first.
+const FIXED_PATHS: [&str; 8] = [
+    "/v1/commands/pending",
+    "/v1/diagnostics/vibration",
+    "/v1/telemetry",
+    "/v1/diagnostics/energy",
+    "/v1/settings",
+    "/v1/events",
+    "/v1/auth/token",
+    "/v1/commands/result",
+];
 
 impl Stats {
     /// Counts a request of an integration or the operations client.
@@ -220,17 +265,26 @@ impl Stats {
 
     /// Counts a request and keeps its row (endpoint and Retry-After filled in).
     fn log(&mut self, mut row: RequestRow, path: &str, headers: &[(String, String)]) {
-        let index = match self.routes.get(path) {
-            Some(&i) => i,
-            None => {
-                // Paths carry device and alert ids: bounded all the same.
-                if self.routes.len() >= 100_000 {
-                    self.routes.clear();
+        let fixed = FIXED_PATHS.iter().position(|p| *p == path);
+        let index = match fixed.and_then(|k| self.fixed[k]) {
+            Some(i) => i as usize,
+            None => match self.routes.get(path) {
+                Some(&i) => i,
+                None => {
+                    // Paths carry device and alert ids: bounded all the same.
+                    if self.routes.len() >= 100_000 {
+                        self.routes.clear();
+                    }
+                    let i = self.endpoint_index(&endpoint(path));
+                    match fixed {
+                        Some(k) => self.fixed[k] = Some(i as u32),
+                        None => {
+                            self.routes.insert(path.into(), i);
+                        }
+                    }
+                    i
                 }
-                let i = self.endpoint_index(&endpoint(path));
-                self.routes.insert(path.into(), i);
-                i
-            }
+            },
         };
         let (endpoint, by_status) = &mut self.endpoints[index];
         bump(by_status, row.status, 1);

@@ -226,7 +226,7 @@ impl Tables {
     ) -> Result<(), TableError> {
         for h in homes {
             let group = &s.accounts[h.group];
-            self.fleet.push(vec![
+            self.fleet.push([
                 V::Int(h.index as i64),
                 V::Text(h.device_id.clone()),
                 V::Text(
@@ -251,7 +251,7 @@ impl Tables {
     pub fn records(&mut self, records: impl IntoIterator<Item = Record>) -> Result<(), TableError> {
         for r in records {
             match r {
-                Record::Sample(s) => self.homes.push(vec![
+                Record::Sample(s) => self.homes.push([
                     t(s.at),
                     V::Int(s.home as i64),
                     V::Float(s.indoor_c),
@@ -268,7 +268,7 @@ impl Tables {
                 ])?,
                 Record::FaultOnset { home, kind, at } => {
                     *self.counts.onsets.entry(kind.as_str()).or_default() += 1;
-                    self.ground_truth.push(vec![
+                    self.ground_truth.push([
                         t(at),
                         V::Int(home as i64),
                         V::Text("onset".into()),
@@ -284,7 +284,7 @@ impl Tables {
                     onset,
                 } => {
                     *self.counts.failures.entry(kind.as_str()).or_default() += 1;
-                    self.ground_truth.push(vec![
+                    self.ground_truth.push([
                         t(at),
                         V::Int(home as i64),
                         V::Text("failure".into()),
@@ -315,7 +315,7 @@ impl Tables {
                         }
                     };
                     let faults: Vec<&str> = repaired.iter().map(|k| k.as_str()).collect();
-                    self.ground_truth.push(vec![
+                    self.ground_truth.push([
                         t(at),
                         V::Int(home as i64),
                         V::Text(format!("visit_{outcome}")),
@@ -335,7 +335,7 @@ impl Tables {
                 Record::Firmware { home, at, event } => {
                     let (name, detail) = event_name(&event);
                     *self.counts.firmware.entry(name.to_owned()).or_default() += 1;
-                    self.firmware.push(vec![
+                    self.firmware.push([
                         t(at),
                         V::Int(home as i64),
                         V::Text(name.into()),
@@ -350,7 +350,7 @@ impl Tables {
     /// Writes request rows.
     pub fn requests(&mut self, rows: Vec<RequestRow>) -> Result<(), TableError> {
         for r in rows {
-            self.requests.push(vec![
+            self.requests.push([
                 t(r.arrival),
                 V::Label(r.source),
                 r.client.map_or(V::Label("thermostat"), V::Shared),
@@ -377,7 +377,7 @@ impl Tables {
             return Ok(());
         };
         for (device, r) in rows {
-            w.push(vec![
+            w.push([
                 t(r.received_at),
                 device_text(device_ids, device),
                 V::OptText(r.sensor_id),
@@ -414,7 +414,7 @@ impl Tables {
     /// Writes webhook deliveries.
     pub fn webhooks(&mut self, rows: Vec<crate::server::WebhookRow>) -> Result<(), TableError> {
         for (at, url, event, verified, attempt) in rows {
-            self.webhooks.push(vec![
+            self.webhooks.push([
                 t(at),
                 V::Text(url),
                 V::Text(event),
@@ -438,7 +438,7 @@ impl Tables {
             std::borrow::Cow::Owned(s) => V::Text(s),
         };
         for (device, at, model, p) in rows {
-            self.predictions.push(vec![
+            self.predictions.push([
                 t(at),
                 device_text(device_ids, device),
                 models
@@ -468,7 +468,7 @@ impl Tables {
                 }
                 None => ("pending".to_owned(), None, None),
             };
-            self.commands.push(vec![
+            self.commands.push([
                 t(c.created_at),
                 device_text(device_ids, device),
                 V::Text(c.command_id),
@@ -492,7 +492,7 @@ impl Tables {
         event: &str,
         detail: Option<String>,
     ) -> Result<(), TableError> {
-        self.ota.push(vec![
+        self.ota.push([
             t(at),
             V::Label(source),
             V::OptInt(home.map(|h| h as i64)),
@@ -504,7 +504,7 @@ impl Tables {
 
     /// Writes one alert.
     pub fn alert(&mut self, a: &api_server::predictive::Alert) -> Result<(), TableError> {
-        self.alerts.push(vec![
+        self.alerts.push([
             t(a.created_at),
             V::Text(a.alert_id.clone()),
             V::Text(a.device_id.clone()),
