@@ -224,6 +224,34 @@ const JOBS: [Job; 12] = [
     Job::OtaDownload,
 ];
 
+/// `value` as a request body (serializing plain data cannot fail).
+fn json_bytes<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+/// `POST /v1/diagnostics/vibration`'s body, serialized straight from the
+/// fields (keys in sorted order, as a JSON map writes them).
+#[derive(serde::Serialize)]
+struct VibrationOut<'a> {
+    amplitude: f64,
+    device_id: &'a str,
+    duration_ms: u64,
+    frequency: f64,
+    kurtosis: f64,
+    rms: f64,
+    timestamp: &'a str,
+}
+
+/// `POST /v1/diagnostics/energy`'s body.
+#[derive(serde::Serialize)]
+struct EnergyOut<'a> {
+    current_amps: f64,
+    device_id: &'a str,
+    period_start: &'a str,
+    runtime_mins: u64,
+    voltage: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 struct Release {
     version: String,
@@ -272,9 +300,9 @@ pub struct Firmware {
     next_sample: Instant,
     next_vibration: Instant,
     awaiting_vibration: bool,
-    vibration_reports: VecDeque<Value>,
+    vibration_reports: VecDeque<Vec<u8>>,
     energy: EnergyPeriod,
-    energy_reports: VecDeque<Value>,
+    energy_reports: VecDeque<Vec<u8>>,
     /// Motion and button presses not yet reported (`POST /v1/events`).
     occupant_events: VecDeque<Value>,
     last_motion: Option<Instant>,
@@ -524,14 +552,14 @@ impl Firmware {
         if self.id.aurra.is_none() {
             return;
         }
-        let report = json!({
-            "device_id": self.id.device_id,
-            "timestamp": now.to_rfc3339(),
-            "amplitude": f.peak_g.clamp(0.0, 10.0),
-            "frequency": f.dominant_hz.max(0.0),
-            "duration_ms": duration_ms,
-            "rms": f.rms_g,
-            "kurtosis": f.kurtosis,
+        let report = json_bytes(&VibrationOut {
+            amplitude: f.peak_g.clamp(0.0, 10.0),
+            device_id: &self.id.device_id,
+            duration_ms,
+            frequency: f.dominant_hz.max(0.0),
+            kurtosis: f.kurtosis,
+            rms: f.rms_g,
+            timestamp: &now.to_rfc3339(),
         });
         push_bounded(&mut self.vibration_reports, report, REPORT_QUEUE_CAPACITY);
         self.pump(now);
@@ -739,12 +767,16 @@ impl Firmware {
         if self.id.aurra.is_none() || e.voltage_n == 0 {
             return;
         }
-        let report = json!({
-            "device_id": self.id.device_id,
-            "runtime_mins": (e.runtime_ms as f64 / 60_000.0).round() as u64,
-            "voltage": e.voltage_sum / f64::from(e.voltage_n),
-            "current_amps": if e.current_n > 0 { e.current_sum / f64::from(e.current_n) } else { 0.0 },
-            "period_start": e.start.to_rfc3339(),
+        let report = json_bytes(&EnergyOut {
+            current_amps: if e.current_n > 0 {
+                e.current_sum / f64::from(e.current_n)
+            } else {
+                0.0
+            },
+            device_id: &self.id.device_id,
+            period_start: &e.start.to_rfc3339(),
+            runtime_mins: (e.runtime_ms as f64 / 60_000.0).round() as u64,
+            voltage: e.voltage_sum / f64::from(e.voltage_n),
         });
         push_bounded(&mut self.energy_reports, report, REPORT_QUEUE_CAPACITY);
     }
@@ -772,7 +804,8 @@ impl Firmware {
         id
     }
 
-    fn request(&mut self, job: Job, api: Api, method: Method, path: String, body: Option<Value>) {
+    /// Queues a request; `body` is JSON already serialized.
+    fn request(&mut self, job: Job, api: Api, method: Method, path: String, body: Option<Vec<u8>>) {
         let id = self.next_id();
         let mut headers = Vec::with_capacity(2);
         if job != Job::Token {
@@ -785,10 +818,9 @@ impl Firmware {
             };
             headers.push(("Authorization".to_owned(), bearer));
         }
-        let body = body.map(|b| {
+        if body.is_some() {
             headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-            serde_json::to_vec(&b).unwrap_or_default()
-        });
+        }
         let now = self.now;
         let timeout = self.cfg.request_timeout_ms;
         self.task(job).sent(id, now, timeout);
@@ -812,12 +844,7 @@ impl Firmware {
             match job {
                 Job::Telemetry => {
                     let batch = self.flash.buffer.take_batch(self.cfg.telemetry_batch_max);
-                    let mut body = json!({ "readings": batch.iter().map(|r| r.to_json()).collect::<Vec<_>>() });
-                    if let (Some((lat, lon)), Some(o)) = (self.flash.location, body.as_object_mut())
-                    {
-                        o.insert("latitude".into(), json!(lat));
-                        o.insert("longitude".into(), json!(lon));
-                    }
+                    let body = crate::telemetry::batch_json(&batch, self.flash.location);
                     self.request(
                         job,
                         Api::Device,
@@ -837,7 +864,7 @@ impl Firmware {
                     None,
                 ),
                 Job::CommandResult => {
-                    let body = self.flash.results.front().cloned();
+                    let body = self.flash.results.front().map(json_bytes);
                     self.request(
                         job,
                         Api::Device,
@@ -847,7 +874,7 @@ impl Firmware {
                     );
                 }
                 Job::Occupant => {
-                    let body = self.occupant_events.front().cloned();
+                    let body = self.occupant_events.front().map(json_bytes);
                     self.request(job, Api::Device, Method::Post, "/v1/events".into(), body);
                 }
                 Job::OtaCheck => {
@@ -869,7 +896,7 @@ impl Firmware {
                     );
                 }
                 Job::OtaStatus => {
-                    let body = self.flash.ota_reports.front().cloned();
+                    let body = self.flash.ota_reports.front().map(json_bytes);
                     self.request(
                         job,
                         Api::Device,
@@ -888,7 +915,7 @@ impl Firmware {
                         Api::Aurra,
                         Method::Post,
                         "/v1/auth/token".into(),
-                        Some(body),
+                        Some(json_bytes(&body)),
                     );
                 }
                 Job::Vibration => {
@@ -926,7 +953,7 @@ impl Firmware {
                             Api::Device,
                             Method::Post,
                             "/v1/zigbee/sensors".into(),
-                            Some(body),
+                            Some(json_bytes(&body)),
                         );
                     }
                 }
@@ -1501,5 +1528,50 @@ impl Firmware {
     /// Eco Mode settings (for status reporting).
     pub fn eco(&self) -> Eco {
         self.flash.comfort.eco
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostics bodies are the bytes the JSON maps of the seed's
+    /// fields serialize to (sorted keys; a non-finite number as `null`).
+    #[test]
+    fn diagnostics_bodies_serialize_as_their_json_maps() {
+        let vibration = VibrationOut {
+            amplitude: 0.42,
+            device_id: "dev-1",
+            duration_ms: 2_000,
+            frequency: 120.0,
+            kurtosis: f64::NAN,
+            rms: 0.21,
+            timestamp: "2026-07-01T00:00:00Z",
+        };
+        let map = json!({
+            "device_id": "dev-1",
+            "timestamp": "2026-07-01T00:00:00Z",
+            "amplitude": 0.42,
+            "frequency": 120.0,
+            "duration_ms": 2_000,
+            "rms": 0.21,
+            "kurtosis": f64::NAN,
+        });
+        assert_eq!(json_bytes(&vibration), json_bytes(&map));
+        let energy = EnergyOut {
+            current_amps: 9.75,
+            device_id: "dev-1",
+            period_start: "2026-07-01T00:00:00Z",
+            runtime_mins: 12,
+            voltage: 239.5,
+        };
+        let map = json!({
+            "device_id": "dev-1",
+            "runtime_mins": 12,
+            "voltage": 239.5,
+            "current_amps": 9.75,
+            "period_start": "2026-07-01T00:00:00Z",
+        });
+        assert_eq!(json_bytes(&energy), json_bytes(&map));
     }
 }

@@ -74,6 +74,49 @@ impl Reading {
     }
 }
 
+/// A reading as serialized in a batch (keys in sorted order, as
+/// [`Reading::to_json`]'s map writes them).
+#[derive(Serialize)]
+struct ReadingOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensor_id: Option<&'a str>,
+    sensor_type: SensorType,
+    seq: u64,
+    timestamp: String,
+    value: f64,
+}
+
+/// `POST /v1/telemetry`'s body.
+#[derive(Serialize)]
+struct BatchOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    longitude: Option<f64>,
+    readings: Vec<ReadingOut<'a>>,
+}
+
+/// The telemetry request body of `batch`, with the device's position when
+/// known: the bytes of `{"readings": [r.to_json(), …], "latitude", "longitude"}`
+/// without building the JSON tree.
+pub fn batch_json(batch: &[Reading], location: Option<(f64, f64)>) -> Vec<u8> {
+    let body = BatchOut {
+        latitude: location.map(|l| l.0),
+        longitude: location.map(|l| l.1),
+        readings: batch
+            .iter()
+            .map(|r| ReadingOut {
+                sensor_id: r.sensor_id.as_deref(),
+                sensor_type: r.sensor_type,
+                seq: r.seq,
+                timestamp: r.timestamp.to_rfc3339(),
+                value: r.value,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 /// The bounded store-and-forward buffer.
 #[derive(Debug, Clone)]
 pub struct TelemetryBuffer {
@@ -182,6 +225,22 @@ mod tests {
             serde_json::json!({"sensor_type": "temperature", "value": 23.5, "timestamp": "2026-03-29T12:00:00Z", "seq": 0})
         );
         assert_eq!(batch[1].to_json()["sensor_id"], "zb-1");
+        // The batch body is the bytes of the JSON map, with and without a
+        // position.
+        let readings: Vec<_> = batch.iter().map(Reading::to_json).collect();
+        assert_eq!(
+            batch_json(&batch, None),
+            serde_json::to_vec(&serde_json::json!({ "readings": readings })).unwrap()
+        );
+        assert_eq!(
+            batch_json(&batch, Some((37.77, -122.42))),
+            serde_json::to_vec(&serde_json::json!({
+                "readings": readings,
+                "latitude": 37.77,
+                "longitude": -122.42,
+            }))
+            .unwrap()
+        );
         assert_eq!(
             SensorType::parse("battery_level"),
             Some(SensorType::BatteryLevel)
