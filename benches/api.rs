@@ -3,7 +3,9 @@
 //!
 //! - `POST /v1/telemetry` with 3 readings (device API key auth, per-device
 //!   limit, validation, store);
-//! - `GET /v1/thermostat/{id}/status` (bearer token, tier limit, lookup).
+//! - `GET /v1/thermostat/{id}/status` (bearer token, tier limit, lookup);
+//! - `POST /v1/diagnostics/vibration` (bearer token, tier and diagnostics
+//!   limits, validation, the predictor's update, store).
 //!
 //! 1,000 devices and 1,000 enterprise tokens take turns and every request
 //! is stamped 1 ms after the previous one, so no limit is hit: the figures
@@ -89,12 +91,9 @@ fn telemetry(c: &mut Criterion) {
     group.finish();
 }
 
-fn status(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let (router, _, t0) = setup();
-    let tokens: Vec<String> = rt.block_on(async {
+/// `N` bearer tokens of the bench client (`Authorization` values).
+fn bearer_tokens(rt: &tokio::runtime::Runtime, router: &axum::Router) -> Vec<String> {
+    rt.block_on(async {
         let mut tokens = Vec::new();
         for _ in 0..N {
             let req = Request::post("/v1/auth/token")
@@ -107,7 +106,62 @@ fn status(c: &mut Criterion) {
             tokens.push(format!("Bearer {}", v["access_token"].as_str().expect("token")));
         }
         tokens
+    })
+}
+
+/// `POST /v1/diagnostics/vibration` as the firmware sends it: bearer token,
+/// tier and diagnostics limits, typed parse and validation, the primary
+/// predictor's update, store. Requests 2 ms apart keep each token at 30 a
+/// minute, under the diagnostics limit of 60.
+fn vibration(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let (router, _, t0) = setup();
+    let tokens = bearer_tokens(&rt, &router);
+    let bodies: Vec<Vec<u8>> = (0..N)
+        .map(|i| {
+            format!(
+                r#"{{"amplitude":0.42,"device_id":"dev-{i}","duration_ms":1000,"frequency":58.3,"kurtosis":3.1,"rms":0.21,"timestamp":"2026-07-15T12:00:00Z"}}"#
+            )
+            .into_bytes()
+        })
+        .collect();
+    let mut now = t0;
+    let mut i = 0usize;
+    let mut group = c.benchmark_group("api");
+    group.throughput(Throughput::Elements(BATCH));
+    group.bench_function("post_vibration_report", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for _ in 0..BATCH {
+                    now += SimDuration::from_millis(2);
+                    if now >= t0 + SimDuration::from_mins(50) {
+                        now = t0;
+                    }
+                    i = (i + 1) % N;
+                    let req = Request::post("/v1/diagnostics/vibration")
+                        .header("authorization", &tokens[i])
+                        .header("content-type", "application/json")
+                        .extension(RequestTime(now))
+                        .body(Body::from(bodies[i].clone()))
+                        .expect("request");
+                    let resp = router.clone().oneshot(req).await.expect("infallible");
+                    assert!(resp.status().is_success(), "{}", resp.status());
+                    let _ = resp.into_body().collect().await;
+                }
+            });
+        });
     });
+    group.finish();
+}
+
+fn status(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let (router, _, t0) = setup();
+    let tokens = bearer_tokens(&rt, &router);
     let paths: Vec<String> = (0..N)
         .map(|i| format!("/v1/thermostat/dev-{i}/status"))
         .collect();
@@ -166,5 +220,5 @@ fn baseline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, baseline, telemetry, status);
+criterion_group!(benches, baseline, telemetry, status, vibration);
 criterion_main!(benches);

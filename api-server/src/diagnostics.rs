@@ -73,12 +73,16 @@ enum Report {
     Energy(EnergyReport),
 }
 
+/// A body's device id (borrowed from it where no escape needed decoding)
+/// and report.
+type Parsed<'b> = (Cow<'b, str>, Report);
+
 /// One diagnostics endpoint's two parsers: a typed one for the common case
 /// (borrowed strings, no JSON tree) that accepts only a body the checked
 /// one accepts, giving the same report, or declines; and the checked one,
 /// field by field, whose errors name the field and its range.
 struct Parser {
-    fast: fn(&[u8], sim_core::SimTime) -> Option<(Cow<'_, str>, Report)>,
+    fast: fn(&[u8], sim_core::SimTime) -> Option<Parsed<'_>>,
     checked: fn(&Fields<'_>, sim_core::SimTime) -> Result<Report, ApiError>,
 }
 
@@ -88,7 +92,7 @@ fn parse<'b>(
     parser: &Parser,
     bytes: &'b [u8],
     now: sim_core::SimTime,
-) -> Result<(Cow<'b, str>, Report), ApiError> {
+) -> Result<Parsed<'b>, ApiError> {
     if let Some(parsed) = (parser.fast)(bytes, now) {
         return Ok(parsed);
     }
@@ -218,7 +222,7 @@ fn within(v: f64, (lo, hi): (f64, f64)) -> bool {
     (lo..=hi).contains(&v)
 }
 
-fn vibration_fast(bytes: &[u8], now: sim_core::SimTime) -> Option<(Cow<'_, str>, Report)> {
+fn vibration_fast(bytes: &[u8], now: sim_core::SimTime) -> Option<Parsed<'_>> {
     let b: VibrationBody<'_> = serde_json::from_slice(bytes).ok()?;
     let duration_ms = b.duration_ms.unwrap_or(1_000);
     let ok = string_ok(&b.device_id, DEVICE_ID_CHARS)
@@ -283,7 +287,7 @@ const RUNTIME_MINS: (i64, i64) = (0, 100_000);
 const VOLTAGE_V: (f64, f64) = (0.0, 1_000.0);
 const CURRENT_A: (f64, f64) = (0.0, 1_000.0);
 
-fn energy_fast(bytes: &[u8], now: sim_core::SimTime) -> Option<(Cow<'_, str>, Report)> {
+fn energy_fast(bytes: &[u8], now: sim_core::SimTime) -> Option<Parsed<'_>> {
     let b: EnergyBody<'_> = serde_json::from_slice(bytes).ok()?;
     let ok = string_ok(&b.device_id, DEVICE_ID_CHARS)
         && b.runtime_mins <= RUNTIME_MINS.1 as u64
