@@ -342,6 +342,22 @@ pub(crate) async fn patch_settings(
     })
 }
 
+/// `GET /v1/commands/pending`'s answer (the seed's shape; keys in the order
+/// a JSON map writes them). Half of a fleet's requests are this poll.
+#[derive(serde::Serialize)]
+struct Pending<'a> {
+    commands: Vec<PendingCommand<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct PendingCommand<'a> {
+    command_id: &'a str,
+    expires_at: String,
+    payload: &'a Value,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
 /// `GET /v1/commands/pending`: unexpired commands without a result.
 pub(crate) async fn get_pending(
     State(state): State<AppState>,
@@ -350,16 +366,21 @@ pub(crate) async fn get_pending(
 ) -> Result<Response, ApiError> {
     with_device(&state, &headers, now, Some(COMMANDS), |acc, idx, rate| {
         let d = &mut acc.devices[idx];
-        let commands: Vec<Value> = d
+        let commands: Vec<PendingCommand<'_>> = d
             .commands
             .iter_mut()
             .filter(|c| c.result.is_none() && c.expires_at > now)
             .map(|c| {
                 c.delivered_at.get_or_insert(now);
-                json!({"command_id": c.command_id, "type": c.kind, "payload": c.payload, "expires_at": rfc3339(c.expires_at)})
+                PendingCommand {
+                    command_id: &c.command_id,
+                    expires_at: rfc3339(c.expires_at),
+                    payload: &c.payload,
+                    kind: &c.kind,
+                }
             })
             .collect();
-        Ok(respond(StatusCode::OK, json!({"commands": commands}), rate))
+        Ok(respond(StatusCode::OK, Pending { commands }, rate))
     })
 }
 

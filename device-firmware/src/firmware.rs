@@ -1019,7 +1019,17 @@ impl Firmware {
             Outcome::Rejected if aurra_job && resp.status == 401 => Outcome::Failed,
             o => o,
         };
-        let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        // Only the answers the firmware reads are parsed (acknowledgements of
+        // readings and reports, most responses, are not).
+        let reads_body = matches!(
+            job,
+            Job::Settings | Job::Commands | Job::OtaCheck | Job::Token | Job::Zigbee
+        );
+        let body: Value = if reads_body && outcome == Outcome::Success {
+            serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
         let mut interval = self.interval(job);
         match outcome {
             Outcome::Success => match job {
