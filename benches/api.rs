@@ -109,43 +109,35 @@ fn bearer_tokens(rt: &tokio::runtime::Runtime, router: &axum::Router) -> Vec<Str
     })
 }
 
-/// `POST /v1/diagnostics/vibration` as the firmware sends it: bearer token,
-/// tier and diagnostics limits, typed parse and validation, the primary
-/// predictor's update, store. Requests 2 ms apart keep each token at 30 a
-/// minute, under the diagnostics limit of 60.
-fn vibration(c: &mut Criterion) {
+/// Benchmarks `name`: batches of `BATCH` token-authenticated requests,
+/// each stamped `step` after the last, the `i`-th of `N` built by
+/// `request(i, now)`. Tokens live 3600 s, so long runs go round the first
+/// 50 minutes again (limit windows reset on a time jump back).
+fn token_requests(
+    c: &mut Criterion,
+    name: &str,
+    step: SimDuration,
+    request: impl Fn(usize, &str, SimTime) -> Request<Body>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
     let (router, _, t0) = setup();
     let tokens = bearer_tokens(&rt, &router);
-    let bodies: Vec<Vec<u8>> = (0..N)
-        .map(|i| {
-            format!(
-                r#"{{"amplitude":0.42,"device_id":"dev-{i}","duration_ms":1000,"frequency":58.3,"kurtosis":3.1,"rms":0.21,"timestamp":"2026-07-15T12:00:00Z"}}"#
-            )
-            .into_bytes()
-        })
-        .collect();
     let mut now = t0;
     let mut i = 0usize;
     let mut group = c.benchmark_group("api");
     group.throughput(Throughput::Elements(BATCH));
-    group.bench_function("post_vibration_report", |b| {
+    group.bench_function(name, |b| {
         b.iter(|| {
             rt.block_on(async {
                 for _ in 0..BATCH {
-                    now += SimDuration::from_millis(2);
+                    now += step;
                     if now >= t0 + SimDuration::from_mins(50) {
                         now = t0;
                     }
                     i = (i + 1) % N;
-                    let req = Request::post("/v1/diagnostics/vibration")
-                        .header("authorization", &tokens[i])
-                        .header("content-type", "application/json")
-                        .extension(RequestTime(now))
-                        .body(Body::from(bodies[i].clone()))
-                        .expect("request");
+                    let req = request(i, &tokens[i], now);
                     let resp = router.clone().oneshot(req).await.expect("infallible");
                     assert!(resp.status().is_success(), "{}", resp.status());
                     let _ = resp.into_body().collect().await;
@@ -156,43 +148,50 @@ fn vibration(c: &mut Criterion) {
     group.finish();
 }
 
+/// `POST /v1/diagnostics/vibration` as the firmware sends it: bearer token,
+/// tier and diagnostics limits, typed parse and validation, the primary
+/// predictor's update, store. Requests 2 ms apart keep each token at 30 a
+/// minute, under the diagnostics limit of 60.
+fn vibration(c: &mut Criterion) {
+    let bodies: Vec<Vec<u8>> = (0..N)
+        .map(|i| {
+            format!(
+                r#"{{"amplitude":0.42,"device_id":"dev-{i}","duration_ms":1000,"frequency":58.3,"kurtosis":3.1,"rms":0.21,"timestamp":"2026-07-15T12:00:00Z"}}"#
+            )
+            .into_bytes()
+        })
+        .collect();
+    token_requests(
+        c,
+        "post_vibration_report",
+        SimDuration::from_millis(2),
+        |i, token, now| {
+            Request::post("/v1/diagnostics/vibration")
+                .header("authorization", token)
+                .header("content-type", "application/json")
+                .extension(RequestTime(now))
+                .body(Body::from(bodies[i].clone()))
+                .expect("request")
+        },
+    );
+}
+
 fn status(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
-    let (router, _, t0) = setup();
-    let tokens = bearer_tokens(&rt, &router);
     let paths: Vec<String> = (0..N)
         .map(|i| format!("/v1/thermostat/dev-{i}/status"))
         .collect();
-    let mut now = t0;
-    let mut i = 0usize;
-    let mut group = c.benchmark_group("api");
-    group.throughput(Throughput::Elements(BATCH));
-    group.bench_function("get_thermostat_status", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..BATCH {
-                    // Tokens live 3600 s; long runs go round the first 50
-                    // minutes again (limit windows reset on a time jump back).
-                    now += SimDuration::from_millis(1);
-                    if now >= t0 + SimDuration::from_mins(50) {
-                        now = t0;
-                    }
-                    i = (i + 1) % N;
-                    let req = Request::get(&paths[i])
-                        .header("authorization", &tokens[i])
-                        .extension(RequestTime(now))
-                        .body(Body::empty())
-                        .expect("request");
-                    let resp = router.clone().oneshot(req).await.expect("infallible");
-                    assert!(resp.status().is_success(), "{}", resp.status());
-                    let _ = resp.into_body().collect().await;
-                }
-            });
-        });
-    });
-    group.finish();
+    token_requests(
+        c,
+        "get_thermostat_status",
+        SimDuration::from_millis(1),
+        |i, token, now| {
+            Request::get(&paths[i])
+                .header("authorization", token)
+                .extension(RequestTime(now))
+                .body(Body::empty())
+                .expect("request")
+        },
+    );
 }
 
 /// The floor: routing a request to the fallback and answering a 404 in the
