@@ -96,11 +96,20 @@ fn parse<'b>(
     if let Some(parsed) = (parser.fast)(bytes, now) {
         return Ok(parsed);
     }
+    let (device_id, report) = parse_checked(parser, bytes, now)?;
+    Ok((Cow::Owned(device_id), report))
+}
+
+/// The checked parse alone: field by field, each error naming its field.
+fn parse_checked(
+    parser: &Parser,
+    bytes: &[u8],
+    now: sim_core::SimTime,
+) -> Result<(String, Report), ApiError> {
     let body = json_map(F, bytes)?;
     let f = Fields::new(F, &body);
     let device_id = f.string("device_id", DEVICE_ID_CHARS)?.to_owned();
-    let report = (parser.checked)(&f, now)?;
-    Ok((Cow::Owned(device_id), report))
+    Ok((device_id, (parser.checked)(&f, now)?))
 }
 
 /// The longest `device_id` [characters].
@@ -357,15 +366,6 @@ pub(crate) async fn post_energy(
 mod tests {
     use super::*;
 
-    /// The checked parse of `body` (device id and report, or the error).
-    fn checked(parser: &Parser, body: &str) -> Result<(String, Report), ApiError> {
-        let now = sim_core::SimTime::from_millis(5);
-        let map = json_map(F, body.as_bytes())?;
-        let f = Fields::new(F, &map);
-        let device_id = f.string("device_id", DEVICE_ID_CHARS)?.to_owned();
-        Ok((device_id, (parser.checked)(&f, now)?))
-    }
-
     fn same(a: &Report, b: &Report) -> bool {
         match (a, b) {
             (Report::Vibration(a), Report::Vibration(b)) => a == b,
@@ -382,7 +382,7 @@ mod tests {
         let mut accepted = 0;
         for body in bodies {
             let fast = (parser.fast)(body.as_bytes(), now);
-            let slow = checked(parser, body);
+            let slow = parse_checked(parser, body.as_bytes(), now);
             match (&fast, &slow) {
                 (Some((id, r)), Ok((sid, sr))) => {
                     assert_eq!(id, sid, "{body}");

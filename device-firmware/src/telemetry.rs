@@ -58,24 +58,8 @@ pub struct Reading {
     pub sensor_id: Option<String>,
 }
 
-impl Reading {
-    /// The reading as the telemetry endpoint's JSON.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::json!({
-            "sensor_type": self.sensor_type,
-            "value": self.value,
-            "timestamp": self.timestamp.to_rfc3339(),
-            "seq": self.seq,
-        });
-        if let (Some(id), Some(obj)) = (&self.sensor_id, v.as_object_mut()) {
-            obj.insert("sensor_id".into(), serde_json::Value::String(id.clone()));
-        }
-        v
-    }
-}
-
-/// A reading as serialized in a batch (keys in sorted order, as
-/// [`Reading::to_json`]'s map writes them).
+/// A reading as the telemetry endpoint's JSON (keys in sorted order, as a
+/// JSON map writes them; `sensor_id` only for a hub's Zigbee sensors).
 #[derive(Serialize)]
 struct ReadingOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,8 +81,8 @@ struct BatchOut<'a> {
 }
 
 /// The telemetry request body of `batch`, with the device's position when
-/// known: the bytes of `{"readings": [r.to_json(), …], "latitude", "longitude"}`
-/// without building the JSON tree.
+/// known: the bytes of the JSON map `{"readings": […], "latitude",
+/// "longitude"}` without building the JSON tree.
 pub fn batch_json(batch: &[Reading], location: Option<(f64, f64)>) -> Vec<u8> {
     let body = BatchOut {
         latitude: location.map(|l| l.0),
@@ -220,22 +204,23 @@ mod tests {
         b.push(SensorType::Temperature, 23.5, t, None);
         b.push(SensorType::Humidity, 45.2, t, Some("zb-1".into()));
         let batch = b.take_batch(100);
-        assert_eq!(
-            batch[0].to_json(),
-            serde_json::json!({"sensor_type": "temperature", "value": 23.5, "timestamp": "2026-03-29T12:00:00Z", "seq": 0})
-        );
-        assert_eq!(batch[1].to_json()["sensor_id"], "zb-1");
+        let seed_shape = [
+            serde_json::json!({"sensor_type": "temperature", "value": 23.5, "timestamp": "2026-03-29T12:00:00Z", "seq": 0}),
+            serde_json::json!({"sensor_type": "humidity", "value": 45.2, "timestamp": "2026-03-29T12:00:00Z", "seq": 1, "sensor_id": "zb-1"}),
+        ];
+        let sent: serde_json::Value = serde_json::from_slice(&batch_json(&batch, None)).unwrap();
+        assert_eq!(sent["readings"][0], seed_shape[0]);
+        assert_eq!(sent["readings"][1]["sensor_id"], "zb-1");
         // The batch body is the bytes of the JSON map, with and without a
         // position.
-        let readings: Vec<_> = batch.iter().map(Reading::to_json).collect();
         assert_eq!(
             batch_json(&batch, None),
-            serde_json::to_vec(&serde_json::json!({ "readings": readings })).unwrap()
+            serde_json::to_vec(&serde_json::json!({ "readings": seed_shape })).unwrap()
         );
         assert_eq!(
             batch_json(&batch, Some((37.77, -122.42))),
             serde_json::to_vec(&serde_json::json!({
-                "readings": readings,
+                "readings": seed_shape,
                 "latitude": 37.77,
                 "longitude": -122.42,
             }))

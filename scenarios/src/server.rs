@@ -265,26 +265,16 @@ impl Stats {
 
     /// Counts a request and keeps its row (endpoint and Retry-After filled in).
     fn log(&mut self, mut row: RequestRow, path: &str, headers: &[(String, String)]) {
-        let fixed = FIXED_PATHS.iter().position(|p| *p == path);
-        let index = match fixed.and_then(|k| self.fixed[k]) {
-            Some(i) => i as usize,
-            None => match self.routes.get(path) {
-                Some(&i) => i,
+        let index = match FIXED_PATHS.iter().position(|p| *p == path) {
+            Some(k) => match self.fixed[k] {
+                Some(i) => i as usize,
                 None => {
-                    // Paths carry device and alert ids: bounded all the same.
-                    if self.routes.len() >= 100_000 {
-                        self.routes.clear();
-                    }
                     let i = self.endpoint_index(&endpoint(path));
-                    match fixed {
-                        Some(k) => self.fixed[k] = Some(i as u32),
-                        None => {
-                            self.routes.insert(path.into(), i);
-                        }
-                    }
+                    self.fixed[k] = Some(i as u32);
                     i
                 }
             },
+            None => self.route_index(path),
         };
         let (endpoint, by_status) = &mut self.endpoints[index];
         bump(by_status, row.status, 1);
@@ -299,6 +289,21 @@ impl Stats {
             row.retry_after_s = Some(s);
         }
         self.rows.push(row);
+    }
+
+    /// The index in `endpoints` of a path with ids or a query (its template
+    /// computed once per path).
+    fn route_index(&mut self, path: &str) -> usize {
+        if let Some(&i) = self.routes.get(path) {
+            return i;
+        }
+        // Paths carry device and alert ids: bounded all the same.
+        if self.routes.len() >= 100_000 {
+            self.routes.clear();
+        }
+        let i = self.endpoint_index(&endpoint(path));
+        self.routes.insert(path.into(), i);
+        i
     }
 
     /// The index of `endpoint` in `endpoints`, added if new (a few dozen
