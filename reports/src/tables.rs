@@ -114,18 +114,28 @@ impl Buf {
         true
     }
 
-    fn take(&mut self, name: &str, kind: Kind) -> PolarsResult<Column> {
+    /// The column so far, as a polars column; the buffer starts again with
+    /// room for as many rows (a full row group is usually followed by
+    /// another: no regrowing from empty, copying, and faulting in fresh
+    /// pages at every doubling).
+    fn take(&mut self, name: &str, kind: Kind, rows: usize) -> PolarsResult<Column> {
+        fn next<T>(b: &mut Vec<T>, rows: usize) -> Vec<T> {
+            std::mem::replace(b, Vec::with_capacity(rows))
+        }
         let name = PlSmallStr::from(name);
         let column = match self {
-            Buf::Int(b) => Column::new(name, std::mem::take(b)),
-            Buf::Float(b) => Column::new(name, std::mem::take(b)),
-            Buf::Text(b) => std::mem::replace(b, text_builder())
-                .finish()
-                .with_name(name)
-                .into_column(),
-            Buf::Bool(b) => Column::new(name, std::mem::take(b)),
-            Buf::OptInt(b) => Column::new(name, std::mem::take(b)),
-            Buf::OptFloat(b) => Column::new(name, std::mem::take(b)),
+            Buf::Int(b) => Column::new(name, next(b, rows)),
+            Buf::Float(b) => Column::new(name, next(b, rows)),
+            Buf::Text(b) => std::mem::replace(
+                b,
+                StringChunkedBuilder::new(PlSmallStr::EMPTY, rows.max(1_024)),
+            )
+            .finish()
+            .with_name(name)
+            .into_column(),
+            Buf::Bool(b) => Column::new(name, next(b, rows)),
+            Buf::OptInt(b) => Column::new(name, next(b, rows)),
+            Buf::OptFloat(b) => Column::new(name, next(b, rows)),
         };
         if kind == Kind::Time {
             column.cast(&DataType::Datetime(
@@ -252,7 +262,7 @@ impl TableWriter {
             .bufs
             .iter_mut()
             .zip(self.spec.columns)
-            .map(|(b, (name, kind))| b.take(name, *kind))
+            .map(|(b, (name, kind))| b.take(name, *kind, self.rows))
             .collect();
         let frame = columns
             .and_then(|c| DataFrame::new(self.rows, c))
