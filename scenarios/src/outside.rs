@@ -403,6 +403,11 @@ impl Outsiders {
         Ok(Outsiders { models, devices })
     }
 
+    /// Whether the run has no outside model.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
     /// Sends the rows queued since the last step (every account's, in
     /// account order) to each model as one batch, and hands the answers to
     /// the server as predictions made at `now`.

@@ -21,7 +21,7 @@ use crate::home::{HomeContext, HomeSim, Record};
 use crate::net::Network;
 use crate::schema::{ClimateSource, Scenario};
 use crate::server::{Provision, Receiver, Stats};
-use crate::shard::{Output, SYNC, Shard};
+use crate::shard::{Output, Shard};
 
 /// Command-line overrides of a scenario.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -420,11 +420,13 @@ pub fn run(
         .collect();
     let executor =
         Executor::new(threads.max(1)).map_err(|e| RunError::Simulation(e.to_string()))?;
+    // Minute windows only when something between windows needs them.
+    let sync = crate::shard::window(!publisher.is_empty() || !outsiders.is_empty());
     let plan = RunPlan {
         start,
         end,
-        lookahead: SYNC,
-        max_window: SYNC,
+        lookahead: sync,
+        max_window: sync,
     };
     let mut rollouts = Rollouts::default();
     publisher.publish_due(&shared.state, start);
@@ -432,6 +434,8 @@ pub fn run(
         .note(&shared.state, start, &mut tables)
         .map_err(|e| RunError::Tables(e.to_string()))?;
     let mut setup_rows = provisioned.stats.rows.clone();
+    let mut window_records = Vec::new();
+    let mut window_rows = Vec::new();
     let mut table_error: Option<String> = None;
     let mut model_error: Option<String> = None;
     let stats = executor
@@ -439,8 +443,10 @@ pub fn run(
             &mut shards,
             plan,
             |w, messages, out| {
-                let mut records = Vec::new();
-                let mut rows = std::mem::take(&mut setup_rows);
+                // The window's rows go through buffers kept from window to
+                // window (no regrowing, no fresh pages every minute).
+                let (records, rows) = (&mut window_records, &mut window_rows);
+                rows.append(&mut setup_rows);
                 for m in messages {
                     match m.message {
                         Output::Record(r) => records.push(r),
@@ -594,8 +600,8 @@ struct Names<'a> {
 fn drain(
     shared: &crate::server::Shared,
     tables: &mut crate::tables::Tables,
-    records: Vec<Record>,
-    rows: Vec<crate::server::RequestRow>,
+    records: &mut Vec<Record>,
+    rows: &mut Vec<crate::server::RequestRow>,
     outlets: &crate::tables::Outlets,
     names: Names<'_>,
     now: SimTime,
@@ -604,8 +610,8 @@ fn drain(
         devices: device_ids,
         models,
     } = names;
-    tables.records(records)?;
-    tables.requests(rows)?;
+    tables.records(records.drain(..))?;
+    tables.requests(rows.drain(..))?;
     tables.webhooks(shared.receiver.drain_rows())?;
     let outlets = outlets
         .lock()

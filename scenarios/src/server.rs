@@ -1108,6 +1108,11 @@ impl Shared {
 }
 
 impl Publisher {
+    /// Whether the scenario has no release to publish.
+    pub fn is_empty(&self) -> bool {
+        self.releases.is_empty()
+    }
+
     /// Publishes the releases due by `now` (at most once each).
     pub fn publish_due(&mut self, state: &AppState, now: SimTime) {
         for i in 0..self.releases.len() {

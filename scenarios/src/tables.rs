@@ -348,7 +348,10 @@ impl Tables {
     }
 
     /// Writes request rows.
-    pub fn requests(&mut self, rows: Vec<RequestRow>) -> Result<(), TableError> {
+    pub fn requests(
+        &mut self,
+        rows: impl IntoIterator<Item = RequestRow>,
+    ) -> Result<(), TableError> {
         for r in rows {
             self.requests.push([
                 t(r.arrival),

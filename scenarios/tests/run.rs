@@ -90,6 +90,77 @@ fn one_seed_gives_the_same_run_on_one_and_two_threads() {
 }
 
 #[test]
+fn the_window_length_does_not_change_a_run() {
+    // Without OTA releases or outside models shards meet every 15 minutes;
+    // a release (published where no thermostat looks: they check once a
+    // week) brings back minute windows. What the shards do is the same.
+    let base = FAULTY.replace("name = \"a\"\n", "name = \"a\"\nhomes_per_account = 2\n")
+        + "[firmware]\nota_check_ms = 604800000\n";
+    let quiet = scenario(&base);
+    let minute = scenario(
+        &(base + "[[ota.releases]]\nversion = \"9.0.0\"\npublish_at = \"1d\"\nbatches = [100]\n"),
+    );
+    let (q_dir, q) = run_with(&quiet, "w15", 2);
+    let (m_dir, m) = run_with(&minute, "w1", 2);
+    assert_eq!(q["simulation"]["windows"], 2 * 96, "{q}");
+    assert_eq!(m["simulation"]["windows"], 2 * 1440, "{m}");
+    // The summary differs only where the scenarios do (the release, its
+    // table) and in the window count.
+    let (mut q, mut m) = (q, m);
+    for s in [&mut q, &mut m] {
+        let s = s.as_object_mut().unwrap();
+        for key in ["simulation", "ota", "scenario"] {
+            assert!(s.remove(key).is_some(), "summary has {key}");
+        }
+        s["tables"].as_object_mut().unwrap().remove("ota_events");
+        s["metrics"]["operations"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ota");
+    }
+    assert!(q["requests"]["total"].as_u64().unwrap() > 1_000, "{q}");
+    for (key, value) in q.as_object().unwrap() {
+        assert_eq!(value, &m[key], "summary {key}");
+    }
+    // Tables written in time order are identical; the per-account ones
+    // (telemetry) hold the same rows, grouped by window.
+    for table in [
+        "requests",
+        "homes",
+        "webhooks",
+        "firmware_events",
+        "ground_truth",
+    ] {
+        let file = format!("{table}.parquet");
+        let (x, y) = (
+            reports::tables::read(&q_dir.join(&file)).unwrap(),
+            reports::tables::read(&m_dir.join(&file)).unwrap(),
+        );
+        assert!(x.height() > 0 && x.equals_missing(&y), "{table} differs");
+    }
+    let rows = |d: &Path| {
+        let t = reports::tables::read(&d.join("telemetry.parquet")).unwrap();
+        let (at, device, kind, seq) = (
+            ints(&t, "received_at"),
+            texts(&t, "device_id"),
+            texts(&t, "sensor_type"),
+            ints(&t, "seq"),
+        );
+        let mut rows: Vec<_> = (0..t.height())
+            .map(|i| (at[i], device[i].clone(), kind[i].clone(), seq[i]))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (a, b) = (rows(&q_dir), rows(&m_dir));
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "telemetry rows");
+    for d in [q_dir, m_dir] {
+        std::fs::remove_dir_all(d.parent().unwrap()).unwrap();
+    }
+}
+
+#[test]
 fn faults_fail_on_time_and_alerts_arrive_through_verified_webhooks() {
     let s = scenario(FAULTY);
     let (dir, summary) = run_with(&s, "faults", 2);
