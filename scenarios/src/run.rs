@@ -430,27 +430,49 @@ pub fn run(
     };
     let mut rollouts = Rollouts::default();
     publisher.publish_due(&shared.state, start);
-    rollouts
-        .note(&shared.state, start, &mut tables)
+    let names = Names {
+        devices: &device_ids,
+        models: &models,
+    };
+    let mut first = Batch {
+        rows: provisioned.stats.rows.clone(),
+        ota: rollouts.note(&shared.state, start),
+        ..Batch::default()
+    };
+    first
+        .write(&mut tables, names)
         .map_err(|e| RunError::Tables(e.to_string()))?;
-    let mut setup_rows = provisioned.stats.rows.clone();
-    let mut window_records = Vec::new();
-    let mut window_rows = Vec::new();
-    let mut table_error: Option<String> = None;
     let mut model_error: Option<String> = None;
-    let stats = executor
-        .run(
+    // The tables are written on their own thread, a window behind the
+    // simulation: encoding and compressing the row groups overlaps the next
+    // window instead of leaving a core idle between windows. One window waits
+    // at most (bounded memory); emptied buffers come back for reuse.
+    let (batches, written) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let (reuse, returned) = std::sync::mpsc::channel::<Batch>();
+    let returned = std::sync::Mutex::new(returned);
+    let (stats, tables) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || {
+            for mut batch in written {
+                batch.write(&mut tables, names)?;
+                // The simulation may have finished: then nothing is reused.
+                let _ = reuse.send(batch);
+            }
+            Ok::<_, reports::tables::TableError>(tables)
+        });
+        let stats = executor.run(
             &mut shards,
             plan,
             |w, messages, out| {
-                // The window's rows go through buffers kept from window to
-                // window (no regrowing, no fresh pages every minute).
-                let (records, rows) = (&mut window_records, &mut window_rows);
-                rows.append(&mut setup_rows);
+                let mut batch = returned
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.try_recv().ok())
+                    .unwrap_or_default();
+                batch.now = w.end;
                 for m in messages {
                     match m.message {
-                        Output::Record(r) => records.push(r),
-                        Output::Request(r) => rows.push(r),
+                        Output::Record(r) => batch.records.push(r),
+                        Output::Request(r) => batch.rows.push(r),
                     }
                 }
                 // Between windows: the operator publishes, rollouts move on.
@@ -461,25 +483,25 @@ pub fn run(
                     model_error = Some(e.to_string());
                     out.stop();
                 }
-                let names = Names {
-                    devices: &device_ids,
-                    models: &models,
-                };
-                let written = drain(&shared, &mut tables, records, rows, &outlets, names, w.end)
-                    .and_then(|()| rollouts.note(&shared.state, w.end, &mut tables));
-                if let Err(e) = written {
-                    table_error = Some(e.to_string());
+                batch.take(&shared, &outlets);
+                batch.ota = rollouts.note(&shared.state, w.end);
+                // A writer that hung up failed: its error comes from `join`.
+                if batches.send(batch).is_err() {
                     out.stop();
                 }
             },
             progress,
-        )
-        .map_err(|e| RunError::Simulation(e.to_string()))?;
+        );
+        drop(batches);
+        let tables = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (stats, tables)
+    });
+    let mut tables = tables.map_err(|e| RunError::Tables(e.to_string()))?;
+    let stats = stats.map_err(|e| RunError::Simulation(e.to_string()))?;
     if let Some(e) = model_error {
         return Err(RunError::Model(e));
-    }
-    if let Some(e) = table_error {
-        return Err(RunError::Tables(e));
     }
     let timings = timings(
         &shared.state,
@@ -596,40 +618,74 @@ struct Names<'a> {
     models: &'a [Arc<str>],
 }
 
-/// Moves what the last window produced into the tables.
-fn drain(
-    shared: &crate::server::Shared,
-    tables: &mut crate::tables::Tables,
-    records: &mut Vec<Record>,
-    rows: &mut Vec<crate::server::RequestRow>,
-    outlets: &crate::tables::Outlets,
-    names: Names<'_>,
+/// What one window produced, on its way to the tables.
+#[derive(Debug, Default)]
+struct Batch {
+    /// The window's end.
     now: SimTime,
-) -> Result<(), reports::tables::TableError> {
-    let Names {
-        devices: device_ids,
-        models,
-    } = names;
-    tables.records(records.drain(..))?;
-    tables.requests(rows.drain(..))?;
-    tables.webhooks(shared.receiver.drain_rows())?;
-    let outlets = outlets
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for (a, out) in outlets.iter().enumerate() {
-        let out = std::mem::take(
-            &mut *out
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
-        tables.telemetry(ids, out.readings)?;
-        tables.predictions(ids, models, out.predictions)?;
-        tables.features(ids, out.features)?;
-        tables.commands(ids, out.commands, now)?;
-    }
-    Ok(())
+    /// The homes' records.
+    records: Vec<Record>,
+    /// The requests the server handled.
+    rows: Vec<crate::server::RequestRow>,
+    /// Webhook deliveries received.
+    webhooks: Vec<crate::server::WebhookRow>,
+    /// Each account's stored readings, predictions, features and ended
+    /// commands, in account order.
+    outlets: Vec<crate::tables::Outlet>,
+    /// The server's rollout events.
+    ota: Vec<OtaNote>,
 }
+
+impl Batch {
+    /// Takes what the webhook receiver and the accounts' stores handed over
+    /// since the last window.
+    fn take(&mut self, shared: &crate::server::Shared, outlets: &crate::tables::Outlets) {
+        self.webhooks = shared.receiver.drain_rows();
+        let outlets = outlets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.outlets = outlets
+            .iter()
+            .map(|out| {
+                std::mem::take(
+                    &mut *out
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+            })
+            .collect();
+    }
+
+    /// Writes the batch into the tables, leaving its buffers empty (their
+    /// room kept for the next window).
+    fn write(
+        &mut self,
+        tables: &mut crate::tables::Tables,
+        names: Names<'_>,
+    ) -> Result<(), reports::tables::TableError> {
+        let Names {
+            devices: device_ids,
+            models,
+        } = names;
+        tables.records(self.records.drain(..))?;
+        tables.requests(self.rows.drain(..))?;
+        tables.webhooks(std::mem::take(&mut self.webhooks))?;
+        for (a, out) in std::mem::take(&mut self.outlets).into_iter().enumerate() {
+            let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
+            tables.telemetry(ids, out.readings)?;
+            tables.predictions(ids, models, out.predictions)?;
+            tables.features(ids, out.features)?;
+            tables.commands(ids, out.commands, self.now)?;
+        }
+        for (at, version, event, detail) in self.ota.drain(..) {
+            tables.ota(at, "server", None, &version, event, detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// A rollout event of the server: (when, version, event, detail).
+type OtaNote = (SimTime, String, &'static str, Option<String>);
 
 /// The server's rollout decisions, noted as they happen (between windows).
 #[derive(Debug, Default)]
@@ -639,35 +695,33 @@ struct Rollouts {
 }
 
 impl Rollouts {
-    fn note(
-        &mut self,
-        state: &AppState,
-        now: SimTime,
-        tables: &mut crate::tables::Tables,
-    ) -> Result<(), reports::tables::TableError> {
+    /// The rollout events since the last call: releases published, batches
+    /// opened, rollouts halted.
+    fn note(&mut self, state: &AppState, now: SimTime) -> Vec<OtaNote> {
+        let mut notes = Vec::new();
         for (i, (version, stage, share, halted)) in state.rollouts().into_iter().enumerate() {
-            let mut server = |event: &str, detail: Option<String>| {
-                tables.ota(now, "server", None, &version, event, detail)
+            let mut server = |event: &'static str, detail: Option<String>| {
+                notes.push((now, version.clone(), event, detail));
             };
             let (was_stage, was_halted) = match self.seen.get(i) {
                 Some((_, stage, halted)) => (Some(*stage), *halted),
                 None => {
-                    server("published", None)?;
+                    server("published", None);
                     (None, false)
                 }
             };
             if was_stage != Some(stage) {
-                server("batch_opened", Some(format!("{share}")))?;
+                server("batch_opened", Some(format!("{share}")));
             }
             if halted && !was_halted {
-                server("halted", Some(format!("in batch {stage}")))?;
+                server("halted", Some(format!("in batch {stage}")));
             }
             match self.seen.get_mut(i) {
                 Some(seen) => *seen = (version, stage, halted),
                 None => self.seen.push((version, stage, halted)),
             }
         }
-        Ok(())
+        notes
     }
 }
 
