@@ -82,8 +82,9 @@ enum Buf {
     OptFloat(Vec<Option<f64>>),
 }
 
-fn text_builder() -> StringChunkedBuilder {
-    StringChunkedBuilder::new(PlSmallStr::EMPTY, 1_024)
+/// A text column's builder with room for `rows` values (at least 1,024).
+fn text_builder(rows: usize) -> StringChunkedBuilder {
+    StringChunkedBuilder::new(PlSmallStr::EMPTY, rows.max(1_024))
 }
 
 impl Buf {
@@ -91,7 +92,7 @@ impl Buf {
         match kind {
             Kind::Time | Kind::Int => Buf::Int(Vec::new()),
             Kind::Float => Buf::Float(Vec::new()),
-            Kind::Text | Kind::OptText => Buf::Text(text_builder()),
+            Kind::Text | Kind::OptText => Buf::Text(text_builder(0)),
             Kind::Bool => Buf::Bool(Vec::new()),
             Kind::OptInt => Buf::OptInt(Vec::new()),
             Kind::OptFloat => Buf::OptFloat(Vec::new()),
@@ -126,13 +127,10 @@ impl Buf {
         let column = match self {
             Buf::Int(b) => Column::new(name, next(b, rows)),
             Buf::Float(b) => Column::new(name, next(b, rows)),
-            Buf::Text(b) => std::mem::replace(
-                b,
-                StringChunkedBuilder::new(PlSmallStr::EMPTY, rows.max(1_024)),
-            )
-            .finish()
-            .with_name(name)
-            .into_column(),
+            Buf::Text(b) => std::mem::replace(b, text_builder(rows))
+                .finish()
+                .with_name(name)
+                .into_column(),
             Buf::Bool(b) => Column::new(name, next(b, rows)),
             Buf::OptInt(b) => Column::new(name, next(b, rows)),
             Buf::OptFloat(b) => Column::new(name, next(b, rows)),

@@ -644,16 +644,13 @@ impl Batch {
         let outlets = outlets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.outlets = outlets
-            .iter()
-            .map(|out| {
-                std::mem::take(
-                    &mut *out
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner),
-                )
-            })
-            .collect();
+        self.outlets.extend(outlets.iter().map(|out| {
+            std::mem::take(
+                &mut *out
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )
+        }));
     }
 
     /// Writes the batch into the tables, leaving its buffers empty (their
@@ -670,7 +667,7 @@ impl Batch {
         tables.records(self.records.drain(..))?;
         tables.requests(self.rows.drain(..))?;
         tables.webhooks(std::mem::take(&mut self.webhooks))?;
-        for (a, out) in std::mem::take(&mut self.outlets).into_iter().enumerate() {
+        for (a, out) in self.outlets.drain(..).enumerate() {
             let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
             tables.telemetry(ids, out.readings)?;
             tables.predictions(ids, models, out.predictions)?;

@@ -305,14 +305,14 @@ pub struct RunPlan {
 /// moved each message (a few hundred bytes in a fleet run) about log n times
 /// per window. An outbox out of time order falls back to that sort, which
 /// gives the same order.
-fn collect_sorted<M>(outboxes: &mut [Outbox<M>], sent: usize) -> Vec<Envelope<M>> {
+fn collect_sorted<M>(outboxes: &mut [Outbox<M>]) -> Vec<Envelope<M>> {
     let envelope = |from: EntityId, (seq, (sent_at, message)): (usize, (SimTime, M))| Envelope {
         sent_at,
         from,
         seq: u32::try_from(seq).unwrap_or(u32::MAX),
         message,
     };
-    let mut messages = Vec::with_capacity(sent);
+    let mut messages = Vec::with_capacity(outboxes.iter().map(Outbox::len).sum());
     if !outboxes
         .iter()
         .all(|o| o.messages.is_sorted_by_key(|(t, _)| *t))
@@ -503,8 +503,8 @@ impl Executor {
                         }
                     }
                 }
-                let sent: usize = outboxes.iter().map(Outbox::len).sum();
-                let messages = collect_sorted(&mut outboxes, sent);
+                let messages = collect_sorted(&mut outboxes);
+                let sent = messages.len();
 
                 let mut deliveries = Deliveries {
                     items: std::mem::take(&mut delivery_buf),
@@ -584,8 +584,7 @@ mod tests {
                 b
             })
             .collect();
-        let sent = boxes.iter().map(Outbox::len).sum();
-        let out = collect_sorted(&mut boxes, sent);
+        let out = collect_sorted(&mut boxes);
         assert!(boxes.iter().all(Outbox::is_empty), "outboxes emptied");
         out.into_iter()
             .map(|e| (e.sent_at.as_millis(), e.from, e.seq, e.message))
