@@ -463,14 +463,37 @@ fn headline(s: &serde_json::Value) {
     let m = &s["metrics"];
     let p = &m["prediction"];
     let f = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |x| format!("{x:.2}"));
+    let primary = m["models"].get(0);
+    let iv = |k: &str| {
+        primary
+            .and_then(|r| r["intervals"][k].as_array())
+            .and_then(|a| {
+                Some(format!(
+                    " [{:.2}, {:.2}]",
+                    a.first()?.as_f64()?,
+                    a.get(1)?.as_f64()?
+                ))
+            })
+            .unwrap_or_default()
+    };
     println!(
-        "prediction: precision {} · recall {} · F1 {} · median lead {} d · {} false alarms/device-year",
+        "prediction: precision {}{} · recall {}{} · F1 {}{} · median lead {}{} d · {} false alarms per healthy device-year · {} failures, {} prevented, {} caught",
         f(&p["precision"]),
+        iv("precision"),
         f(&p["recall"]),
+        iv("recall"),
         f(&p["f1"]),
+        iv("f1"),
         f(&p["lead_time_days"]["median"]),
-        f(&p["false_alarms_per_device_year"]),
+        iv("lead_time_days_median"),
+        f(&p["false_alarms_per_healthy_device_year"]),
+        p["failures"],
+        p["prevented"],
+        p["caught"],
     );
+    if let Some(note) = m["prediction_note"].as_str() {
+        println!("  {note}");
+    }
     let c = &m["comfort_energy"];
     println!(
         "comfort & energy: {} K·h/home outside the band · {} kWh · {} short cycles · telemetry delivered {}",

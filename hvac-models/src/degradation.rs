@@ -39,6 +39,17 @@
 //!
 //! A technician's repair replaces the part: the fault's state resets and its
 //! process is drawn anew (incidence, onset) from the repair time on.
+//!
+//! **Counterfactuals.** A repair hides when the fault *would* have failed,
+//! which is what decides whether the alert that sent the technician was
+//! timely (a bearing replaced three months early prevented nothing yet).
+//! Given its own random stream at the repair, the removed fault continues
+//! as a ghost ([`Degradation::repair`]): the same process from the level
+//! the technician found, a bearing wearing with the unit's actual running
+//! hours, a leak and a capacitor in calendar time, until it reaches its
+//! failure level ([`DegradationEvent::WouldFail`]). A ghost reads nothing
+//! but the running time and writes nothing but that event, and it never
+//! draws from the home's stream, so the run is the same with and without it.
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp, Gamma};
@@ -257,6 +268,30 @@ pub enum DegradationEvent {
         /// When the fault began.
         onset: SimTime,
     },
+    /// A fault a technician repaired before it failed would have failed
+    /// now, had it been left alone (see the module's *Counterfactuals*).
+    WouldFail {
+        /// Which.
+        kind: FaultKind,
+        /// When it would have failed (the end of the step in which the
+        /// continued process crossed its failure level).
+        at: SimTime,
+        /// When the fault began.
+        onset: SimTime,
+        /// When it was repaired.
+        repaired_at: SimTime,
+    },
+}
+
+/// A repaired fault continued to its counterfactual failure.
+#[derive(Debug)]
+struct Ghost {
+    kind: FaultKind,
+    since: SimTime,
+    repaired_at: SimTime,
+    level: f64,
+    rate: f64,
+    rng: SimRng,
 }
 
 /// One home's degradation processes.
@@ -266,6 +301,7 @@ pub struct Degradation {
     rng: SimRng,
     runtime_h: f64,
     states: [FaultState; 3],
+    ghosts: Vec<Ghost>,
 }
 
 const BEARING: usize = 0;
@@ -286,6 +322,7 @@ impl Degradation {
             rng,
             runtime_h: 0.0,
             states,
+            ghosts: Vec::new(),
         })
     }
 
@@ -453,25 +490,9 @@ impl Degradation {
                 events.push(DegradationEvent::Onset { kind, at });
             }
             if let FaultState::Active { since, level, rate } = self.states[i] {
-                let from = since.max(t0);
-                let span_days = t1.saturating_duration_since(from).as_secs_f64() / 86_400.0;
-                let (new_level, limit) = if i == LEAK {
-                    // Lost charge: 1 − e^{−k·(t − onset)}.
-                    let age = t1.saturating_duration_since(since).as_secs_f64() / 86_400.0;
-                    (1.0 - (-rate * age).exp(), 0.5)
-                } else {
-                    let c = p.capacitor;
-                    let shape = c.shape_per_day * span_days;
-                    let inc = if shape > 0.0 {
-                        Gamma::new(shape, c.loss_per_day / c.shape_per_day)
-                            .map_or(0.0, |g| g.sample(&mut self.rng))
-                    } else {
-                        0.0
-                    };
-                    (level + inc, 0.3)
-                };
+                let new_level = calendar_level(&p, kind, since, level, rate, t0, t1, &mut self.rng);
                 debug_assert!(new_level >= level);
-                if new_level >= limit {
+                if new_level >= failure_level(&p, kind) {
                     self.states[i] = FaultState::Failed { since, at: t1 };
                     events.push(DegradationEvent::Failure {
                         kind,
@@ -487,6 +508,7 @@ impl Degradation {
                 }
             }
         }
+        self.haunt(t0, t1, run_h, &mut events);
         events
     }
 
@@ -495,15 +517,7 @@ impl Degradation {
             return;
         };
         let b = self.params.bearing;
-        let shape = b.shape_per_h * run_h;
-        let inc = if shape > 0.0 {
-            Gamma::new(shape, b.rate_um_per_h / b.shape_per_h)
-                .map_or(0.0, |g| g.sample(&mut self.rng))
-        } else {
-            0.0
-        };
-        let wear = level + inc;
-        debug_assert!(wear >= level && wear.is_finite());
+        let wear = bearing_wear(&b, level, run_h, &mut self.rng);
         if wear >= b.failure_um {
             self.states[BEARING] = FaultState::Failed { since, at: t1 };
             events.push(DegradationEvent::Failure {
@@ -520,9 +534,56 @@ impl Degradation {
         }
     }
 
+    /// Advances the ghosts of repaired faults over `[t0, t1)` (`run_h` of
+    /// running), each on its own stream; those that reach their failure
+    /// level report it and go.
+    fn haunt(&mut self, t0: SimTime, t1: SimTime, run_h: f64, events: &mut Vec<DegradationEvent>) {
+        let p = self.params;
+        self.ghosts.retain_mut(|g| {
+            if g.repaired_at >= t1 {
+                return true;
+            }
+            let from = g.repaired_at.max(t0);
+            g.level = match g.kind {
+                FaultKind::BearingWear => bearing_wear(&p.bearing, g.level, run_h, &mut g.rng),
+                kind => calendar_level(&p, kind, g.since, g.level, g.rate, from, t1, &mut g.rng),
+            };
+            if g.level < failure_level(&p, g.kind) {
+                return true;
+            }
+            events.push(DegradationEvent::WouldFail {
+                kind: g.kind,
+                at: t1,
+                onset: g.since,
+                repaired_at: g.repaired_at,
+            });
+            false
+        });
+    }
+
+    /// Repairs in progress whose counterfactual failure has not come yet.
+    pub fn ghosts(&self) -> usize {
+        self.ghosts.len()
+    }
+
     /// A technician replaces the part behind `kind` at `now`: the fault
-    /// resets and is drawn anew from `now`.
-    pub fn repair(&mut self, kind: FaultKind, now: SimTime) {
+    /// resets and is drawn anew from `now`. With `counterfactual`, a fault
+    /// that was developing (not yet failed) goes on as a ghost on that
+    /// stream, to report when it would have failed
+    /// ([`DegradationEvent::WouldFail`]).
+    pub fn repair(&mut self, kind: FaultKind, now: SimTime, counterfactual: Option<SimRng>) {
+        if let (FaultState::Active { since, level, rate }, Some(rng)) =
+            (self.states[kind as usize], counterfactual)
+        {
+            self.ghosts.push(Ghost {
+                kind,
+                since,
+                repaired_at: now,
+                level,
+                rate,
+                rng,
+            });
+        }
         self.states[kind as usize] =
             Self::draw(&self.params, kind, &mut self.rng, now, self.runtime_h);
     }
@@ -539,6 +600,64 @@ pub fn spall_severity(s: f64, ratio: f64) -> f64 {
         s
     } else {
         ((k * s).exp_m1() / k.exp_m1()).clamp(0.0, 1.0)
+    }
+}
+
+/// Bearing wear after `run_h` more running hours from `level` [µm]: one
+/// gamma increment (shapes add, so any step length samples the process
+/// exactly).
+fn bearing_wear(b: &BearingWearParams, level: f64, run_h: f64, rng: &mut SimRng) -> f64 {
+    let shape = b.shape_per_h * run_h;
+    let inc = if shape > 0.0 {
+        Gamma::new(shape, b.rate_um_per_h / b.shape_per_h).map_or(0.0, |g| g.sample(rng))
+    } else {
+        0.0
+    };
+    let wear = level + inc;
+    debug_assert!(wear >= level && wear.is_finite());
+    wear
+}
+
+/// A calendar-time fault's level at `t1`, from `level` at `t0` (or its
+/// onset `since`, if later): a leak's lost charge `1 − e^{−k·(t1 − since)}`,
+/// a capacitor's lost capacitance plus a gamma increment.
+#[allow(clippy::too_many_arguments)]
+fn calendar_level(
+    p: &DegradationParams,
+    kind: FaultKind,
+    since: SimTime,
+    level: f64,
+    rate: f64,
+    t0: SimTime,
+    t1: SimTime,
+    rng: &mut SimRng,
+) -> f64 {
+    match kind {
+        FaultKind::RefrigerantLeak => {
+            let age = t1.saturating_duration_since(since).as_secs_f64() / 86_400.0;
+            1.0 - (-rate * age).exp()
+        }
+        _ => {
+            let c = p.capacitor;
+            let span_days = t1.saturating_duration_since(since.max(t0)).as_secs_f64() / 86_400.0;
+            let shape = c.shape_per_day * span_days;
+            let inc = if shape > 0.0 {
+                Gamma::new(shape, c.loss_per_day / c.shape_per_day).map_or(0.0, |g| g.sample(rng))
+            } else {
+                0.0
+            };
+            level + inc
+        }
+    }
+}
+
+/// The level at which a fault stops the compressor: bearing wear [µm],
+/// lost charge or capacitance [fraction].
+fn failure_level(p: &DegradationParams, kind: FaultKind) -> f64 {
+    match kind {
+        FaultKind::BearingWear => p.bearing.failure_um,
+        FaultKind::RefrigerantLeak => 0.5,
+        FaultKind::CapacitorAgeing => 0.3,
     }
 }
 
@@ -695,6 +814,7 @@ mod tests {
                 match e {
                     DegradationEvent::Onset { .. } => onset = Some(d.runtime_h()),
                     DegradationEvent::Failure { .. } => return (onset.unwrap(), d.runtime_h()),
+                    DegradationEvent::WouldFail { .. } => unreachable!("no repairs"),
                 }
             }
             t += step;
@@ -864,13 +984,124 @@ mod tests {
             d.advance(t, SimDuration::from_days(1), SimDuration::ZERO);
             t += SimDuration::from_days(1);
         }
-        d.repair(FaultKind::RefrigerantLeak, t);
+        d.repair(FaultKind::RefrigerantLeak, t, Some(stream(1, 9, "ghost")));
         assert!(!d.compressor_failed());
+        // A failed fault has no counterfactual: it did fail.
+        assert_eq!(d.ghosts(), 0);
         assert_eq!(d.charge_fraction(), 1.0);
         assert!(matches!(
             d.state(FaultKind::RefrigerantLeak),
             FaultState::Pending { .. }
         ));
+    }
+
+    #[test]
+    fn a_repaired_leak_would_have_failed_when_the_unrepaired_one_does() {
+        // The leak of `a_leak_reduces_capacity_then_locks_out` (1 %/day,
+        // half charge after ln 2 / 0.01 = 69.3 days), repaired on day 20:
+        // its ghost fails at the end of day 70, as the leak left alone did.
+        let mut p = only(FaultKind::RefrigerantLeak);
+        p.leak.onset_max_days = 0.0;
+        p.leak.rate_sigma = 0.0;
+        p.leak.rate_per_day = 0.01;
+        let day = SimDuration::from_days(1);
+        let run = |ghost: bool| {
+            let mut d = Degradation::new(p, stream(1, 2, "d"), SimTime::EPOCH).unwrap();
+            let mut t = SimTime::EPOCH;
+            let mut events = Vec::new();
+            for k in 0..200 {
+                if k == 20 {
+                    d.repair(
+                        FaultKind::RefrigerantLeak,
+                        t,
+                        ghost.then(|| stream(1, 2, "ghost")),
+                    );
+                }
+                events.extend(d.advance(t, day, SimDuration::ZERO));
+                t += day;
+            }
+            events
+        };
+        let with = run(true);
+        let would: Vec<_> = with
+            .iter()
+            .filter(|e| matches!(e, DegradationEvent::WouldFail { .. }))
+            .collect();
+        assert_eq!(
+            would,
+            [&DegradationEvent::WouldFail {
+                kind: FaultKind::RefrigerantLeak,
+                at: SimTime::EPOCH + SimDuration::from_days(70),
+                onset: SimTime::EPOCH,
+                repaired_at: SimTime::EPOCH + SimDuration::from_days(20),
+            }]
+        );
+        // The ghost changes nothing else: the same events without it.
+        let real: Vec<_> = with
+            .into_iter()
+            .filter(|e| !matches!(e, DegradationEvent::WouldFail { .. }))
+            .collect();
+        assert_eq!(real, run(false));
+    }
+
+    #[test]
+    fn a_repaired_bearing_goes_on_wearing_with_the_running_hours() {
+        // Repaired at 20 µm: the ghost wears on from there while the unit
+        // runs, on its own stream, and not while it stands still; the real
+        // process (redrawn by the repair) is the same with and without it.
+        let mut p = only(FaultKind::BearingWear);
+        p.bearing.onset_max_h = 1.0;
+        p.bearing.rate_um_per_h = 1.0;
+        p.bearing.shape_per_h = 1.0;
+        let h = SimDuration::from_hours(1);
+        let run = |ghost: bool| {
+            let mut d = Degradation::new(p, stream(5, 1, "d"), SimTime::EPOCH).unwrap();
+            let mut t = SimTime::EPOCH;
+            let mut events = Vec::new();
+            while d.bearing_wear_um() < 20.0 {
+                events.extend(d.advance(t, h, h));
+                t += h;
+            }
+            let repaired = t;
+            d.repair(
+                FaultKind::BearingWear,
+                t,
+                ghost.then(|| stream(5, 1, "ghost")),
+            );
+            // 100 hours off: nothing wears.
+            for _ in 0..100 {
+                events.extend(d.advance(t, h, SimDuration::ZERO));
+                t += h;
+            }
+            assert_eq!(d.ghosts(), usize::from(ghost));
+            for _ in 0..200 {
+                events.extend(d.advance(t, h, h));
+                t += h;
+            }
+            (events, repaired)
+        };
+        let (with, repaired) = run(true);
+        let would: Vec<_> = with
+            .iter()
+            .filter_map(|e| match *e {
+                DegradationEvent::WouldFail {
+                    at, repaired_at, ..
+                } => Some((at, repaired_at)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(would.len(), 1, "{with:?}");
+        let (at, repaired_at) = would[0];
+        assert_eq!(repaired_at, repaired);
+        // 30 µm more at 1 µm per running hour (shape 1/h: ±√30 h), after
+        // the 100 idle hours.
+        let hours = at.saturating_duration_since(repaired).as_secs_f64() / 3600.0 - 100.0;
+        assert!((hours - 30.0).abs() < 20.0, "{hours} running hours");
+        let real: Vec<_> = with
+            .into_iter()
+            .filter(|e| !matches!(e, DegradationEvent::WouldFail { .. }))
+            .collect();
+        assert_eq!(real, run(false).0);
     }
 
     #[test]

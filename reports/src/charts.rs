@@ -320,7 +320,7 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
         .iter()
         .copied()
         .chain(truth.visits.iter().map(|v| v.home))
-        .chain(alerts.iter().map(|a| a.0))
+        .chain(alerts.iter().map(|a| a.home))
         .collect();
     let failing = faulty.iter().next().copied();
     let healthy = (0..u32::try_from(p.homes).unwrap_or(u32::MAX)).find(|h| !touched.contains(h));
@@ -385,10 +385,10 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
                 x: day(f.at),
             })
             .collect();
-        rules.extend(alerts.iter().filter(|a| a.0 == h).map(|a| Rule {
+        rules.extend(alerts.iter().filter(|a| a.home == h).map(|a| Rule {
             label: "alert".into(),
             color: ORANGE,
-            x: day(a.1),
+            x: day(a.at),
         }));
         rules.extend(truth.visits.iter().filter(|v| v.home == h).map(|v| Rule {
             label: "technician".into(),
@@ -602,7 +602,12 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
     let mut lines = Vec::new();
     let (mut alert_dots, mut failure_dots) = (Vec::new(), Vec::new());
     for (i, (h, s)) in wear.iter().enumerate() {
-        alert_dots.extend(alerts.iter().filter(|a| a.0 == *h).map(|a| at(s, day(a.1))));
+        alert_dots.extend(
+            alerts
+                .iter()
+                .filter(|a| a.home == *h)
+                .map(|a| at(s, day(a.at))),
+        );
         failure_dots.extend(
             truth
                 .failures

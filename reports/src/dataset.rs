@@ -98,7 +98,8 @@ pub fn histories(dir: &Path) -> Result<BTreeMap<i64, History>, MetricsError> {
         let hist = out.entry(home).or_default();
         match event {
             TruthEvent::Onset(f) => hist.onsets.push((at, f.to_owned())),
-            TruthEvent::Failure(f) => hist.failures.push((at, f.to_owned())),
+            TruthEvent::Failure(f, _) => hist.failures.push((at, f.to_owned())),
+            TruthEvent::WouldFail { .. } => {}
             TruthEvent::Visit(faults, after_failure) => {
                 let repaired = faults
                     .split(',')

@@ -87,7 +87,7 @@ pub fn evaluate(g: &Gates, m: &Metrics) -> Vec<Verdict> {
             "max_false_alarms_per_device_year",
             g.max_false_alarms_per_device_year,
             Bound::Max,
-            Some(p.false_alarms_per_device_year),
+            p.false_alarms_per_healthy_device_year,
         ),
         (
             "min_lead_time_days",
@@ -158,14 +158,16 @@ mod tests {
 
     fn metrics(recall: Option<f64>, short_cycles: u64) -> Metrics {
         Metrics {
+            prediction_note: None,
             prediction: prediction::Score {
                 recall,
-                false_alarms_per_device_year: 0.5,
+                false_alarms_per_healthy_device_year: Some(0.5),
                 ..Default::default()
             },
             threshold_sweep: sweep::Sweep {
                 default_threshold: 0.72,
                 cost_optimal_threshold: None,
+                cost_at_optimum: None,
                 points: vec![],
             },
             rate_limits: traffic::RateLimits::default(),

@@ -148,8 +148,8 @@ pub fn page(
             "median lead time [days]".into(),
         ),
         (
-            num(Some(pr.false_alarms_per_device_year), 2),
-            "false alarms per device-year".into(),
+            num(pr.false_alarms_per_healthy_device_year, 2),
+            "false alarms per healthy device-year".into(),
         ),
         (
             num(m.threshold_sweep.cost_optimal_threshold, 2),
@@ -188,20 +188,31 @@ pub fn page(
     // Prediction.
     let _ = writeln!(
         h,
-        "<h2>Predictive maintenance</h2>\n<p>A failure counts as predicted when an alert came {}–{} days before it; alerts of one device less than {} days apart are one episode. {} failures happened and {} more were prevented by technicians; {} were caught in time, {} missed. {} alert episodes: {} true, {} false alarms, {} too close to the end to judge. {} technician visits found nothing.</p>",
+        "<h2>Predictive maintenance</h2>\n<p>An alert is scored for the fault its issue names. It is a true positive when that fault was in progress and failed — or, repaired first, would have failed (the simulator continues a repaired fault to its counterfactual failure) — {}–{} days after it; alerts of one device and fault within {} days of the first are one episode, and every alert is a technician visit in the cost. {} failures happened and {} more were prevented by technicians ({} repairs came so early that their failure would have come after the run); {} were caught in time, {} missed. {} alerts in {} episodes: {} true, {} false alarms, {} early, {} late, {} too close to the end to judge. {} technician visits found nothing.</p>",
         num(Some(p.window_min_ms as f64 / 86_400_000.0), 1),
         num(Some(p.window_max_ms as f64 / 86_400_000.0), 1),
-        num(Some(p.window_max_ms as f64 / 86_400_000.0), 1),
+        num(Some(p.episode_span_ms as f64 / 86_400_000.0), 1),
         pr.failures,
         pr.prevented,
-        pr.predicted + pr.prevented_after_alert,
+        pr.prevented_censored,
+        pr.caught,
         pr.missed,
+        pr.alerts,
         pr.episodes,
         pr.true_positives,
         pr.false_alarms,
+        pr.early,
+        pr.late,
         pr.censored,
         pr.unnecessary_visits,
     );
+    if let Some(note) = &m.prediction_note {
+        let _ = writeln!(
+            h,
+            "<p class=\"fail\" id=\"prediction-note\">{}</p>",
+            escape(note)
+        );
+    }
     let _ = writeln!(
         h,
         "<table><tr><th>precision</th><th>recall</th><th>F1</th><th>lead time [days]</th><th>expected cost</th></tr><tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td></tr></table>",
@@ -212,18 +223,43 @@ pub fn page(
         num(Some(pr.expected_cost), 0),
     );
     if !pr.by_fault.is_empty() {
-        h.push_str("<table><tr><th>fault</th><th>failures</th><th>predicted</th><th>prevented</th><th>recall</th><th>median lead [days]</th></tr>\n");
+        h.push_str("<table><tr><th>fault</th><th>episodes</th><th>true</th><th>false alarms</th><th>early</th><th>failures</th><th>prevented</th><th>caught</th><th>precision</th><th>recall</th><th>false alarms / healthy device-year</th><th>median lead [days]</th></tr>\n");
         for (fault, f) in &pr.by_fault {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 escape(fault),
+                f.episodes,
+                f.true_positives,
+                f.false_alarms,
+                f.early,
                 f.failures,
-                f.predicted,
                 f.prevented,
+                f.caught,
+                num(f.precision, 3),
                 num(f.recall, 3),
+                num(f.false_alarms_per_healthy_device_year, 2),
                 num(f.lead_time_days.median, 1)
             );
+        }
+        h.push_str("</table>\n");
+    }
+    let c = &pr.confusion;
+    if c.counts.iter().flatten().any(|&n| n > 0) {
+        h.push_str("<p>Alert episodes by the fault they named (rows) and the fault the unit really had at the first alert (columns):</p><table id=\"confusion\"><tr><th>named \\ found</th>");
+        for a in &c.actual {
+            let _ = write!(h, "<th>{}</th>", escape(a));
+        }
+        h.push_str("</tr>\n");
+        for (named, row) in c.named.iter().zip(&c.counts) {
+            if row.iter().all(|&n| n == 0) {
+                continue;
+            }
+            let _ = write!(h, "<tr><td>{}</td>", escape(named));
+            for n in row {
+                let _ = write!(h, "<td class=\"n\">{n}</td>");
+            }
+            h.push_str("</tr>\n");
         }
         h.push_str("</table>\n");
     }

@@ -58,7 +58,23 @@ pub fn entries<'a>(models: &'a [ModelScore], timings: Option<&Value>) -> Vec<Ent
         .collect()
 }
 
-/// The column heads and each entry's cells, as text.
+/// `v` with its interval, "0.83 [0.71, 0.95]" (the value alone without
+/// one; "–" without a value).
+pub fn with_interval(v: Option<f64>, iv: Option<&Option<[f64; 2]>>, places: usize) -> String {
+    match (v, iv.copied().flatten()) {
+        (Some(_), Some([lo, hi])) => format!(
+            "{} [{}, {}]",
+            num(v, places),
+            num(Some(lo), places),
+            num(Some(hi), places)
+        ),
+        _ => num(v, places),
+    }
+}
+
+/// The column heads and each entry's cells, as text: the models first,
+/// then the baselines (a model's "beats" cell names the baselines it beats
+/// on F1 and on expected cost, each by a paired interval that excludes 0).
 pub fn cells(entries: &[Entry<'_>]) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let heads = vec![
         "model",
@@ -66,37 +82,88 @@ pub fn cells(entries: &[Entry<'_>]) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "recall",
         "F1",
         "PR-AUC",
+        "Brier",
         "lead median [d]",
-        "lead p10 [d]",
-        "false alarms /1k device-yr",
+        "false alarms /healthy device-yr",
         "expected cost",
         "cost-optimal threshold",
+        "beats (F1 & cost)",
         "µs/report",
     ];
-    let rows = entries
-        .iter()
+    let mut ordered: Vec<&Entry<'_>> = entries.iter().filter(|e| !e.score.baseline).collect();
+    ordered.extend(entries.iter().filter(|e| e.score.baseline));
+    let rows = ordered
+        .into_iter()
         .map(|e| {
             let s = e.score;
+            let iv = |k: &str| s.intervals.get(k);
+            let beats: Vec<&str> = s
+                .versus
+                .iter()
+                .filter(|v| {
+                    v.beats_on_f1
+                        && v.beats_on_cost
+                        && entries
+                            .iter()
+                            .any(|o| o.score.baseline && o.score.name == v.other)
+                })
+                .map(|v| v.other.as_str())
+                .collect();
             vec![
-                if s.primary {
-                    format!("{} (primary)", s.name)
-                } else {
-                    s.name.clone()
+                match (s.primary, s.baseline) {
+                    (true, _) => format!("{} (primary)", s.name),
+                    (false, true) => format!("{} (baseline)", s.name),
+                    _ => s.name.clone(),
                 },
-                num(s.precision, 3),
-                num(s.recall, 3),
-                num(s.f1, 3),
-                num(s.pr_auc, 3),
-                num(s.lead_time_days.median, 1),
-                num(s.lead_time_days.p10, 1),
-                num(Some(s.false_alarms_per_1000_device_years), 1),
-                num(Some(s.expected_cost), 0),
-                num(s.cost_optimal_threshold, 2),
+                with_interval(s.precision, iv("precision"), 3),
+                with_interval(s.recall, iv("recall"), 3),
+                with_interval(s.f1, iv("f1"), 3),
+                with_interval(s.pr_auc, iv("pr_auc"), 3),
+                num(s.calibration.brier, 3),
+                with_interval(s.lead_time_days.median, iv("lead_time_days_median"), 1),
+                with_interval(
+                    s.false_alarms_per_healthy_device_year,
+                    iv("false_alarms_per_healthy_device_year"),
+                    2,
+                ),
+                with_interval(Some(s.expected_cost), iv("expected_cost"), 0),
+                with_interval(s.cost_optimal_threshold, iv("cost_optimal_threshold"), 2),
+                if s.baseline {
+                    String::new()
+                } else if beats.is_empty() {
+                    "none".into()
+                } else {
+                    beats.join(", ")
+                },
                 num(e.us_per_report, 2),
             ]
         })
         .collect();
     (heads, rows)
+}
+
+/// Each model against each other, paired: ΔF1 and Δ expected cost with
+/// their intervals, one line per pair (baselines only as the other side).
+pub fn pairs(entries: &[Entry<'_>]) -> String {
+    let mut out = String::new();
+    for e in entries.iter().filter(|e| !e.score.baseline) {
+        for v in &e.score.versus {
+            let _ = writeln!(
+                out,
+                "{} − {}: ΔF1 = {}, Δcost = {}, ΔPR-AUC = {}",
+                e.score.name,
+                v.other,
+                diff(&v.f1, 3),
+                diff(&v.expected_cost, 0),
+                diff(&v.pr_auc, 3),
+            );
+        }
+    }
+    out
+}
+
+fn diff(d: &crate::metrics::bootstrap::Diff, places: usize) -> String {
+    with_interval(d.value, Some(&d.interval), places)
 }
 
 /// The leaderboard as an aligned text table.
@@ -128,6 +195,11 @@ pub fn text(entries: &[Entry<'_>]) -> String {
     );
     for r in &rows {
         line(&mut out, r);
+    }
+    let pairs = pairs(entries);
+    if !pairs.is_empty() {
+        out.push_str("paired differences (95 % bootstrap intervals over devices):\n");
+        out.push_str(&pairs);
     }
     out
 }
@@ -168,9 +240,16 @@ mod tests {
             f1: Some(2.0 / 3.0),
             pr_auc: Some(0.75),
             lead_time_days: Quantiles::default(),
-            false_alarms_per_1000_device_years: 12.5,
+            false_alarms_per_healthy_device_year: Some(12.5),
             expected_cost: 300.0,
             cost_optimal_threshold: Some(0.5),
+            baseline: false,
+            alerts: 3,
+            early: 0,
+            cost_at_optimum: Some(250.0),
+            calibration: Default::default(),
+            intervals: [("f1".to_owned(), Some([0.5, 0.8]))].into_iter().collect(),
+            versus: Vec::new(),
         }
     }
 
@@ -197,6 +276,8 @@ mod tests {
         assert!(lines[2].ends_with("  2.00"), "{t}");
         // Columns line up.
         assert_eq!(lines[0].chars().count(), lines[2].chars().count());
+        // Intervals beside their numbers.
+        assert!(lines[1].contains("0.667 [0.500, 0.800]"), "{t}");
         let j = json(&e);
         assert_eq!(j[1]["inference_us_per_report"], 2.0);
         assert_eq!(j[1]["name"], "trend");

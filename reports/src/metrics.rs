@@ -16,6 +16,8 @@
 //! [`traffic`], [`comfort`], [`operations`]), tested on hand-built rows
 //! with known answers; [`compute`] only reads the tables into them.
 
+pub mod bootstrap;
+pub mod calibration;
 pub mod comfort;
 pub mod models;
 pub mod operations;
@@ -34,6 +36,7 @@ use crate::tables::{bools, floats, ints, scan, texts};
 /// What the metrics need from the scenario (stored in `summary.json`
 /// under `evaluation`, so `thermotwin report` recomputes the same).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Params {
     /// Run start [ms since the Unix epoch].
     pub start_ms: i64,
@@ -55,8 +58,55 @@ pub struct Params {
     /// Comfort band [°C].
     pub comfort_band_c: (f64, f64),
     /// The run's predictors: the primary, then the shadows.
-    #[serde(default)]
     pub models: Vec<String>,
+    /// Alerts of one device and fault within this span of the episode's
+    /// first are one episode [ms].
+    pub episode_span_ms: i64,
+    /// Bootstrap resamples of the devices for each interval (0: none).
+    pub bootstrap: u32,
+    /// Seed of the bootstrap and the `random` baseline (the run's seed).
+    pub seed: u64,
+    /// Whether the run followed repaired faults to their counterfactual
+    /// failures (`would_fail` rows).
+    pub counterfactuals: bool,
+    /// Each fault's mean life under the scenario (for the hint of a run
+    /// with no failure to score).
+    pub fault_life: Vec<FaultLife>,
+}
+
+/// A fault's mean life from onset to failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultLife {
+    /// The fault (`bearing_wear`, …).
+    pub fault: String,
+    /// Mean life [h].
+    pub hours: f64,
+    /// Whether those are compressor running hours (else calendar hours).
+    pub running: bool,
+    /// The scenario key that sets its pace.
+    pub key: String,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            start_ms: 0,
+            end_ms: 0,
+            homes: 0,
+            window_min_ms: 86_400_000,
+            window_max_ms: 30 * 86_400_000,
+            threshold: 0.72,
+            cost_missed_failure: 3_000.0,
+            cost_truck_roll: 150.0,
+            comfort_band_c: (20.0, 25.0),
+            models: Vec::new(),
+            episode_span_ms: 7 * 86_400_000,
+            bootstrap: 1_000,
+            seed: 0,
+            counterfactuals: true,
+            fault_life: Vec::new(),
+        }
+    }
 }
 
 impl Params {
@@ -121,6 +171,9 @@ pub fn ratio(a: u64, b: u64) -> Option<f64> {
 pub struct Metrics {
     /// The run's alerts against the ground truth.
     pub prediction: prediction::Score,
+    /// Why the prediction numbers are empty, and what to change (`None`
+    /// when there were failures to score).
+    pub prediction_note: Option<String>,
     /// The primary's alerts replayed at thresholds 0.05 … 0.95.
     pub threshold_sweep: sweep::Sweep,
     /// Every predictor scored alike (the primary first): the leaderboard.
@@ -207,8 +260,15 @@ pub(crate) fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
 pub(crate) enum TruthEvent<'a> {
     /// A fault began.
     Onset(&'a str),
-    /// The compressor failed of a fault.
-    Failure(&'a str),
+    /// The compressor failed of a fault that began at `onset`.
+    Failure(&'a str, i64),
+    /// A repaired fault (begun at `onset`, repaired at `repaired_at`) would
+    /// have failed now.
+    WouldFail {
+        fault: &'a str,
+        onset: i64,
+        repaired_at: i64,
+    },
     /// A technician visited: the faults repaired (comma-separated; empty:
     /// none), and whether the unit had failed.
     Visit(&'a str, bool),
@@ -222,7 +282,7 @@ pub(crate) fn ground_truth(
     read_table(
         dir,
         "ground_truth",
-        &["at", "home", "event", "fault"],
+        &["at", "home", "event", "fault", "onset", "repaired_at"],
         |df| {
             let (at, home, event, fault) = (
                 ints(df, "at")?,
@@ -230,12 +290,21 @@ pub(crate) fn ground_truth(
                 texts(df, "event")?,
                 texts(df, "fault")?,
             );
-            for (((at, h), e), fault) in at.into_iter().zip(home).zip(event).zip(fault) {
+            let (onset, repaired) = (ints(df, "onset")?, ints(df, "repaired_at")?);
+            for (i, (((at, h), e), fault)) in
+                at.into_iter().zip(home).zip(event).zip(fault).enumerate()
+            {
                 let (at, home, fault) =
                     (at.unwrap_or(0), h.unwrap_or(-1), fault.unwrap_or_default());
+                let onset = onset[i].unwrap_or(at);
                 let event = match e.unwrap_or_default() {
                     "onset" => TruthEvent::Onset(fault),
-                    "failure" => TruthEvent::Failure(fault),
+                    "failure" => TruthEvent::Failure(fault, onset),
+                    "would_fail" => TruthEvent::WouldFail {
+                        fault,
+                        onset,
+                        repaired_at: repaired[i].unwrap_or(onset),
+                    },
                     "visit_prevented" | "visit_unnecessary" => TruthEvent::Visit(fault, false),
                     "visit_after_failure" => TruthEvent::Visit(fault, true),
                     _ => continue,
@@ -252,11 +321,27 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     ground_truth(dir, |at, home, event| {
         let home = home_index(home);
         match event {
-            TruthEvent::Onset(_) => t.onsets.push((home, at)),
-            TruthEvent::Failure(fault) => t.failures.push(prediction::Failure {
+            TruthEvent::Onset(fault) => t.onsets.push(prediction::Onset {
                 home,
                 at,
                 fault: fault.to_owned(),
+            }),
+            TruthEvent::Failure(fault, onset) => t.failures.push(prediction::Failure {
+                home,
+                at,
+                fault: fault.to_owned(),
+                onset,
+            }),
+            TruthEvent::WouldFail {
+                fault,
+                onset,
+                repaired_at,
+            } => t.would_fail.push(prediction::WouldFail {
+                home,
+                at,
+                fault: fault.to_owned(),
+                onset,
+                repaired_at,
             }),
             TruthEvent::Visit(faults, after_failure) => t.visits.push(prediction::Visit {
                 home,
@@ -273,15 +358,25 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     Ok(t)
 }
 
-/// The predictor's alerts: (home, created at); every alert (any source)
-/// goes into `replay`.
-pub(crate) fn alerts(
+/// One row of the alerts table.
+#[derive(Debug, Clone)]
+pub(crate) struct AlertRow {
+    home: u32,
+    issue: String,
+    created: i64,
+    integration: bool,
+    resolved: Option<i64>,
+}
+
+/// The alerts table's rows (of known devices); counts the predictor's
+/// alerts by issue into `by_issue`.
+pub(crate) fn read_alerts(
     dir: &Path,
     fleet: &Fleet,
-    replay: &mut models::Replay,
-) -> Result<Vec<prediction::AlertAt>, MetricsError> {
+    by_issue: &mut std::collections::HashMap<String, u64>,
+) -> Result<Vec<AlertRow>, MetricsError> {
     let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
-    let mut alerts = Vec::new();
+    let mut rows = Vec::new();
     read_table(
         dir,
         "alerts",
@@ -296,19 +391,42 @@ pub(crate) fn alerts(
             );
             for ((((at, d), s), i), r) in at.into_iter().zip(dev).zip(src).zip(issue).zip(resolved)
             {
-                let (Some(at), Some(h)) = (at, home(d)) else {
+                let (Some(created), Some(h)) = (at, home(d)) else {
                     continue;
                 };
                 let integration = s != Some("predictor");
-                replay.alert(h, i.unwrap_or_default(), at, integration, r);
+                let issue = i.unwrap_or_default().to_owned();
                 if !integration {
-                    alerts.push((h, at));
+                    *by_issue.entry(issue.clone()).or_default() += 1;
                 }
+                rows.push(AlertRow {
+                    home: h,
+                    issue,
+                    created,
+                    integration,
+                    resolved: r,
+                });
             }
             Ok(())
         },
     )?;
-    Ok(alerts)
+    Ok(rows)
+}
+
+/// The predictor's alerts; every alert (any source) goes into `replay`.
+pub(crate) fn alerts(rows: &[AlertRow], replay: &mut models::Replay) -> Vec<prediction::AlertAt> {
+    let mut alerts = Vec::new();
+    for a in rows {
+        replay.alert(a.home, &a.issue, a.created, a.integration, a.resolved);
+        if !a.integration {
+            alerts.push(prediction::AlertAt {
+                home: a.home,
+                at: a.created,
+                class: prediction::class_of_issue(&a.issue),
+            });
+        }
+    }
+    alerts
 }
 
 /// Computes every metric of the run folder `dir`.
@@ -317,8 +435,14 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
     let home = |d: Option<&str>| d.and_then(|d| fleet.home_of.get(d)).copied();
     let truth = truth(dir)?;
 
-    let mut replay = models::Replay::new(sweep::thresholds(p.threshold), &p.models);
-    let alerts = alerts(dir, &fleet, &mut replay)?;
+    let mut alerts_by_issue = std::collections::HashMap::new();
+    let run_alerts = read_alerts(dir, &fleet, &mut alerts_by_issue)?;
+    let mut replay = models::Replay::new(sweep::thresholds(p.threshold), &p.models)
+        .with_labels(calibration::Labeler::new(&truth, p));
+    if !p.models.is_empty() {
+        replay = replay.with_baselines(&alerts_by_issue, p);
+    }
+    let alerts = alerts(&run_alerts, &mut replay);
     read_table(
         dir,
         "predictions",
@@ -340,14 +464,17 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         },
     )?;
     let mut scores = Vec::new();
+    let mut data = Vec::new();
     let mut threshold_sweep = None;
     for m in 0..replay.models().len() {
-        let (row, sweep, _) = models::score_model(&replay, m, m == 0, &truth, p);
+        let (row, sweep, _, d) = models::score_model(&replay, m, m == 0, &truth, p);
         if m == 0 {
             threshold_sweep = Some(sweep);
         }
         scores.push(row);
+        data.push(d);
     }
+    models::bootstrap(&mut scores, &data, p);
     let threshold_sweep = threshold_sweep.unwrap_or_else(|| {
         sweep::sweep(
             replay.thresholds(),
@@ -355,6 +482,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
             &truth,
             p,
         )
+        .0
     });
 
     let mut traffic = traffic::Traffic::new(p.start_ms, p.end_ms - p.start_ms);
@@ -431,6 +559,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
     })?;
 
     let mut comfort = comfort::Comfort::new(p.start_ms, p.comfort_band_c);
+    let mut running = (0u64, 0u64);
     read_table(
         dir,
         "homes",
@@ -441,6 +570,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
             "discomfort_kh",
             "compressor_starts",
             "short_cycles",
+            "compressor",
         ],
         |df| {
             let (at, home, e, d) = (
@@ -449,6 +579,10 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
                 floats(df, "energy_kwh")?,
                 floats(df, "discomfort_kh")?,
             );
+            for c in bools(df, "compressor")? {
+                running.0 += u64::from(c == Some(true));
+                running.1 += 1;
+            }
             let (starts, short) = (ints(df, "compressor_starts")?, ints(df, "short_cycles")?);
             for (((((at, h), e), d), st), sh) in at
                 .into_iter()
@@ -529,8 +663,11 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         Ok(())
     })?;
 
+    let prediction = prediction::score(&alerts, &truth, p);
+    let duty = (running.1 > 0).then(|| running.0 as f64 / running.1 as f64);
     Ok(Metrics {
-        prediction: prediction::score(&alerts, &truth, p),
+        prediction_note: nothing_to_score(&prediction, &truth, p, duty),
+        prediction,
         threshold_sweep,
         models: scores,
         rate_limits: traffic.finish(),
@@ -541,9 +678,111 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
     })
 }
 
+/// Why a run has no failure to score, and what to change: `None` when
+/// it has one. `duty` is the fleet's compressor duty cycle (share of the
+/// homes table's samples with the compressor on).
+pub fn nothing_to_score(
+    s: &prediction::Score,
+    truth: &prediction::Truth,
+    p: &Params,
+    duty: Option<f64>,
+) -> Option<String> {
+    if s.failures + s.prevented > 0 {
+        return None;
+    }
+    let days = (p.end_ms - p.start_ms) as f64 / 86_400_000.0;
+    if truth.onsets.is_empty() {
+        return Some(format!(
+            "0 failures to score: no fault began in these {days:.0} days; raise a fault's incidence ([faults.bearing] incidence, …) or run longer (--days)"
+        ));
+    }
+    let mut onsets: BTreeMap<&str, u64> = BTreeMap::new();
+    for o in &truth.onsets {
+        *onsets.entry(o.fault.as_str()).or_default() += 1;
+    }
+    let began: Vec<String> = onsets.iter().map(|(f, n)| format!("{n} {f}")).collect();
+    let mut note = format!(
+        "0 failures to score: {} fault(s) began ({}) but none failed{} before the end",
+        truth.onsets.len(),
+        began.join(", "),
+        if s.prevented_censored > 0 {
+            " (repairs came too early for their failure to fall within the run)"
+        } else {
+            ""
+        }
+    );
+    for life in p
+        .fault_life
+        .iter()
+        .filter(|l| onsets.contains_key(l.fault.as_str()))
+    {
+        if life.running {
+            match duty.filter(|d| *d > 0.0) {
+                Some(d) => {
+                    let need = life.hours / (24.0 * d);
+                    note.push_str(&format!(
+                        "; {} takes ≈ {:.0} running hours from onset to failure and the compressors ran ≈ {:.1} h a day, ≈ {:.0} days: try --days {:.0} or a faster {}",
+                        life.fault,
+                        life.hours,
+                        24.0 * d,
+                        need,
+                        (days + need).ceil(),
+                        life.key
+                    ));
+                }
+                None => note.push_str(&format!(
+                    "; {} takes ≈ {:.0} running hours from onset to failure and the compressors hardly ran: try a hotter or colder season",
+                    life.fault, life.hours
+                )),
+            }
+        } else {
+            note.push_str(&format!(
+                "; {} takes ≈ {:.0} days from onset to failure: try --days {:.0} or a faster {}",
+                life.fault,
+                life.hours / 24.0,
+                (days + life.hours / 24.0).ceil(),
+                life.key
+            ));
+        }
+    }
+    Some(note)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_score_says_why_and_what_to_change() {
+        let p = Params {
+            start_ms: 0,
+            end_ms: 10 * 86_400_000,
+            fault_life: vec![FaultLife {
+                fault: "bearing_wear".into(),
+                hours: 120.0,
+                running: true,
+                key: "[faults.bearing] rate_um_per_h".into(),
+            }],
+            ..Params::default()
+        };
+        let mut truth = prediction::Truth::default();
+        let s = prediction::score(&[], &truth, &p);
+        assert!(
+            nothing_to_score(&s, &truth, &p, None)
+                .unwrap()
+                .contains("no fault began")
+        );
+        truth.onsets.push(prediction::Onset {
+            home: 0,
+            at: 86_400_000,
+            fault: "bearing_wear".into(),
+        });
+        let s = prediction::score(&[], &truth, &p);
+        // 120 running hours at 6 h a day: 20 days more.
+        let note = nothing_to_score(&s, &truth, &p, Some(0.25)).unwrap();
+        assert!(note.contains("1 bearing_wear"), "{note}");
+        assert!(note.contains("≈ 20 days: try --days 30"), "{note}");
+    }
 
     #[test]
     fn quantiles_interpolate_between_order_statistics() {

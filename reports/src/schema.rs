@@ -44,7 +44,13 @@ pub const HOMES: TableSpec = TableSpec {
     ],
 };
 
-/// `ground_truth.parquet`: fault onsets, failures and technician visits.
+/// `ground_truth.parquet`: fault onsets (`onset`), failures (`failure`,
+/// with the fault's `onset`), technician visits (`visit_prevented`,
+/// `visit_after_failure`, `visit_unnecessary`; `fault`: the faults
+/// repaired, comma-separated) and counterfactual failures (`would_fail`:
+/// when a fault a technician repaired before it failed would have failed,
+/// with its `onset` and `repaired_at`; none when that lies beyond the run's
+/// end).
 pub const GROUND_TRUTH: TableSpec = TableSpec {
     name: "ground_truth",
     columns: &[
@@ -54,6 +60,7 @@ pub const GROUND_TRUTH: TableSpec = TableSpec {
         ("fault", Kind::OptText),
         ("onset", Kind::OptInt),
         ("detail", Kind::OptText),
+        ("repaired_at", Kind::OptInt),
     ],
 };
 

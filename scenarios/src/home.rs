@@ -155,6 +155,21 @@ pub enum Record {
         /// When that fault began.
         onset: SimTime,
     },
+    /// A fault a technician repaired before it failed would have failed now
+    /// (its process continued on its own stream, without effect on the
+    /// run).
+    WouldFail {
+        /// Home.
+        home: usize,
+        /// The fault.
+        kind: FaultKind,
+        /// When it would have failed.
+        at: SimTime,
+        /// When it began.
+        onset: SimTime,
+        /// When it was repaired.
+        repaired_at: SimTime,
+    },
     /// A technician visited.
     Visit {
         /// Home.
@@ -243,6 +258,11 @@ pub struct HomeSim {
     identity: Identity,
     seed: u64,
     boots: u64,
+    /// Whether repaired faults go on as ghosts to their counterfactual
+    /// failure ([`Record::WouldFail`]).
+    counterfactuals: bool,
+    /// Faults repaired so far (numbers the ghosts' streams).
+    repairs: u64,
     power_w: f64,
     fw_next: SimTime,
     relays: Relays,
@@ -308,6 +328,9 @@ pub struct HomeContext {
     /// Unit-to-unit spread (lognormal σ) of the healthy vibration level
     /// and of the mean bearing wear rate.
     pub unit_spread: (f64, f64),
+    /// Continue each repaired fault to when it would have failed
+    /// (`[evaluation] counterfactuals`).
+    pub counterfactuals: bool,
 }
 
 /// Zigbee sensors of a hub: (api key, IEEE address).
@@ -435,6 +458,8 @@ impl HomeSim {
             identity,
             seed: ctx.seed,
             boots: 0,
+            counterfactuals: ctx.counterfactuals,
+            repairs: 0,
             power_w: 0.0,
             fw_next: ctx.start,
             relays: Relays::default(),
@@ -530,6 +555,18 @@ impl HomeSim {
                         kind,
                         at,
                         onset,
+                    },
+                    DegradationEvent::WouldFail {
+                        kind,
+                        at,
+                        onset,
+                        repaired_at,
+                    } => Record::WouldFail {
+                        home: self.index,
+                        kind,
+                        at,
+                        onset,
+                        repaired_at,
                     },
                 };
                 out.send(self.t, Message::Record(record));
@@ -673,7 +710,15 @@ impl HomeSim {
                 self.degradation.state(kind),
                 FaultState::Active { .. } | FaultState::Failed { .. }
             ) {
-                self.degradation.repair(kind, t);
+                let ghost = self.counterfactuals.then(|| {
+                    stream(
+                        self.seed,
+                        self.index as u64,
+                        &format!("counterfactual-{}-{}", kind.as_str(), self.repairs),
+                    )
+                });
+                self.repairs += 1;
+                self.degradation.repair(kind, t, ghost);
                 repaired.push(kind);
             }
         }

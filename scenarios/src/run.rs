@@ -156,6 +156,17 @@ pub fn model_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<Str
     out
 }
 
+/// The run's shadow predictors: the scenario's, then the `unit-relative`
+/// baseline (every leaderboard shows it) unless it is named already.
+fn shadows(s: &Scenario) -> Vec<String> {
+    let baseline = api_server::predictors::UNIT_RELATIVE;
+    let mut out = s.server.shadow_predictors.clone();
+    if s.server.predictor != baseline && !out.iter().any(|m| m == baseline) {
+        out.push(baseline.to_owned());
+    }
+    out
+}
+
 /// A predictor by name (validated names are built in).
 fn predictor(spec: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
     api_server::predictors::by_spec(spec).map_err(RunError::Override)
@@ -308,6 +319,7 @@ pub fn run(
                 s.faults.bearing.vibration_spread,
                 s.faults.bearing.rate_spread,
             ),
+            counterfactuals: s.evaluation.counterfactuals,
         };
         homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
     }
@@ -332,8 +344,7 @@ pub fn run(
         .with_forecast(forecast)
         .with_predictors(
             predictor(&s.server.predictor)?,
-            s.server
-                .shadow_predictors
+            shadows(&s)
                 .iter()
                 .map(|n| predictor(n))
                 .collect::<Result<_, _>>()?,
@@ -847,7 +858,7 @@ fn summarize(
             "min_readings_per_home": stored.iter().min().copied().unwrap_or(0),
         },
         "firmware": {"events": counts.firmware, "versions": versions},
-        "ground_truth": {"fault_onsets": counts.onsets, "failures": counts.failures},
+        "ground_truth": {"fault_onsets": counts.onsets, "failures": counts.failures, "would_fail": counts.would_fail},
         "alerts": {"created": alerts, "resolved_after_visit": stats.alerts_resolved},
         "technicians": {"visits": counts.visits, "failures_prevented": counts.prevented, "after_failure": counts.after_failure, "unnecessary": counts.unnecessary},
         "webhooks": {"received": receiver.received, "verified": receiver.verified, "by_event": receiver.by_event},
@@ -875,8 +886,54 @@ fn params(s: &Scenario) -> reports::metrics::Params {
         comfort_band_c: crate::home::COMFORT_BAND_C,
         models: model_names(
             std::iter::once(&s.server.predictor)
-                .chain(&s.server.shadow_predictors)
+                .chain(&shadows(s))
                 .map(|spec| api_server::predictors::spec_name(spec)),
         ),
+        episode_span_ms: s.evaluation.episode_span.0.as_millis() as i64,
+        bootstrap: s.evaluation.bootstrap,
+        seed: s.seed,
+        counterfactuals: s.evaluation.counterfactuals,
+        fault_life: fault_life(s),
     }
+}
+
+/// Each fault's mean life from onset to failure under the scenario's
+/// parameters, for the hint of a run with nothing to score.
+fn fault_life(s: &Scenario) -> Vec<reports::metrics::FaultLife> {
+    let (b, l, c) = (&s.faults.bearing, &s.faults.leak, &s.faults.capacitor);
+    let mut out = Vec::new();
+    let mut add = |fault: &str, incidence: f64, hours: f64, running: bool, key: &str| {
+        if incidence > 0.0 && hours.is_finite() {
+            out.push(reports::metrics::FaultLife {
+                fault: fault.into(),
+                hours,
+                running,
+                key: key.into(),
+            });
+        }
+    };
+    add(
+        "bearing_wear",
+        b.incidence,
+        b.failure_um / b.rate_um_per_h,
+        true,
+        "[faults.bearing] rate_um_per_h",
+    );
+    // Half the charge lost: ln 2 / k days.
+    add(
+        "refrigerant_leak",
+        l.incidence,
+        std::f64::consts::LN_2 / l.rate_per_day * 24.0,
+        false,
+        "[faults.leak] rate_per_day",
+    );
+    // 30 % of the capacitance lost.
+    add(
+        "capacitor_ageing",
+        c.incidence,
+        0.3 / c.loss_per_day * 24.0,
+        false,
+        "[faults.capacitor] loss_per_day",
+    );
+    out
 }

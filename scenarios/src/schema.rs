@@ -840,6 +840,16 @@ pub struct Evaluation {
     pub cost_missed_failure: f64,
     /// Cost of one technician visit.
     pub cost_truck_roll: f64,
+    /// Alerts of one device and one fault within this span of the first
+    /// are one episode (one alarm for precision); every alert still costs
+    /// a truck roll.
+    pub episode_span: Duration,
+    /// Bootstrap resamples of the devices behind each headline interval.
+    pub bootstrap: u32,
+    /// Continue each repaired fault to when it would have failed (the
+    /// `would_fail` rows of the ground truth), so a repair counts as a
+    /// prevented failure only when that lies in its alert's window.
+    pub counterfactuals: bool,
 }
 
 impl Default for Evaluation {
@@ -849,6 +859,9 @@ impl Default for Evaluation {
             window_max: Duration(SimDuration::from_days(30)),
             cost_missed_failure: 3_000.0,
             cost_truck_roll: 150.0,
+            episode_span: Duration(SimDuration::from_days(7)),
+            bootstrap: 1_000,
+            counterfactuals: true,
         }
     }
 }

@@ -119,6 +119,8 @@ pub struct RecordCounts {
     pub onsets: BTreeMap<&'static str, u64>,
     /// Failures by kind.
     pub failures: BTreeMap<&'static str, u64>,
+    /// Counterfactual failures of repaired faults by kind.
+    pub would_fail: BTreeMap<&'static str, u64>,
     /// Technician visits.
     pub visits: u64,
     /// Visits that repaired a fault before it failed.
@@ -275,6 +277,7 @@ impl Tables {
                         V::OptText(Some(kind.as_str().into())),
                         V::OptInt(None),
                         V::OptText(None),
+                        V::OptInt(None),
                     ])?;
                 }
                 Record::Failure {
@@ -291,6 +294,25 @@ impl Tables {
                         V::OptText(Some(kind.as_str().into())),
                         V::OptInt(Some(onset.as_millis())),
                         V::OptText(None),
+                        V::OptInt(None),
+                    ])?;
+                }
+                Record::WouldFail {
+                    home,
+                    kind,
+                    at,
+                    onset,
+                    repaired_at,
+                } => {
+                    *self.counts.would_fail.entry(kind.as_str()).or_default() += 1;
+                    self.ground_truth.push([
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text("would_fail".into()),
+                        V::OptText(Some(kind.as_str().into())),
+                        V::OptInt(Some(onset.as_millis())),
+                        V::OptText(None),
+                        V::OptInt(Some(repaired_at.as_millis())),
                     ])?;
                 }
                 Record::Visit {
@@ -322,6 +344,7 @@ impl Tables {
                         V::OptText((!faults.is_empty()).then(|| faults.join(","))),
                         V::OptInt(None),
                         V::OptText(None),
+                        V::OptInt(None),
                     ])?;
                 }
                 Record::Firmware {

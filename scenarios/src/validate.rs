@@ -176,7 +176,19 @@ fn evaluation(s: &Scenario) -> Result<(), Invalid> {
         0.0,
         1e9,
     )?;
-    within("evaluation.cost_truck_roll", e.cost_truck_roll, 0.0, 1e9)
+    within("evaluation.cost_truck_roll", e.cost_truck_roll, 0.0, 1e9)?;
+    duration_within(
+        "evaluation.episode_span",
+        e.episode_span.0,
+        SimDuration::from_mins(1),
+        SimDuration::from_days(365),
+    )?;
+    within(
+        "evaluation.bootstrap",
+        f64::from(e.bootstrap),
+        0.0,
+        100_000.0,
+    )
 }
 
 fn gates(s: &Scenario) -> Result<(), Invalid> {

@@ -35,11 +35,26 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
     let m = &f.summary["metrics"];
     let models = m["models"].as_array().unwrap();
     let names: Vec<&str> = models.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["threshold", "threshold#1", "trend"]);
+    // The baselines come with every run: the server's unit-relative
+    // shadow, then always and random, fed the primary's predictions.
+    assert_eq!(
+        names,
+        [
+            "threshold",
+            "threshold#1",
+            "trend",
+            "unit-relative",
+            "always",
+            "random"
+        ]
+    );
+    let baselines: Vec<bool> = models.iter().map(|r| r["baseline"] == true).collect();
+    assert_eq!(baselines, [false, false, false, true, true, true]);
     let strip = |r: &Value| {
         let mut r = r.clone();
-        r.as_object_mut().unwrap().remove("name");
-        r.as_object_mut().unwrap().remove("primary");
+        for key in ["name", "primary", "versus"] {
+            r.as_object_mut().unwrap().remove(key);
+        }
         r
     };
     assert_eq!(strip(&models[0]), strip(&models[1]), "{m}");
@@ -74,10 +89,14 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
     ] {
         assert_eq!(models[0][key], p[key], "{key}: {m}");
     }
-    // Every model's predictions are in the table, by name.
+    // Every server model's predictions are in the table, by name (always
+    // and random follow the primary's in the scoring alone).
     let predictions = reports::tables::read(&f.dir.join("predictions.parquet")).unwrap();
     let col = predictions.column("model").unwrap().str().unwrap().clone();
-    for name in names {
+    for name in names
+        .into_iter()
+        .filter(|n| !["always", "random"].contains(n))
+    {
         assert!((0..col.len()).any(|i| col.get(i) == Some(name)), "{name}");
     }
     // The labelled dataset: the server's features, hourly, with labels

@@ -161,6 +161,67 @@ fn the_window_length_does_not_change_a_run() {
 }
 
 #[test]
+fn following_repaired_faults_to_their_counterfactual_failures_changes_nothing_else() {
+    // Technicians repair bearings before they seize; with counterfactuals
+    // on, each repaired fault goes on (on its own stream) to when it would
+    // have failed, a `would_fail` row of the ground truth. Every other
+    // output is byte-identical with the switch off.
+    let base = FAULTY.replace("duration = \"2d\"", "duration = \"4d\"");
+    let on = scenario(&base);
+    let off = scenario(&(base + "\n[evaluation]\ncounterfactuals = false\n"));
+    assert!(on.evaluation.counterfactuals && !off.evaluation.counterfactuals);
+    let (on_dir, on_summary) = run_with(&on, "cf-on", 2);
+    let (off_dir, _) = run_with(&off, "cf-off", 2);
+    let would = on_summary["ground_truth"]["would_fail"]["bearing_wear"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(would >= 1, "{}", on_summary["ground_truth"]);
+    assert!(
+        on_summary["technicians"]["failures_prevented"]
+            .as_u64()
+            .unwrap()
+            >= would
+    );
+    for table in [
+        "fleet",
+        "homes",
+        "requests",
+        "telemetry",
+        "alerts",
+        "predictions",
+        "commands",
+        "webhooks",
+        "ota_events",
+        "firmware_events",
+    ] {
+        let file = format!("{table}.parquet");
+        let (x, y) = (
+            std::fs::read(on_dir.join(&file)).unwrap(),
+            std::fs::read(off_dir.join(&file)).unwrap(),
+        );
+        assert!(x == y, "{table}.parquet differs");
+    }
+    // The ground truth is the same but for the would_fail rows.
+    let truth = |d: &Path, keep_would_fail: bool| {
+        let t = reports::tables::read(&d.join("ground_truth.parquet")).unwrap();
+        let (at, home, event) = (ints(&t, "at"), ints(&t, "home"), texts(&t, "event"));
+        (0..t.height())
+            .filter(|&i| keep_would_fail || event[i] != "would_fail")
+            .map(|i| (at[i], home[i], event[i].clone()))
+            .collect::<Vec<_>>()
+    };
+    let with = truth(&on_dir, true);
+    assert_eq!(
+        with.iter().filter(|r| r.2 == "would_fail").count() as u64,
+        would
+    );
+    assert_eq!(truth(&on_dir, false), truth(&off_dir, true));
+    for d in [on_dir, off_dir] {
+        std::fs::remove_dir_all(d.parent().unwrap()).unwrap();
+    }
+}
+
+#[test]
 fn faults_fail_on_time_and_alerts_arrive_through_verified_webhooks() {
     let s = scenario(FAULTY);
     let (dir, summary) = run_with(&s, "faults", 2);

@@ -13,6 +13,7 @@
 //! | name | model |
 //! |---|---|
 //! | `threshold` | [`SeverityZones`]: ISO 10816-style severity zones of the peak acceleration |
+//! | `unit-relative` | [`UnitRelative`]: the baseline every run scores — the unit's median peak against its own first reports |
 //! | `trend` | [`Trend`]: Gebraeel's exponential degradation model with a Bayesian update per report |
 //! | `logistic:PATH` | [`logistic::Logistic`]: a logistic classifier per issue over engineered features, trained offline |
 //! | `cmd:COMMAND` | [`outside::Outside`]: a model in any language, run as a subprocess by the runner |
@@ -27,9 +28,11 @@ pub mod logistic;
 pub mod outside;
 pub mod stats;
 mod trend;
+mod unit_relative;
 mod zones;
 
 pub use trend::Trend;
+pub use unit_relative::UnitRelative;
 pub use zones::SeverityZones;
 
 /// The issue the bearing models assess (the AURRA seed's example issue).
@@ -89,21 +92,27 @@ pub trait DeviceModel: Send + std::fmt::Debug {
 }
 
 /// The built-in predictors' names.
-pub const BUILT_IN: [&str; 2] = ["threshold", "trend"];
+pub const BUILT_IN: [&str; 3] = ["threshold", "trend", UNIT_RELATIVE];
+
+/// The name of the unit-relative baseline, which every run scores in
+/// shadow.
+pub const UNIT_RELATIVE: &str = "unit-relative";
 
 /// A built-in predictor by name, with its defaults; `None` for another name.
 pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
     match name {
         "threshold" => Some(Arc::new(SeverityZones::default())),
         "trend" => Some(Arc::new(Trend::default())),
+        UNIT_RELATIVE => Some(Arc::new(UnitRelative::default())),
         _ => None,
     }
 }
 
 /// What a predictor specification names: a built-in (`threshold`,
-/// `trend`), a trained logistic model (`logistic:PATH` to the file
-/// `thermotwin ml train` wrote) or an outside model (`cmd:COMMAND`).
-pub const SPECS: &str = "threshold, trend, logistic:PATH or cmd:COMMAND";
+/// `trend`, `unit-relative`), a trained logistic model (`logistic:PATH` to
+/// the file `thermotwin ml train` wrote) or an outside model
+/// (`cmd:COMMAND`).
+pub const SPECS: &str = "threshold, trend, unit-relative, logistic:PATH or cmd:COMMAND";
 
 /// The predictor a specification names (see [`SPECS`]); the error says
 /// what is wrong (an unknown name, a model file that cannot be used).

@@ -56,7 +56,7 @@ struct ZonesModel {
 }
 
 /// The median of `v` (not empty); reorders it.
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_unstable_by(f64::total_cmp);
     let n = v.len();
     if n % 2 == 1 {

@@ -19,13 +19,22 @@
 //! The replay streams: predictions come in table order (each device's in
 //! time order) and only open-alert flags and the alerts themselves are kept.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::prediction::{AlertAt, Score, Truth, score};
+use super::bootstrap::{self, Headline, ModelData, Versus};
+use super::calibration::{Calibration, Labeler, Scored};
+use super::prediction::{AlertAt, Score, Truth, class_of_issue, score};
 use super::sweep::{self, Sweep};
 use super::{Params, Quantiles};
+
+/// The baselines scored beside every run's models: `always` (an alert at
+/// each of the primary's predictions: every device with a report),
+/// `random` (seeded, firing at the primary's alert rate) and
+/// `unit-relative` (the server's own baseline predictor: the unit's median
+/// peak against its first reports).
+pub const BASELINES: [&str; 3] = ["always", "random", "unit-relative"];
 
 /// An alert-table event of a home: an integration's alert opened, or an
 /// alert (any source) resolved.
@@ -42,6 +51,8 @@ pub struct Replay {
     thresholds: Vec<f64>,
     models: Vec<String>,
     issues: HashMap<String, u32>,
+    /// Each issue's fault class.
+    classes: Vec<u8>,
     /// Per home: its events in time order and how many were applied.
     events: HashMap<u32, (Vec<Event>, usize)>,
     /// Integration alerts open: (home, issue).
@@ -52,6 +63,38 @@ pub struct Replay {
     alerts: Vec<Vec<Vec<AlertAt>>>,
     /// Per model: predictions seen.
     predictions: Vec<u64>,
+    /// Labels predictions from the ground truth (for PR-AUC and
+    /// calibration).
+    labeler: Option<Labeler>,
+    /// Per model: its labelled predictions.
+    scored: Vec<Scored>,
+    /// The `always` and `random` baselines, fed the primary's predictions.
+    baselines: Option<Baselines>,
+}
+
+/// How the `always` and `random` baselines follow the primary.
+#[derive(Debug)]
+struct Baselines {
+    seed: u64,
+    start_ms: i64,
+    /// Per issue: the primary's alerts per device-millisecond.
+    rate: HashMap<u32, f64>,
+    /// Per (home, issue): the primary's last prediction.
+    last: HashMap<(u32, u32), i64>,
+    threshold: f64,
+}
+
+/// A uniform number in (0, 1) from a hash of the inputs (SplitMix64's
+/// finaliser), so a baseline's draw does not depend on reading order.
+fn unit_hash(seed: u64, home: u32, t: i64, issue: u32) -> f64 {
+    let mut z = seed
+        ^ u64::from(home).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ (t as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+        ^ u64::from(issue).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
 }
 
 impl Replay {
@@ -62,16 +105,53 @@ impl Replay {
             thresholds: thresholds.into_iter().take(64).collect(),
             models: Vec::new(),
             issues: HashMap::new(),
+            classes: Vec::new(),
             events: HashMap::new(),
             external: HashMap::new(),
             open: HashMap::new(),
             alerts: Vec::new(),
             predictions: Vec::new(),
+            labeler: None,
+            scored: Vec::new(),
+            baselines: None,
         };
         for m in models {
             r.model(m);
         }
         r
+    }
+
+    /// Labels every prediction with `labeler` (for PR-AUC and calibration).
+    pub fn with_labels(mut self, labeler: Labeler) -> Replay {
+        self.labeler = Some(labeler);
+        self
+    }
+
+    /// Adds the `always` and `random` baselines, fed the predictions of
+    /// the first model (the primary): at each of its predictions `always`
+    /// says 1 and `random` a seeded draw that reaches `p.threshold` with
+    /// probability `1 − e^{−λ·Δt}`, `λ` the primary's alerts of that issue
+    /// per device-millisecond (`alerts_by_issue`, from the alerts table)
+    /// and `Δt` the time since the primary's last prediction of the device
+    /// and issue: a Poisson alarm at the primary's rate, blind to the unit.
+    pub fn with_baselines(mut self, alerts_by_issue: &HashMap<String, u64>, p: &Params) -> Replay {
+        let device_ms = (p.homes as f64 * (p.end_ms - p.start_ms) as f64).max(1.0);
+        let mut rate = HashMap::new();
+        for (issue, n) in alerts_by_issue {
+            let i = self.issue(issue);
+            rate.insert(i, *n as f64 / device_ms);
+        }
+        for b in &BASELINES[..2] {
+            self.model(b);
+        }
+        self.baselines = Some(Baselines {
+            seed: p.seed,
+            start_ms: p.start_ms,
+            rate,
+            last: HashMap::new(),
+            threshold: p.threshold,
+        });
+        self
     }
 
     fn model(&mut self, name: &str) -> u16 {
@@ -81,6 +161,7 @@ impl Replay {
         self.models.push(name.to_owned());
         self.alerts.push(vec![Vec::new(); self.thresholds.len()]);
         self.predictions.push(0);
+        self.scored.push(Scored::default());
         (self.models.len() - 1) as u16
     }
 
@@ -90,6 +171,7 @@ impl Replay {
         }
         let n = self.issues.len() as u32;
         self.issues.insert(issue.to_owned(), n);
+        self.classes.push(class_of_issue(issue));
         n
     }
 
@@ -153,7 +235,36 @@ impl Replay {
         let m = self.model(model);
         let issue = self.issue(issue);
         self.catch_up(home, t);
+        self.predict(m, home, t, issue, confidence);
+        if m != 0 {
+            return;
+        }
+        let Some(b) = self.baselines.as_mut() else {
+            return;
+        };
+        let last = b.last.insert((home, issue), t).unwrap_or(b.start_ms);
+        let lambda = b.rate.get(&issue).copied().unwrap_or(0.0);
+        let q = -(-lambda * (t - last).max(0) as f64).exp_m1();
+        let u = unit_hash(b.seed, home, t, issue);
+        // U^a reaches the threshold τ with probability q: a = ln τ / ln(1 − q).
+        let random = if q <= 0.0 {
+            u * b.threshold * 0.5
+        } else if q >= 1.0 || b.threshold <= 0.0 {
+            1.0
+        } else {
+            u.powf(b.threshold.ln() / (1.0 - q).ln())
+        };
+        let (always, rnd) = (self.model(BASELINES[0]), self.model(BASELINES[1]));
+        self.predict(always, home, t, issue, 1.0);
+        self.predict(rnd, home, t, issue, random);
+    }
+
+    fn predict(&mut self, m: u16, home: u32, t: i64, issue: u32, confidence: f64) {
         self.predictions[m as usize] += 1;
+        let class = self.classes[issue as usize];
+        if let Some(positive) = self.labeler.as_ref().and_then(|l| l.label(home, class, t)) {
+            self.scored[m as usize].add(home, confidence, positive);
+        }
         if self.external.get(&(home, issue)).is_some_and(|&n| n > 0) {
             return;
         }
@@ -162,7 +273,11 @@ impl Replay {
             let bit = 1u64 << k;
             if confidence >= th && *open & bit == 0 {
                 *open |= bit;
-                self.alerts[m as usize][k].push((home, t));
+                self.alerts[m as usize][k].push(AlertAt {
+                    home,
+                    at: t,
+                    class: self.classes[issue as usize],
+                });
             }
         }
     }
@@ -186,6 +301,11 @@ impl Replay {
     pub fn predictions(&self, m: usize) -> u64 {
         self.predictions[m]
     }
+
+    /// Model `m`'s labelled predictions (none without a labeler).
+    pub fn scored(&self, m: usize) -> &Scored {
+        &self.scored[m]
+    }
 }
 
 /// One model's row of the leaderboard.
@@ -195,15 +315,25 @@ pub struct ModelScore {
     pub name: String,
     /// Whether its alerts acted (technicians) in this run.
     pub primary: bool,
+    /// Whether it is a baseline (`always`, `random`, `unit-relative`),
+    /// scored in every run as the floor a model must beat.
+    #[serde(default)]
+    pub baseline: bool,
     /// Predictions it made.
     pub predictions: u64,
+    /// Alerts at the run's threshold (each a technician visit).
+    #[serde(default)]
+    pub alerts: u64,
     /// Alert episodes at the run's threshold.
     pub episodes: u64,
     /// Of which true positives.
     pub true_positives: u64,
     /// Of which false alarms.
     pub false_alarms: u64,
-    /// Failures neither predicted nor prevented after an alert.
+    /// Of which early (the fault was real, its failure beyond the window).
+    #[serde(default)]
+    pub early: u64,
+    /// Failures and prevented failures not caught.
     pub missed: u64,
     /// Precision at the run's threshold.
     pub precision: Option<f64>,
@@ -211,75 +341,120 @@ pub struct ModelScore {
     pub recall: Option<f64>,
     /// F1 at the run's threshold.
     pub f1: Option<f64>,
-    /// Area under the precision–recall curve over the threshold grid.
+    /// Average precision of its predictions over their full confidence
+    /// range (scikit-learn's `average_precision_score`).
     pub pr_auc: Option<f64>,
-    /// Lead time [days] of the failures it predicted.
+    /// Lead time [days] of the failures it caught.
     pub lead_time_days: Quantiles,
-    /// False alarms per 1,000 device-years.
-    pub false_alarms_per_1000_device_years: f64,
+    /// False alarms per healthy device-year.
+    #[serde(default)]
+    pub false_alarms_per_healthy_device_year: Option<f64>,
     /// Expected cost at the run's threshold.
     pub expected_cost: f64,
     /// The threshold of least expected cost.
     pub cost_optimal_threshold: Option<f64>,
-}
-
-/// The area under the precision–recall curve of a sweep: average precision
-/// over its thresholds, Σ (Rₖ − Rₖ₋₁)·Pₖ from the highest threshold down
-/// (scikit-learn's `average_precision_score`, on the threshold grid rather
-/// than every distinct score). `None` when no threshold recalls anything.
-pub fn pr_auc(s: &Sweep) -> Option<f64> {
-    let mut area = 0.0;
-    let mut last_recall = 0.0;
-    let mut any = false;
-    for pt in s.points.iter().rev() {
-        let (Some(r), Some(p)) = (pt.recall, pt.precision) else {
-            continue;
-        };
-        if r > last_recall {
-            area += (r - last_recall) * p;
-            last_recall = r;
-        }
-        any |= r > 0.0;
-    }
-    any.then_some(area)
+    /// The expected cost at that threshold.
+    #[serde(default)]
+    pub cost_at_optimum: Option<f64>,
+    /// Brier score and reliability of its predictions.
+    #[serde(default)]
+    pub calibration: Calibration,
+    /// 95 % bootstrap intervals of the headline numbers.
+    #[serde(default)]
+    pub intervals: BTreeMap<String, Option<[f64; 2]>>,
+    /// Paired differences against every other model of the run.
+    #[serde(default)]
+    pub versus: Vec<Versus>,
 }
 
 /// Scores model `m` of a finished replay: at the run's threshold and over
-/// the grid. Also returns the sweep and the score at the run's threshold.
+/// the grid. Also returns the sweep, the score at the run's threshold and
+/// what the bootstrap needs.
 pub fn score_model(
     replay: &Replay,
     m: usize,
     primary: bool,
     truth: &Truth,
     p: &Params,
-) -> (ModelScore, Sweep, Score) {
+) -> (ModelScore, Sweep, Score, ModelData) {
     let thresholds = replay.thresholds();
     let alerts = replay.alerts(m);
-    let sweep = sweep::sweep(thresholds, alerts, truth, p);
-    let at = thresholds
-        .iter()
-        .position(|&t| t == p.threshold)
-        .map(|k| alerts[k].as_slice())
-        .unwrap_or(&[]);
-    let s = score(at, truth, p);
+    let (sweep, scores) = sweep::sweep(thresholds, alerts, truth, p);
+    let at = thresholds.iter().position(|&t| t == p.threshold);
+    let s = match at {
+        Some(k) => scores[k].clone(),
+        None => score(&[], truth, p),
+    };
+    let mut costs: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for (k, sc) in scores.iter().enumerate() {
+        for t in &sc.devices {
+            let c = t.cost(p);
+            if c != 0.0 {
+                costs
+                    .entry(t.home)
+                    .or_insert_with(|| vec![0.0; scores.len()])[k] = c;
+            }
+        }
+    }
+    let scored = replay.scored(m);
+    let data = ModelData {
+        tallies: s.devices.clone(),
+        thresholds: thresholds.to_vec(),
+        costs: costs.into_iter().collect(),
+        histograms: scored.histograms(),
+    };
+    let name = replay.models()[m].clone();
     let row = ModelScore {
-        name: replay.models()[m].clone(),
+        baseline: BASELINES.contains(&name.as_str()),
+        name,
         primary,
         predictions: replay.predictions(m),
+        alerts: s.alerts,
         episodes: s.episodes,
         true_positives: s.true_positives,
         false_alarms: s.false_alarms,
+        early: s.early,
         missed: s.missed,
         precision: s.precision,
         recall: s.recall,
         f1: s.f1,
-        pr_auc: pr_auc(&sweep),
+        pr_auc: scored.average_precision(),
         lead_time_days: s.lead_time_days.clone(),
-        false_alarms_per_1000_device_years: s.false_alarms_per_device_year * 1_000.0,
+        false_alarms_per_healthy_device_year: s.false_alarms_per_healthy_device_year,
         expected_cost: s.expected_cost,
         cost_optimal_threshold: sweep.cost_optimal_threshold,
+        cost_at_optimum: sweep.cost_at_optimum,
+        calibration: scored.calibration(),
+        intervals: BTreeMap::new(),
+        versus: Vec::new(),
     };
-    (row, sweep, s)
+    (row, sweep, s, data)
+}
+
+/// Adds each model's intervals and paired differences, from a bootstrap
+/// over the fleet's devices.
+pub fn bootstrap(rows: &mut [ModelScore], data: &[ModelData], p: &Params) {
+    let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
+    // The fleet's own values (the PR-AUC exact, not binned).
+    let points: Vec<Headline> = rows
+        .iter()
+        .map(|r| Headline {
+            precision: r.precision,
+            recall: r.recall,
+            f1: r.f1,
+            pr_auc: r.pr_auc,
+            lead_time_days_median: r.lead_time_days.median,
+            false_alarms_per_healthy_device_year: r.false_alarms_per_healthy_device_year,
+            expected_cost: Some(r.expected_cost),
+            cost_optimal_threshold: r.cost_optimal_threshold,
+            cost_at_optimum: r.cost_at_optimum,
+        })
+        .collect();
+    let b = bootstrap::run(data, &names, &points, p);
+    for ((row, iv), vs) in rows.iter_mut().zip(b.intervals).zip(b.versus) {
+        row.intervals = iv.0.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        row.versus = vs;
+    }
 }
 
 #[cfg(test)]
@@ -305,41 +480,17 @@ mod tests {
         r.prediction("a", 1, DAY + 1, "bearing", 0.9);
         r.prediction("a", 1, 2 * DAY + 1, "bearing", 0.9);
         let a = r.alerts(0);
+        let at = |list: &[AlertAt]| list.iter().map(|a| (a.home, a.at)).collect::<Vec<_>>();
         // At 0.5: day 1 (open until day 3), day 4; home 1 after day 2.
-        assert_eq!(a[0], vec![(0, DAY), (0, 4 * DAY), (1, 2 * DAY + 1)]);
+        assert_eq!(at(&a[0]), vec![(0, DAY), (0, 4 * DAY), (1, 2 * DAY + 1)]);
         // At 0.72: day 1, then day 5 (day 4's 0.6 is below).
-        assert_eq!(a[1], vec![(0, DAY), (0, 5 * DAY), (1, 2 * DAY + 1)]);
-        assert_eq!(r.alerts(1)[1], vec![(0, DAY)]);
+        assert_eq!(at(&a[1]), vec![(0, DAY), (0, 5 * DAY), (1, 2 * DAY + 1)]);
+        assert_eq!(at(&r.alerts(1)[1]), vec![(0, DAY)]);
+        // Each alert names its issue's fault: "bearing" is bearing wear,
+        // "leak" a refrigerant leak.
+        assert!(a[0].iter().all(|a| a.class == 0));
+        assert_eq!(r.alerts(1)[1][0].class, 1);
         assert_eq!((r.predictions(0), r.predictions(1)), (6, 2));
         assert_eq!(r.models(), ["a", "b"]);
-    }
-
-    #[test]
-    fn average_precision_steps_down_the_thresholds() {
-        let pt = |threshold, precision, recall| sweep::Point {
-            threshold,
-            episodes: 1,
-            precision,
-            recall,
-            f1: None,
-            false_alarms_per_device_year: 0.0,
-            expected_cost: 0.0,
-        };
-        let s = Sweep {
-            default_threshold: 0.5,
-            cost_optimal_threshold: None,
-            points: vec![
-                pt(0.1, Some(0.25), Some(1.0)),
-                pt(0.5, Some(0.5), Some(0.5)),
-                pt(0.9, None, Some(0.0)),
-            ],
-        };
-        // 0.5 × 0.5 + 0.5 × 0.25.
-        assert_eq!(pr_auc(&s), Some(0.375));
-        let nothing = Sweep {
-            points: vec![pt(0.9, None, Some(0.0))],
-            ..s
-        };
-        assert_eq!(pr_auc(&nothing), None);
     }
 }

@@ -1,5 +1,6 @@
 //! The alert-threshold sweep: a model's alerts replayed at thresholds
-//! 0.05, 0.10 … 0.95 (and the run's own) by the server's rule
+//! 0.02, 0.04 … 0.98, 0.99, 0.995, 0.999 (and the run's own) by the
+//! server's rule
 //! ([`super::models::Replay`]), each set scored like the run's alerts
 //! ([`super::prediction::score`]).
 //!
@@ -7,19 +8,22 @@
 //! threshold, so a failure they prevented stays prevented at every
 //! threshold (counted as caught only where an alert at that threshold came
 //! before the visit). The cost-optimal threshold minimises
-//! `missed × cost of a miss + episodes × cost of a truck roll`; of equal
-//! costs the highest threshold (fewest alarms) wins.
+//! `missed × cost of a miss + alerts × cost of a truck roll`; of equal
+//! costs the highest threshold (fewest alarms) wins. The grid reaches
+//! 0.999 because probabilistic models saturate near 1.
 
 use serde::Serialize;
 
 use super::Params;
-use super::prediction::{AlertAt, Truth, score};
+use super::prediction::{AlertAt, Score, Truth, score};
 
 /// The score at one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     /// The threshold.
     pub threshold: f64,
+    /// Alerts (technician visits).
+    pub alerts: u64,
     /// Alert episodes.
     pub episodes: u64,
     /// TP / (TP + false alarms).
@@ -28,8 +32,8 @@ pub struct Point {
     pub recall: Option<f64>,
     /// F1.
     pub f1: Option<f64>,
-    /// False alarms per device-year.
-    pub false_alarms_per_device_year: f64,
+    /// False alarms per healthy device-year.
+    pub false_alarms_per_healthy_device_year: Option<f64>,
     /// Expected cost.
     pub expected_cost: f64,
 }
@@ -41,14 +45,17 @@ pub struct Sweep {
     pub default_threshold: f64,
     /// The threshold of least expected cost.
     pub cost_optimal_threshold: Option<f64>,
+    /// The expected cost there.
+    pub cost_at_optimum: Option<f64>,
     /// Every threshold, ascending.
     pub points: Vec<Point>,
 }
 
-/// The thresholds swept: 0.05 … 0.95 by 0.05, plus `default` if it is not
-/// one of them.
+/// The thresholds swept: 0.02 … 0.98 by 0.02, then 0.99, 0.995 and 0.999,
+/// plus `default` if it is not one of them.
 pub fn thresholds(default: f64) -> Vec<f64> {
-    let mut t: Vec<f64> = (1..=19).map(|k| f64::from(k) / 20.0).collect();
+    let mut t: Vec<f64> = (1..=49).map(|k| f64::from(k) / 50.0).collect();
+    t.extend([0.99, 0.995, 0.999]);
     if !t.contains(&default) {
         t.push(default);
         t.sort_by(f64::total_cmp);
@@ -56,31 +63,41 @@ pub fn thresholds(default: f64) -> Vec<f64> {
     t
 }
 
-/// Scores `alerts[k]`, the alerts at `thresholds[k]`, against `truth`.
-pub fn sweep(thresholds: &[f64], alerts: &[Vec<AlertAt>], truth: &Truth, p: &Params) -> Sweep {
+/// Scores `alerts[k]`, the alerts at `thresholds[k]`, against `truth`;
+/// also returns each threshold's score.
+pub fn sweep(
+    thresholds: &[f64],
+    alerts: &[Vec<AlertAt>],
+    truth: &Truth,
+    p: &Params,
+) -> (Sweep, Vec<Score>) {
     let mut points = Vec::new();
+    let mut scores = Vec::new();
     for (&threshold, alerts) in thresholds.iter().zip(alerts) {
         let s = score(alerts, truth, p);
         points.push(Point {
             threshold,
+            alerts: s.alerts,
             episodes: s.episodes,
             precision: s.precision,
             recall: s.recall,
             f1: s.f1,
-            false_alarms_per_device_year: s.false_alarms_per_device_year,
+            false_alarms_per_healthy_device_year: s.false_alarms_per_healthy_device_year,
             expected_cost: s.expected_cost,
         });
+        scores.push(s);
     }
-    let cost_optimal_threshold = points
+    let optimum = points
         .iter()
         .rev()
-        .min_by(|a, b| a.expected_cost.total_cmp(&b.expected_cost))
-        .map(|pt| pt.threshold);
-    Sweep {
+        .min_by(|a, b| a.expected_cost.total_cmp(&b.expected_cost));
+    let sweep = Sweep {
         default_threshold: p.threshold,
-        cost_optimal_threshold,
+        cost_optimal_threshold: optimum.map(|pt| pt.threshold),
+        cost_at_optimum: optimum.map(|pt| pt.expected_cost),
         points,
-    }
+    };
+    (sweep, scores)
 }
 
 #[cfg(test)]
@@ -101,14 +118,14 @@ mod tests {
             threshold: 0.72,
             cost_missed_failure: 10.0,
             cost_truck_roll: 1.0,
-            comfort_band_c: (20.0, 25.0),
-            models: vec![],
+            ..Params::default()
         };
         let truth = Truth {
             failures: vec![Failure {
                 home: 0,
                 at: 50 * DAY,
                 fault: "bearing_wear".into(),
+                onset: 0,
             }],
             ..Truth::default()
         };
@@ -119,7 +136,8 @@ mod tests {
         for (h, t, c) in predictions {
             replay.prediction("m", h, t, "bearing", c);
         }
-        let s = sweep(replay.thresholds(), replay.alerts(0), &truth, &p);
+        let (s, scores) = sweep(replay.thresholds(), replay.alerts(0), &truth, &p);
+        assert_eq!(scores.len(), s.points.len());
         let cost = |t: f64| {
             s.points
                 .iter()
@@ -127,15 +145,17 @@ mod tests {
                 .unwrap()
                 .expected_cost
         };
-        // ≤ 0.30: three trucks; 0.35–0.50: two; 0.55–0.80: a miss and a
+        // ≤ 0.30: three trucks; 0.32–0.50: two; 0.52–0.80: a miss and a
         // truck; above: a miss.
         assert_eq!(cost(0.3), 3.0);
-        assert_eq!(cost(0.35), 2.0);
+        assert_eq!(cost(0.32), 2.0);
         assert_eq!(cost(0.5), 2.0);
         assert_eq!(cost(0.72), 11.0);
-        assert_eq!(cost(0.85), 10.0);
+        assert_eq!(cost(0.86), 10.0);
+        assert_eq!(cost(0.999), 10.0);
         assert_eq!(s.cost_optimal_threshold, Some(0.5));
-        assert_eq!(s.points.len(), 20);
+        assert_eq!(s.cost_at_optimum, Some(2.0));
+        assert_eq!(s.points.len(), 52);
         assert_eq!(s.default_threshold, 0.72);
         let at_half = s.points.iter().find(|pt| pt.threshold == 0.5).unwrap();
         assert_eq!((at_half.precision, at_half.recall), (Some(0.5), Some(1.0)));
@@ -143,7 +163,9 @@ mod tests {
 
     #[test]
     fn a_default_on_the_grid_is_not_repeated() {
-        assert_eq!(thresholds(0.5).len(), 19);
-        assert_eq!(thresholds(0.72)[14], 0.72);
+        assert_eq!(thresholds(0.5).len(), 52);
+        assert_eq!(thresholds(0.72)[35], 0.72);
+        assert_eq!(thresholds(0.73).len(), 53);
+        assert_eq!(thresholds(0.73)[36], 0.73);
     }
 }
