@@ -152,54 +152,54 @@ impl Scored {
     }
 
     /// scikit-learn's `average_precision_score` of every prediction taken
-    /// in; `None` without a positive.
-    pub fn average_precision(&self) -> Option<f64> {
-        let steps: Vec<(f64, f64)> = self.descending().into_iter().map(|s| s.1).collect();
-        average_precision(&steps)
+    /// in (`None` without a positive), and the calibration.
+    pub fn finish(&self) -> (Option<f64>, Calibration) {
+        // The distinct confidences from the highest down (bits of
+        // non-negative floats order as the floats do).
+        let mut steps: Vec<(u64, (f64, f64))> = self.exact.iter().map(|(b, c)| (*b, *c)).collect();
+        steps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let counts: Vec<(f64, f64)> = steps.iter().map(|s| s.1).collect();
+        let ap = average_precision(&counts);
+        drop(counts);
+        (
+            ap,
+            calibration(steps.iter().rev().map(|(b, c)| (f64::from_bits(*b), *c))),
+        )
     }
+}
 
-    /// The distinct confidences from the highest down, with their
-    /// (positives, negatives).
-    fn descending(&self) -> Vec<(f64, (f64, f64))> {
-        let mut steps: Vec<(f64, (f64, f64))> = self
-            .exact
+/// The Brier score and reliability table of distinct confidences with
+/// their (positives, negatives), in ascending order.
+fn calibration(ascending: impl Iterator<Item = (f64, (f64, f64))>) -> Calibration {
+    let mut squares = 0.0;
+    let mut bins = [(0u64, 0.0f64, 0u64); 10];
+    for (c, (pos, neg)) in ascending {
+        squares += pos * (c - 1.0).powi(2) + neg * c * c;
+        let b = &mut bins[((c * 10.0).floor() as usize).min(9)];
+        b.0 += (pos + neg) as u64;
+        b.1 += (pos + neg) * c;
+        b.2 += pos as u64;
+    }
+    let n: u64 = bins.iter().map(|b| b.0).sum();
+    Calibration {
+        predictions: n,
+        positives: bins.iter().map(|b| b.2).sum(),
+        brier: (n > 0).then(|| squares / n as f64),
+        reliability: bins
             .iter()
-            .map(|(bits, counts)| (f64::from_bits(*bits), *counts))
-            .collect();
-        steps.sort_by(|a, b| b.0.total_cmp(&a.0));
-        steps
+            .enumerate()
+            .map(|(k, &(count, sum, pos))| Bin {
+                from: k as f64 / 10.0,
+                to: (k + 1) as f64 / 10.0,
+                count,
+                mean_confidence: (count > 0).then(|| sum / count as f64),
+                observed: (count > 0).then(|| pos as f64 / count as f64),
+            })
+            .collect(),
     }
+}
 
-    /// The Brier score and the reliability table.
-    pub fn calibration(&self) -> Calibration {
-        let mut squares = 0.0;
-        let mut bins = [(0u64, 0.0f64, 0u64); 10];
-        for (c, (pos, neg)) in self.descending().into_iter().rev() {
-            squares += pos * (c - 1.0).powi(2) + neg * c * c;
-            let b = &mut bins[((c * 10.0).floor() as usize).min(9)];
-            b.0 += (pos + neg) as u64;
-            b.1 += (pos + neg) * c;
-            b.2 += pos as u64;
-        }
-        let n: u64 = bins.iter().map(|b| b.0).sum();
-        Calibration {
-            predictions: n,
-            positives: bins.iter().map(|b| b.2).sum(),
-            brier: (n > 0).then(|| squares / n as f64),
-            reliability: bins
-                .iter()
-                .enumerate()
-                .map(|(k, &(count, sum, pos))| Bin {
-                    from: k as f64 / 10.0,
-                    to: (k + 1) as f64 / 10.0,
-                    count,
-                    mean_confidence: (count > 0).then(|| sum / count as f64),
-                    observed: (count > 0).then(|| pos as f64 / count as f64),
-                })
-                .collect(),
-        }
-    }
-
+impl Scored {
     /// Each device's histogram: (home, [(bin, positives, negatives)]),
     /// homes and bins ascending.
     pub fn histograms(&self) -> Vec<Histogram> {
@@ -268,14 +268,14 @@ mod tests {
                 .collect();
             let s = scored(&pairs);
             let want = case["average_precision"].as_f64().unwrap();
-            let got = s.average_precision().unwrap();
+            let (got, c) = s.finish();
+            let got = got.unwrap();
             assert!(
                 (got - want).abs() < 1e-9,
                 "{}: {got} vs {want}",
                 case["name"]
             );
             let brier = case["brier"].as_f64().unwrap();
-            let c = s.calibration();
             assert!((c.brier.unwrap() - brier).abs() < 1e-9, "{}", case["name"]);
         }
     }
@@ -290,12 +290,14 @@ mod tests {
         assert!(bin(0.2) < bin(0.5) && bin(0.5) < bin(0.9));
         assert!(bin(0.999) < bin(0.9999) && bin(0.9999) < bin(1.0));
         assert_eq!((bin(0.0), bin(1.0)), (0, 255));
-        assert_eq!(scored(&[(0.5, false)]).average_precision(), None);
+        assert_eq!(scored(&[(0.5, false)]).finish().0, None);
     }
 
     #[test]
     fn reliability_bins_count_and_average() {
-        let c = scored(&[(0.05, false), (0.15, true), (0.95, true), (1.0, true)]).calibration();
+        let c = scored(&[(0.05, false), (0.15, true), (0.95, true), (1.0, true)])
+            .finish()
+            .1;
         assert_eq!(c.predictions, 4);
         assert_eq!(c.reliability.len(), 10);
         assert_eq!(c.reliability[0].count, 1);

@@ -397,6 +397,7 @@ pub fn score_model(
         }
     }
     let scored = replay.scored(m);
+    let (pr_auc, calibration) = scored.finish();
     let data = ModelData {
         tallies: s.devices.clone(),
         thresholds: thresholds.to_vec(),
@@ -418,13 +419,13 @@ pub fn score_model(
         precision: s.precision,
         recall: s.recall,
         f1: s.f1,
-        pr_auc: scored.average_precision(),
+        pr_auc,
         lead_time_days: s.lead_time_days.clone(),
         false_alarms_per_healthy_device_year: s.false_alarms_per_healthy_device_year,
         expected_cost: s.expected_cost,
         cost_optimal_threshold: sweep.cost_optimal_threshold,
         cost_at_optimum: sweep.cost_at_optimum,
-        calibration: scored.calibration(),
+        calibration,
         intervals: BTreeMap::new(),
         versus: Vec::new(),
     };
