@@ -157,7 +157,7 @@ impl Scored {
         // The distinct confidences from the highest down (bits of
         // non-negative floats order as the floats do).
         let mut steps: Vec<(u64, (f64, f64))> = self.exact.iter().map(|(b, c)| (*b, *c)).collect();
-        steps.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        steps.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
         let counts: Vec<(f64, f64)> = steps.iter().map(|s| s.1).collect();
         let ap = average_precision(&counts);
         drop(counts);
