@@ -109,9 +109,19 @@ enum Command {
     /// leaderboard.json in the run folder; report.html shows it too. With
     /// --each-primary, one run per model as the primary (the closed-loop
     /// effect), each in its own folder.
+    ///
+    /// With --suite, every fleet of a benchmark suite instead (e.g.
+    /// scenarios/benchmarks/suite.toml, the held-out fleets): each run at
+    /// its reserved seed, then every model aggregated over the fleets with
+    /// 95 % intervals (leaderboard.json and suite.html in the suite's
+    /// folder).
     BenchMl {
         /// The scenario file (TOML; see scenarios/REFERENCE.md).
-        file: std::path::PathBuf,
+        #[arg(required_unless_present = "suite")]
+        file: Option<std::path::PathBuf>,
+        /// A benchmark suite file instead of one scenario.
+        #[arg(long, value_name = "SUITE", conflicts_with = "file")]
+        suite: Option<std::path::PathBuf>,
         /// A predictor (threshold, trend, logistic:FILE, or
         /// "cmd:COMMAND" for an outside model); repeat it, the first is the
         /// primary.
@@ -414,6 +424,103 @@ fn bench_ml(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `thermotwin bench-ml --suite SUITE --model …`: every fleet of the suite
+/// at its own seed, then the models aggregated over the fleets; 0 done, 2
+/// an invalid suite, fleet or overrides, 1 failed.
+fn bench_suite(
+    file: &std::path::Path,
+    overrides: scenarios::run::Overrides,
+    threads: Option<usize>,
+) -> anyhow::Result<ExitCode> {
+    let suite = match scenarios::benchmarks::load(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if overrides.seed.is_some() {
+        eprintln!(
+            "error: --seed cannot be given with --suite: each fleet runs at its own reserved seed"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if overrides.homes.is_some() || overrides.days.is_some() {
+        println!(
+            "note: --homes/--days change the suite's fleets: these results are not the suite's"
+        );
+    }
+    let base = overrides
+        .out
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("runs"))
+        .join(&suite.name);
+    let mut fleets = Vec::new();
+    for fleet in &suite.fleets {
+        let o = scenarios::run::Overrides {
+            seed: Some(fleet.seed),
+            homes: overrides.homes.or(fleet.homes),
+            days: overrides.days.or(fleet.days),
+            out: Some(base.clone()),
+            ..overrides.clone()
+        };
+        let (scenario, threads) = match prepare(&fleet.file, &o, threads) {
+            Ok(x) => x,
+            Err(code) => return Ok(code),
+        };
+        println!("{} ({}):", fleet.name, fleet.label.as_str());
+        let finished = simulate(&scenario, &o, threads)?;
+        let params: reports::metrics::Params =
+            serde_json::from_value(finished.summary["evaluation"]["params"].clone())?;
+        let metrics = reports::metrics::compute(&finished.dir, &params)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        fleets.push(reports::suite::FleetResult {
+            name: fleet.name.clone(),
+            label: fleet.label.as_str().to_owned(),
+            dir: finished.dir.clone(),
+            params,
+            rows: metrics.models,
+            data: metrics.model_data,
+        });
+    }
+    let resamples = fleets.first().map_or(0, |f| f.params.bootstrap as usize);
+    let rows = reports::suite::aggregate(&fleets, resamples);
+    println!(
+        "
+suite {} ({} fleets; the mean over fleets, 95 % intervals):",
+        suite.name,
+        fleets.len()
+    );
+    print!("{}", reports::suite::text(&rows));
+    let board = serde_json::json!({
+        "suite": suite.name,
+        "description": suite.description,
+        "fleets": fleets.iter().map(|f| serde_json::json!({
+            "name": f.name,
+            "label": f.label,
+            "seed": f.params.seed,
+            "homes": f.params.homes,
+            "days": (f.params.end_ms - f.params.start_ms) as f64 / 86_400_000.0,
+            "folder": f.dir,
+            "models": f.rows,
+        })).collect::<Vec<_>>(),
+        "aggregate": rows,
+    });
+    std::fs::create_dir_all(&base)?;
+    let path = base.join("leaderboard.json");
+    let mut text = serde_json::to_string_pretty(&board)?;
+    text.push('\n');
+    std::fs::write(&path, text)?;
+    let html = base.join("suite.html");
+    std::fs::write(
+        &html,
+        reports::suite::page(&suite.name, &suite.description, &fleets, &rows),
+    )?;
+    println!("leaderboard: {}", path.display());
+    println!("suite page: {}", html.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `thermotwin ml train FILE --out MODEL`: 0 written, 2 invalid file or
 /// overrides, 1 failed (nothing to learn, or the model not written).
 fn ml_train(
@@ -426,6 +533,12 @@ fn ml_train(
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
+    if let Err(e) =
+        scenarios::benchmarks::check_training_seed(overrides.seed.unwrap_or(scenario.seed))
+    {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(2));
+    }
     // Open loop: a technician's repair would cut a fault short of its
     // failure and leave its rows without a label.
     scenario.technicians.enabled = false;
@@ -589,13 +702,33 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             run.threads,
         ),
         Command::BenchMl {
+            file: None,
+            suite: Some(suite),
+            models,
+            run,
+            out,
+            ..
+        } => bench_suite(
+            &suite,
+            scenarios::run::Overrides {
+                homes: run.homes,
+                days: run.days,
+                seed: run.seed,
+                out,
+                models: Some(models),
+                export_dataset: false,
+            },
+            run.threads,
+        ),
+        Command::BenchMl {
             file,
             models,
             each_primary,
             run,
             out,
+            ..
         } => bench_ml(
-            &file,
+            &file.unwrap_or_default(),
             scenarios::run::Overrides {
                 homes: run.homes,
                 days: run.days,

@@ -539,6 +539,14 @@ window_max = "2d"
             "{issue}"
         );
     }
+    // Evaluation seeds never train a model (exit 2, naming the rule).
+    let reserved = thermotwin(&["ml", "train", f, "--seed", "9000101", "--out", d]);
+    assert_eq!(reserved.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&reserved.stderr);
+    assert!(
+        err.contains("seed 9000101 cannot train a model") && err.contains("reserved"),
+        "{err}"
+    );
     // A file that is not a model is named in a usage error.
     let bad = thermotwin(&[
         "bench-ml",
@@ -554,5 +562,58 @@ window_max = "2d"
         err.contains("training.toml is not a logistic model file"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bench_ml_runs_a_suite_and_aggregates_its_fleets() {
+    // A suite of two small fleets of the quickstart at reserved seeds.
+    let dir = std::env::temp_dir().join(format!("thermotwin-cli-suite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let quickstart = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/examples/quickstart.toml"
+    );
+    let suite = dir.join("suite.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            "name = \"tiny\"\n[[fleets]]\nfile = \"{quickstart}\"\nseed = 9000001\nlabel = \"accelerated\"\nhomes = 4\ndays = 2.0\n[[fleets]]\nfile = \"{quickstart}\"\nseed = 9000002\nlabel = \"accelerated\"\nhomes = 4\ndays = 2.0\n"
+        ),
+    )
+    .unwrap();
+    let (s, d) = (suite.to_str().unwrap(), dir.to_str().unwrap());
+    let run = thermotwin(&["bench-ml", "--suite", s, "--model", "threshold", "--out", d]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("suite tiny (2 fleets"), "{stdout}");
+    assert!(stdout.contains("always (baseline)"), "{stdout}");
+    let board: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("tiny/leaderboard.json")).unwrap()).unwrap();
+    assert_eq!(board["fleets"].as_array().unwrap().len(), 2);
+    assert_eq!(board["fleets"][1]["seed"], 9000002);
+    let names: Vec<&str> = board["aggregate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["threshold", "unit-relative", "always", "random"]);
+    assert!(dir.join("tiny/suite.html").exists());
+    // A seed outside the reserved range is refused, naming the key.
+    std::fs::write(
+        &suite,
+        format!("name = \"bad\"\n[[fleets]]\nfile = \"{quickstart}\"\nseed = 42\nlabel = \"accelerated\"\n"),
+    )
+    .unwrap();
+    let bad = thermotwin(&["bench-ml", "--suite", s, "--model", "threshold", "--out", d]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("fleets[0].seed = 42 is out of range"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

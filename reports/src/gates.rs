@@ -179,6 +179,7 @@ mod tests {
             operations: operations::Operations::default(),
             models: vec![],
             truth: prediction::Truth::default(),
+            model_data: Vec::new(),
             alerts: vec![],
         }
     }

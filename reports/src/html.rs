@@ -28,7 +28,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// `v` with `places` decimals; "–" when missing or not finite.
-pub(crate) fn num(v: Option<f64>, places: usize) -> String {
+pub fn num(v: Option<f64>, places: usize) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x:.places$}"),
         _ => "–".into(),

@@ -21,4 +21,5 @@ pub mod leaderboard;
 pub mod metrics;
 pub mod report;
 pub mod schema;
+pub mod suite;
 pub mod tables;

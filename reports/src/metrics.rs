@@ -191,6 +191,10 @@ pub struct Metrics {
     /// The predictor's alerts, (home, time) (for the charts).
     #[serde(skip)]
     pub alerts: Vec<prediction::AlertAt>,
+    /// What each model of `models` brings to a bootstrap (for a suite's
+    /// aggregate over fleets).
+    #[serde(skip)]
+    pub model_data: Vec<bootstrap::ModelData>,
 }
 
 /// Why metrics could not be computed.
@@ -475,6 +479,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         data.push(d);
     }
     models::bootstrap(&mut scores, &data, p);
+    let model_data = data;
     let threshold_sweep = threshold_sweep.unwrap_or_else(|| {
         sweep::sweep(
             replay.thresholds(),
@@ -675,6 +680,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         operations: ops.finish(),
         truth,
         alerts,
+        model_data,
     })
 }
 

@@ -9,6 +9,7 @@
 //!
 //! Every key, its default and its range: `scenarios/REFERENCE.md`.
 
+pub mod benchmarks;
 pub mod build;
 pub mod fleet;
 pub mod home;

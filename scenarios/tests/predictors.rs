@@ -227,3 +227,58 @@ fn trend_and_logistic_beat_threshold_on_f1_and_lead_time() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn on_the_quickest_held_out_fleet_trend_beats_always_and_random() {
+    // The held-out suite's quickest fleet (fewest home-days; the first of
+    // equals), at its reserved seed: trend's F1 is higher and its expected
+    // cost lower than each trivial baseline's, each by a paired bootstrap
+    // interval that excludes zero.
+    let suite_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("benchmarks/suite.toml");
+    let suite = scenarios::benchmarks::load(&suite_file).unwrap_or_else(|e| panic!("{e}"));
+    let scenarios: Vec<scenarios::Scenario> = suite
+        .fleets
+        .iter()
+        .map(|f| scenarios::load(&f.file).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    let size = |s: &scenarios::Scenario| f64::from(s.fleet.homes) * s.duration.0.as_secs_f64();
+    let quickest = (0..scenarios.len())
+        .min_by(|&a, &b| size(&scenarios[a]).total_cmp(&size(&scenarios[b])))
+        .unwrap();
+    let fleet = &suite.fleets[quickest];
+    let out = std::env::temp_dir().join(format!("thermotwin-suite-{}", std::process::id()));
+    let o = Overrides {
+        out: Some(out.clone()),
+        seed: Some(fleet.seed),
+        models: Some(vec!["threshold".into(), "trend".into()]),
+        ..Overrides::default()
+    };
+    let s = scenarios::run::apply(scenarios[quickest].clone(), &o).unwrap();
+    let f = run(&s, &o, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let repro = format!(
+        "thermotwin bench-ml {} --seed {} --model threshold --model trend",
+        fleet.file.display(),
+        fleet.seed
+    );
+    let models = f.summary["metrics"]["models"].as_array().unwrap();
+    let trend = models.iter().find(|m| m["name"] == "trend").unwrap();
+    for baseline in ["always", "random"] {
+        let v = trend["versus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["other"] == baseline)
+            .unwrap_or_else(|| panic!("no {baseline} in {trend}"));
+        assert!(
+            v["beats_on_f1"] == true && v["beats_on_cost"] == true,
+            "trend against {baseline} on {} (reproduce: {repro}): {v}",
+            fleet.name
+        );
+        assert!(v["f1"]["interval"][0].as_f64().unwrap() > 0.0, "{v}");
+        assert!(
+            v["expected_cost"]["interval"][1].as_f64().unwrap() < 0.0,
+            "{v}"
+        );
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}

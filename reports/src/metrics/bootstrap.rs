@@ -22,7 +22,7 @@ use super::calibration::{BINS, Histogram, average_precision};
 use super::prediction::{Tally, f1, fa_rate};
 
 /// What one model brings to the bootstrap.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ModelData {
     /// Devices' tallies at the run's threshold.
     pub tallies: Vec<Tally>,
@@ -274,27 +274,59 @@ fn interval(xs: &mut [f64], resamples: usize) -> Option<[f64; 2]> {
 /// `p.bootstrap` resamples seeded by `p.seed`; `points` are each model's
 /// headline on the fleet itself.
 pub fn run(models: &[ModelData], names: &[String], points: &[Headline], p: &Params) -> Bootstrap {
-    let resamples = p.bootstrap as usize;
-    let homes = usize::try_from(p.homes).unwrap_or(0);
+    run_strata(&[(models, p)], names, points, p.bootstrap as usize)
+}
+
+/// A stratified bootstrap over several fleets (strata): each resample
+/// draws every fleet's devices with replacement from that fleet's own
+/// stream (`(p.seed, r, "bootstrap")`, so a fleet alone gives [`run`]'s
+/// draws) and takes each number's mean over the fleets where it is
+/// defined (a macro-average: every fleet counts alike). `models[m]` of
+/// every stratum is the same model; `points` its macro-averaged values.
+pub fn run_strata(
+    strata: &[(&[ModelData], &Params)],
+    names: &[String],
+    points: &[Headline],
+    resamples: usize,
+) -> Bootstrap {
+    let models = names.len();
     // samples[model][metric] over the resamples.
     let mut samples: Vec<Vec<Vec<Option<f64>>>> =
-        vec![vec![Vec::with_capacity(resamples); NAMES.len()]; models.len()];
-    let mut w = vec![0u32; homes];
-    if homes > 0 {
-        for r in 0..resamples {
+        vec![vec![Vec::with_capacity(resamples); NAMES.len()]; models];
+    let any = strata.iter().any(|(_, p)| p.homes > 0);
+    let mut weights: Vec<Vec<u32>> = strata
+        .iter()
+        .map(|(_, p)| vec![0; usize::try_from(p.homes).unwrap_or(0)])
+        .collect();
+    for r in 0..if any { resamples } else { 0 } {
+        for ((_, p), w) in strata.iter().zip(&mut weights) {
+            let homes = w.len();
+            if homes == 0 {
+                continue;
+            }
             let mut rng = sim_core::stream(p.seed, r as u64, "bootstrap");
             w.iter_mut().for_each(|x| *x = 0);
             for _ in 0..homes {
                 w[rng.random_range(0..homes)] += 1;
             }
-            for (m, d) in models.iter().enumerate() {
-                for (k, v) in headline(d, &w, p).values().into_iter().enumerate() {
-                    samples[m][k].push(v);
+        }
+        for (m, per) in samples.iter_mut().enumerate() {
+            let mut sums = [(0.0, 0u32); NAMES.len()];
+            for ((data, p), w) in strata.iter().zip(&weights) {
+                let Some(d) = data.get(m) else { continue };
+                for (k, v) in headline(d, w, p).values().into_iter().enumerate() {
+                    if let Some(v) = v {
+                        sums[k].0 += v;
+                        sums[k].1 += 1;
+                    }
                 }
+            }
+            for (k, (sum, n)) in sums.into_iter().enumerate() {
+                per[k].push((n > 0).then(|| sum / f64::from(n)));
             }
         }
     }
-    let n = if homes > 0 { resamples } else { 0 };
+    let n = if any { resamples } else { 0 };
     let intervals = samples
         .iter()
         .map(|per| {
@@ -324,9 +356,9 @@ pub fn run(models: &[ModelData], names: &[String], points: &[Headline], p: &Para
         }
     };
     let index = |name: &str| NAMES.iter().position(|n| *n == name).unwrap_or(0);
-    let versus = (0..models.len())
+    let versus = (0..models)
         .map(|a| {
-            (0..models.len())
+            (0..models)
                 .filter(|&b| b != a)
                 .map(|b| {
                     let f1 = diff(a, b, index("f1"));
@@ -345,6 +377,35 @@ pub fn run(models: &[ModelData], names: &[String], points: &[Headline], p: &Para
         })
         .collect();
     Bootstrap { intervals, versus }
+}
+
+/// The mean of each number over `points` where it is defined (a fleet
+/// without failures has no recall, and does not pull the mean to 0).
+pub fn macro_average(points: &[Headline]) -> Headline {
+    let mut sums = [(0.0, 0u32); NAMES.len()];
+    for h in points {
+        for (k, v) in h.values().into_iter().enumerate() {
+            if let Some(v) = v {
+                sums[k].0 += v;
+                sums[k].1 += 1;
+            }
+        }
+    }
+    let v: Vec<Option<f64>> = sums
+        .iter()
+        .map(|&(s, n)| (n > 0).then(|| s / f64::from(n)))
+        .collect();
+    Headline {
+        precision: v[0],
+        recall: v[1],
+        f1: v[2],
+        pr_auc: v[3],
+        lead_time_days_median: v[4],
+        false_alarms_per_healthy_device_year: v[5],
+        expected_cost: v[6],
+        cost_optimal_threshold: v[7],
+        cost_at_optimum: v[8],
+    }
 }
 
 #[cfg(test)]
@@ -430,5 +491,11 @@ mod tests {
         assert!(lo < 0.9 && 0.9 < hi && hi <= 1.0, "{lo} {hi}");
         // Seeded: the same intervals again.
         assert_eq!(run(&models, &names, &points, &p), boot);
+        // Two copies of the fleet as strata: the same point values, and
+        // the first stratum's draws are the fleet's own.
+        let twice = run_strata(&[(&models, &p), (&models, &p)], &names, &points, 200);
+        assert_eq!(twice.versus[0][0].f1.value, v.f1.value);
+        assert_eq!(twice, boot, "identical strata average to the fleet");
+        assert_eq!(macro_average(&[points[0], points[0]]), points[0]);
     }
 }
