@@ -66,6 +66,32 @@ pub struct Rule {
     pub x: f64,
 }
 
+/// Points with vertical error bars (an interval at each point).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bars {
+    /// Legend text.
+    pub label: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// (x, y, low, high).
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// Where the legend goes: a corner inside the plot, chosen where the data
+/// are not (autoscaled charts leave room at the top for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Legend {
+    /// Upper right (the default).
+    #[default]
+    UpperRight,
+    /// Upper left.
+    UpperLeft,
+    /// Lower right.
+    LowerRight,
+    /// Lower left.
+    LowerLeft,
+}
+
 /// One chart.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Plot {
@@ -85,6 +111,12 @@ pub struct Plot {
     pub rules: Vec<Rule>,
     /// Histogram bars: (x from, x to, height).
     pub bars: Vec<(f64, f64, f64)>,
+    /// Points with error bars.
+    pub errors: Vec<Bars>,
+    /// The legend's corner.
+    pub legend: Legend,
+    /// Legend entries at most (lines beyond are drawn unlabelled).
+    pub max_legend: Option<usize>,
     /// Fixed x range (else from the data).
     pub x_range: Option<(f64, f64)>,
     /// Fixed y range (else from the data).
@@ -126,13 +158,23 @@ impl Plot {
             .flat_map(|l| l.points.iter().map(|p| p.0))
             .chain(self.dots.iter().flat_map(|d| d.points.iter().map(|p| p.0)))
             .chain(self.rules.iter().map(|r| r.x))
-            .chain(self.bars.iter().flat_map(|b| [b.0, b.1]));
+            .chain(self.bars.iter().flat_map(|b| [b.0, b.1]))
+            .chain(
+                self.errors
+                    .iter()
+                    .flat_map(|e| e.points.iter().map(|p| p.0)),
+            );
         let ys = self
             .lines
             .iter()
             .flat_map(|l| l.points.iter().map(|p| p.1))
             .chain(self.dots.iter().flat_map(|d| d.points.iter().map(|p| p.1)))
-            .chain(self.bars.iter().flat_map(|b| [0.0, b.2]));
+            .chain(self.bars.iter().flat_map(|b| [0.0, b.2]))
+            .chain(
+                self.errors
+                    .iter()
+                    .flat_map(|e| e.points.iter().flat_map(|p| [p.2, p.3])),
+            );
         let span = |it: &mut dyn Iterator<Item = f64>| {
             let (lo, hi) = it
                 .filter(|v| v.is_finite())
@@ -148,10 +190,11 @@ impl Plot {
             }
         };
         let x = self.x_range.unwrap_or_else(|| span(&mut { xs }));
+        // Room at the top for the legend, so it does not cover the data.
         let y = self.y_range.unwrap_or_else(|| {
             let (lo, hi) = span(&mut { ys });
             let pad = (hi - lo) * 0.05;
-            (lo - pad, hi + pad)
+            (lo - pad, hi + (hi - lo) * 0.3)
         });
         (x, y)
     }
@@ -206,15 +249,38 @@ impl Plot {
                 series.label(&r.label).legend(legend(r.color));
             }
         }
-        for l in &self.lines {
-            chart
+        for (i, l) in self.lines.iter().enumerate() {
+            let series = chart
                 .draw_series(LineSeries::new(
                     l.points.iter().copied(),
                     ShapeStyle::from(l.color).stroke_width(2),
                 ))
+                .map_err(e)?;
+            if self.max_legend.is_none_or(|n| i < n) {
+                series.label(&l.label).legend(legend(l.color));
+            }
+        }
+        for b in &self.errors {
+            let style = ShapeStyle::from(b.color).stroke_width(2);
+            let cap = (x1 - x0) * 0.01;
+            chart
+                .draw_series(b.points.iter().flat_map(|&(x, _, lo, hi)| {
+                    [
+                        PathElement::new(vec![(x, lo), (x, hi)], style),
+                        PathElement::new(vec![(x - cap, lo), (x + cap, lo)], style),
+                        PathElement::new(vec![(x - cap, hi), (x + cap, hi)], style),
+                    ]
+                }))
+                .map_err(e)?;
+            chart
+                .draw_series(
+                    b.points
+                        .iter()
+                        .map(|&(x, y, _, _)| Circle::new((x, y), 5, b.color.filled())),
+                )
                 .map_err(e)?
-                .label(&l.label)
-                .legend(legend(l.color));
+                .label(&b.label)
+                .legend(legend(b.color));
         }
         for d in &self.dots {
             chart
@@ -227,10 +293,15 @@ impl Plot {
                 .label(&d.label)
                 .legend(legend(d.color));
         }
-        if self.lines.len() + self.dots.len() + self.rules.len() > 0 {
+        if self.lines.len() + self.dots.len() + self.rules.len() + self.errors.len() > 0 {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(match self.legend {
+                    Legend::UpperRight => SeriesLabelPosition::UpperRight,
+                    Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    Legend::LowerRight => SeriesLabelPosition::LowerRight,
+                    Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+                })
                 .background_style(WHITE.mix(0.85))
                 .border_style(GREY)
                 .label_font((FONT, 13))
@@ -297,6 +368,9 @@ fn font() -> Result<(), ChartError> {
 
 const DAY_MS: f64 = 86_400_000.0;
 
+/// The most homes the bearing-wear chart draws.
+const WEAR_HOMES: usize = 60;
+
 /// Every chart of a run, from its metrics and tables.
 pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartError> {
     let (truth, alerts) = (&m.truth, &m.alerts);
@@ -324,7 +398,15 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
         .collect();
     let failing = faulty.iter().next().copied();
     let healthy = (0..u32::try_from(p.homes).unwrap_or(u32::MAX)).find(|h| !touched.contains(h));
-    let wear_homes: BTreeSet<u32> = faulty.iter().copied().take(8).collect();
+    // Every home with a bearing fault, failed, repaired or still wearing
+    // (at most WEAR_HOMES lines, said in the title).
+    let bearing: BTreeSet<u32> = truth
+        .onsets
+        .iter()
+        .filter(|o| o.fault == "bearing_wear")
+        .map(|o| o.home)
+        .collect();
+    let wear_homes: BTreeSet<u32> = bearing.iter().copied().take(WEAR_HOMES).collect();
     let mut temps: BTreeMap<u32, Vec<(f64, f64, f64, bool)>> = BTreeMap::new();
     let mut wear: BTreeMap<u32, Vec<(f64, f64)>> = BTreeMap::new();
     metrics::read_table(
@@ -505,7 +587,7 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
         x_label: "recall".into(),
         y_label: "precision".into(),
         lines: vec![Line {
-            label: "0.05 … 0.95".into(),
+            label: "thresholds 0.02 … 0.999".into(),
             color: BLUE,
             points: sw
                 .points
@@ -516,6 +598,7 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
         dots: marks,
         x_range: Some((0.0, 1.05)),
         y_range: Some((0.0, 1.05)),
+        legend: Legend::LowerLeft,
         ..Plot::default()
     });
     let mut rules = vec![Rule {
@@ -600,7 +683,7 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
             .map_or((t, 0.0), |p| (t, p.1))
     };
     let mut lines = Vec::new();
-    let (mut alert_dots, mut failure_dots) = (Vec::new(), Vec::new());
+    let (mut alert_dots, mut failure_dots, mut repair_dots) = (Vec::new(), Vec::new(), Vec::new());
     for (i, (h, s)) in wear.iter().enumerate() {
         alert_dots.extend(
             alerts
@@ -612,8 +695,20 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
             truth
                 .failures
                 .iter()
-                .filter(|f| f.home == *h)
+                .filter(|f| f.home == *h && f.fault == "bearing_wear")
                 .map(|f| at(s, day(f.at))),
+        );
+        // The wear the technician found: the last sample before the visit.
+        repair_dots.extend(
+            truth
+                .visits
+                .iter()
+                .filter(|v| v.home == *h && v.repaired.iter().any(|f| f == "bearing_wear"))
+                .map(|v| {
+                    let t = day(v.at);
+                    let w = s.iter().rev().find(|p| p.0 <= t).map_or(0.0, |p| p.1);
+                    (t, w)
+                }),
         );
         lines.push(Line {
             label: format!("home {h}"),
@@ -621,9 +716,21 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
             points: s.clone(),
         });
     }
+    let top_wear = wear
+        .values()
+        .flat_map(|s| s.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    let drawn = if bearing.len() > WEAR_HOMES {
+        format!(" (the first {WEAR_HOMES} drawn)")
+    } else {
+        String::new()
+    };
     plots.push(Plot {
         name: "degradation",
-        title: "Bearing wear of faulty homes, with alerts and failures".into(),
+        title: format!(
+            "Bearing wear of the {} homes with a bearing fault{drawn}",
+            bearing.len()
+        ),
         x_label: "day of the run".into(),
         y_label: "bearing wear [µm]".into(),
         lines,
@@ -638,10 +745,102 @@ pub fn plots(dir: &Path, p: &Params, m: &Metrics) -> Result<Vec<Plot>, ChartErro
                 color: RED,
                 points: failure_dots,
             },
+            Dots {
+                label: "repair".into(),
+                color: GREEN,
+                points: repair_dots,
+            },
         ],
+        legend: Legend::UpperLeft,
+        max_legend: Some(4),
+        // Room above the curves for the legend's seven entries.
+        y_range: Some((-1.0, top_wear.max(1.0) * 1.9)),
         ..Plot::default()
     });
+    plots.extend(model_plots(&m.models));
     Ok(plots)
+}
+
+/// The leaderboard as pictures: each model's F1 and expected cost with
+/// their 95 % intervals as error bars, and the reliability diagram.
+fn model_plots(models: &[metrics::models::ModelScore]) -> Vec<Plot> {
+    if models.is_empty() {
+        return Vec::new();
+    }
+    let bars = |key: &str, value: fn(&metrics::models::ModelScore) -> Option<f64>| {
+        models
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let v = value(m)?;
+                let [lo, hi] = m.intervals.get(key).copied().flatten().unwrap_or([v, v]);
+                Some(Bars {
+                    label: m.name.clone(),
+                    color: PALETTE[i % PALETTE.len()],
+                    points: vec![(i as f64 + 1.0, v, lo, hi)],
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let n = models.len() as f64;
+    let mut plots = vec![
+        Plot {
+            name: "models_f1",
+            title: "F1 of each model at the run's threshold, with 95 % intervals".into(),
+            x_label: "model (see the legend)".into(),
+            y_label: "F1".into(),
+            errors: bars("f1", |m| m.f1),
+            x_range: Some((0.0, n + 3.0)),
+            y_range: Some((0.0, 1.05)),
+            ..Plot::default()
+        },
+        Plot {
+            name: "models_cost",
+            title: "Expected cost of each model, with 95 % intervals".into(),
+            x_label: "model (see the legend)".into(),
+            y_label: "cost".into(),
+            errors: bars("expected_cost", |m| Some(m.expected_cost)),
+            x_range: Some((0.0, n + 3.0)),
+            ..Plot::default()
+        },
+    ];
+    let mut lines = vec![Line {
+        label: "perfectly calibrated".into(),
+        color: GREY,
+        points: vec![(0.0, 0.0), (1.0, 1.0)],
+    }];
+    for (i, m) in models.iter().enumerate() {
+        let points: Vec<(f64, f64)> = m
+            .calibration
+            .reliability
+            .iter()
+            .filter_map(|b| Some((b.mean_confidence?, b.observed?)))
+            .collect();
+        if !points.is_empty() {
+            lines.push(Line {
+                label: format!(
+                    "{} (Brier {})",
+                    m.name,
+                    crate::html::num(m.calibration.brier, 3)
+                ),
+                color: PALETTE[i % PALETTE.len()],
+                points,
+            });
+        }
+    }
+    plots.push(Plot {
+        name: "reliability",
+        title: "Reliability: observed failure share against confidence".into(),
+        x_label: "mean confidence in the bin".into(),
+        y_label: "share that failed within the window".into(),
+        lines,
+        x_range: Some((0.0, 1.0)),
+        // Room above 1 for the legend.
+        y_range: Some((0.0, 1.6)),
+        legend: Legend::UpperLeft,
+        ..Plot::default()
+    });
+    plots
 }
 
 #[cfg(test)]
@@ -668,8 +867,13 @@ mod tests {
                 x: 0.5,
             }],
             bars: vec![(0.0, 0.5, 2.0)],
-            x_range: None,
-            y_range: None,
+            errors: vec![Bars {
+                label: "interval".into(),
+                color: GREEN,
+                points: vec![(0.7, 2.0, 1.5, 2.5)],
+            }],
+            legend: Legend::LowerRight,
+            ..Plot::default()
         };
         let a = plot.render(&dir).unwrap();
         let png = std::fs::read(dir.join("t.png")).unwrap();

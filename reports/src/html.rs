@@ -268,7 +268,7 @@ pub fn page(
         let (heads, rows) = crate::leaderboard::cells(&entries);
         let _ = writeln!(
             h,
-            "<h3 id=\"models\">Models</h3>\n<p>Every predictor of the run on the same reports and ground truth: the primary's alerts sent the technicians; each model's alerts are replayed from its predictions by the server's rule and scored like the run's (PR-AUC over the threshold grid; inference time per report as measured on this run's machine).</p>"
+            "<h3 id=\"models\">Models</h3>\n<p>Every predictor of the run on the same reports and ground truth, and the baselines every leaderboard shows (always, random at the primary's alert rate, unit-relative): the primary's alerts sent the technicians; each model's alerts are replayed from its predictions by the server's rule and scored like the run's. Numbers in brackets are 95 % bootstrap intervals over devices; a model beats a baseline when the paired interval of the difference in F1 and in cost excludes zero. PR-AUC is the average precision of its predictions over their full confidence range; inference time per report as measured on this run's machine.</p>"
         );
         h.push_str("<table><tr>");
         for head in heads {
@@ -287,8 +287,23 @@ pub fn page(
     }
     chart(
         &mut h,
+        "models_f1",
+        "Each model's F1 at the run's threshold; the bars are 95 % bootstrap intervals over devices.",
+    );
+    chart(
+        &mut h,
+        "models_cost",
+        "Each model's expected cost (every alert a truck roll, every miss a failure) with its 95 % interval.",
+    );
+    chart(
+        &mut h,
+        "reliability",
+        "Predictions grouped by confidence (ten bins): how often the named fault failed within the window. On the diagonal, a model's confidence means what it says.",
+    );
+    chart(
+        &mut h,
         "degradation",
-        "Bearing wear of faulty homes; orange: alerts, red: failures.",
+        "Bearing wear of every home with a bearing fault; orange: alerts, red: failures, green: repairs (the wear the technician found).",
     );
     chart(
         &mut h,
