@@ -52,6 +52,26 @@ struct RunArgs {
     threads: Option<usize>,
 }
 
+impl RunArgs {
+    /// The overrides these arguments give, with the output folder, models
+    /// and dataset export of the command.
+    fn overrides(
+        &self,
+        out: Option<std::path::PathBuf>,
+        models: Option<Vec<String>>,
+        export_dataset: bool,
+    ) -> scenarios::run::Overrides {
+        scenarios::run::Overrides {
+            homes: self.homes,
+            days: self.days,
+            seed: self.seed,
+            out,
+            models,
+            export_dataset,
+        }
+    }
+}
+
 /// `thermotwin ml …`.
 #[derive(Debug, Subcommand)]
 enum MlCommand {
@@ -691,14 +711,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             export_dataset,
         } => run_scenario(
             &file,
-            &scenarios::run::Overrides {
-                homes: run.homes,
-                days: run.days,
-                seed: run.seed,
-                out,
-                models: None,
-                export_dataset,
-            },
+            &run.overrides(out, None, export_dataset),
             run.threads,
         ),
         Command::BenchMl {
@@ -708,18 +721,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             run,
             out,
             ..
-        } => bench_suite(
-            &suite,
-            scenarios::run::Overrides {
-                homes: run.homes,
-                days: run.days,
-                seed: run.seed,
-                out,
-                models: Some(models),
-                export_dataset: false,
-            },
-            run.threads,
-        ),
+        } => bench_suite(&suite, run.overrides(out, Some(models), false), run.threads),
         Command::BenchMl {
             file,
             models,
@@ -729,14 +731,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             ..
         } => bench_ml(
             &file.unwrap_or_default(),
-            scenarios::run::Overrides {
-                homes: run.homes,
-                days: run.days,
-                seed: run.seed,
-                out,
-                models: Some(models),
-                export_dataset: false,
-            },
+            run.overrides(out, Some(models), false),
             each_primary,
             run.threads,
         ),
@@ -748,19 +743,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     run,
                     runs,
                 },
-        } => ml_train(
-            &file,
-            &out,
-            &scenarios::run::Overrides {
-                homes: run.homes,
-                days: run.days,
-                seed: run.seed,
-                out: runs,
-                models: None,
-                export_dataset: true,
-            },
-            run.threads,
-        ),
+        } => ml_train(&file, &out, &run.overrides(runs, None, true), run.threads),
         Command::Serve {
             addr,
             seed,

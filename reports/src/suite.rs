@@ -51,20 +51,6 @@ pub struct SuiteRow {
     pub fleets: Vec<(String, Option<f64>, f64)>,
 }
 
-fn headline(r: &ModelScore) -> Headline {
-    Headline {
-        precision: r.precision,
-        recall: r.recall,
-        f1: r.f1,
-        pr_auc: r.pr_auc,
-        lead_time_days_median: r.lead_time_days.median,
-        false_alarms_per_healthy_device_year: r.false_alarms_per_healthy_device_year,
-        expected_cost: Some(r.expected_cost),
-        cost_optimal_threshold: r.cost_optimal_threshold,
-        cost_at_optimum: r.cost_at_optimum,
-    }
-}
-
 /// Aggregates the fleets' scores per model (the models named as in the
 /// first fleet; a model missing from a fleet is left out there).
 pub fn aggregate(fleets: &[FleetResult], resamples: usize) -> Vec<SuiteRow> {
@@ -93,7 +79,12 @@ pub fn aggregate(fleets: &[FleetResult], resamples: usize) -> Vec<SuiteRow> {
         .map(|n| {
             let per: Vec<Headline> = fleets
                 .iter()
-                .filter_map(|f| f.rows.iter().find(|r| &r.name == n).map(headline))
+                .filter_map(|f| {
+                    f.rows
+                        .iter()
+                        .find(|r| &r.name == n)
+                        .map(ModelScore::headline)
+                })
                 .collect();
             bootstrap::macro_average(&per)
         })

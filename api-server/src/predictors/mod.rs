@@ -187,6 +187,17 @@ pub(crate) mod testing {
         }
     }
 
+    /// A fresh model of `p` fed one vibration report a minute with these
+    /// peaks; the last prediction.
+    pub(crate) fn last_of_peaks(p: &dyn Predictor, peaks: &[f64]) -> Option<Prediction> {
+        let reports: Vec<_> = peaks
+            .iter()
+            .enumerate()
+            .map(|(i, &peak)| vibration(i as i64 * 60, peak))
+            .collect();
+        last(p, &reports)
+    }
+
     /// Feeds `reports` to a fresh model of `p`; the last prediction.
     pub(crate) fn last(p: &dyn Predictor, reports: &[VibrationReport]) -> Option<Prediction> {
         let mut m = p.device_model();

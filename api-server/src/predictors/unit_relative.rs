@@ -94,16 +94,11 @@ impl DeviceModel for UnitModel {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{last, vibration};
+    use super::super::testing::last_of_peaks;
     use super::*;
 
     fn predict(peaks: &[f64]) -> Option<Prediction> {
-        let reports: Vec<_> = peaks
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| vibration(i as i64 * 60, p))
-            .collect();
-        last(&UnitRelative::default(), &reports)
+        last_of_peaks(&UnitRelative::default(), peaks)
     }
 
     #[test]

@@ -367,6 +367,23 @@ pub struct ModelScore {
     pub versus: Vec<Versus>,
 }
 
+impl ModelScore {
+    /// Its headline numbers (as the bootstrap resamples them).
+    pub fn headline(&self) -> Headline {
+        Headline {
+            precision: self.precision,
+            recall: self.recall,
+            f1: self.f1,
+            pr_auc: self.pr_auc,
+            lead_time_days_median: self.lead_time_days.median,
+            false_alarms_per_healthy_device_year: self.false_alarms_per_healthy_device_year,
+            expected_cost: Some(self.expected_cost),
+            cost_optimal_threshold: self.cost_optimal_threshold,
+            cost_at_optimum: self.cost_at_optimum,
+        }
+    }
+}
+
 /// Scores model `m` of a finished replay: at the run's threshold and over
 /// the grid. Also returns the sweep, the score at the run's threshold and
 /// what the bootstrap needs.
@@ -437,20 +454,7 @@ pub fn score_model(
 pub fn bootstrap(rows: &mut [ModelScore], data: &[ModelData], p: &Params) {
     let names: Vec<String> = rows.iter().map(|r| r.name.clone()).collect();
     // The fleet's own values (the PR-AUC exact, not binned).
-    let points: Vec<Headline> = rows
-        .iter()
-        .map(|r| Headline {
-            precision: r.precision,
-            recall: r.recall,
-            f1: r.f1,
-            pr_auc: r.pr_auc,
-            lead_time_days_median: r.lead_time_days.median,
-            false_alarms_per_healthy_device_year: r.false_alarms_per_healthy_device_year,
-            expected_cost: Some(r.expected_cost),
-            cost_optimal_threshold: r.cost_optimal_threshold,
-            cost_at_optimum: r.cost_at_optimum,
-        })
-        .collect();
+    let points: Vec<Headline> = rows.iter().map(ModelScore::headline).collect();
     let b = bootstrap::run(data, &names, &points, p);
     for ((row, iv), vs) in rows.iter_mut().zip(b.intervals).zip(b.versus) {
         row.intervals = iv.0.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();

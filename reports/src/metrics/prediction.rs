@@ -515,7 +515,6 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
                     best = best.max(verdict);
                     j += 1;
                 }
-                s.episodes += 1;
                 fs.episodes += 1;
                 let column = if matched {
                     class as usize
@@ -529,24 +528,13 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
                 s.confusion.counts[class as usize][column] += 1;
                 match best {
                     Judged::True => {
-                        s.true_positives += 1;
                         fs.true_positives += 1;
                         tally.true_positives += 1;
                     }
-                    Judged::Censored => {
-                        s.censored += 1;
-                        fs.censored += 1;
-                    }
-                    Judged::Early => {
-                        s.early += 1;
-                        fs.early += 1;
-                    }
-                    Judged::Late => {
-                        s.late += 1;
-                        fs.late += 1;
-                    }
+                    Judged::Censored => fs.censored += 1,
+                    Judged::Early => fs.early += 1,
+                    Judged::Late => fs.late += 1,
                     Judged::FalseAlarm => {
-                        s.false_alarms += 1;
                         fs.false_alarms += 1;
                         tally.false_alarms[class as usize] += 1;
                     }
@@ -560,17 +548,14 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
             let fs = &mut per_class[i.class as usize];
             let known = match (i.failed, i.repaired) {
                 (Some(_), _) => {
-                    s.failures += 1;
                     fs.failures += 1;
                     true
                 }
                 (None, Some(_)) if i.would_fail.is_some() => {
-                    s.prevented += 1;
                     fs.prevented += 1;
                     true
                 }
                 (None, Some(_)) => {
-                    s.prevented_censored += 1;
                     fs.prevented_censored += 1;
                     false
                 }
@@ -594,6 +579,18 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
             *total += own - duration;
         }
         s.devices.push(tally);
+    }
+    // The totals: the classes' sums.
+    for fs in &per_class {
+        s.episodes += fs.episodes;
+        s.true_positives += fs.true_positives;
+        s.false_alarms += fs.false_alarms;
+        s.early += fs.early;
+        s.late += fs.late;
+        s.censored += fs.censored;
+        s.failures += fs.failures;
+        s.prevented += fs.prevented;
+        s.prevented_censored += fs.prevented_censored;
     }
     // Devices never mentioned were healthy throughout.
     for h in &mut healthy_ms {
