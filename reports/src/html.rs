@@ -140,19 +140,33 @@ pub fn page(
     let pr = &m.prediction;
     let rl = &m.rate_limits;
     let ce = &m.comfort_energy;
+    // The primary's row carries the intervals of the run's own numbers
+    // (its replay is the run's alerts).
+    let primary = m.models.iter().find(|r| r.primary);
+    let iv = |key: &str, v: Option<f64>, places: usize| {
+        crate::leaderboard::with_interval(v, primary.and_then(|r| r.intervals.get(key)), places)
+    };
     let cards: Vec<(String, String)> = vec![
-        (pct(pr.precision), "alert precision".into()),
-        (pct(pr.recall), "failure recall".into()),
+        (iv("precision", pr.precision, 3), "alert precision".into()),
+        (iv("recall", pr.recall, 3), "failure recall".into()),
         (
-            num(pr.lead_time_days.median, 1),
+            iv("lead_time_days_median", pr.lead_time_days.median, 1),
             "median lead time [days]".into(),
         ),
         (
-            num(pr.false_alarms_per_healthy_device_year, 2),
+            iv(
+                "false_alarms_per_healthy_device_year",
+                pr.false_alarms_per_healthy_device_year,
+                2,
+            ),
             "false alarms per healthy device-year".into(),
         ),
         (
-            num(m.threshold_sweep.cost_optimal_threshold, 2),
+            iv(
+                "cost_optimal_threshold",
+                m.threshold_sweep.cost_optimal_threshold,
+                2,
+            ),
             format!("cost-optimal threshold (run: {})", p.threshold),
         ),
         (pct(rl.rate_limited_share), "requests answered 429".into()),
@@ -206,6 +220,16 @@ pub fn page(
         pr.censored,
         pr.unnecessary_visits,
     );
+    if let Some(r) = primary {
+        let _ = writeln!(
+            h,
+            "<p id=\"threshold-advice\">Threshold advice: at the run's threshold {} the expected cost was {}; at the cost-optimal threshold {} it would have been {} (95 % intervals over the homes; an open-loop replay of the same predictions).</p>",
+            p.threshold,
+            iv("expected_cost", Some(r.expected_cost), 0),
+            iv("cost_optimal_threshold", r.cost_optimal_threshold, 2),
+            iv("cost_at_optimum", r.cost_at_optimum, 0),
+        );
+    }
     if let Some(note) = &m.prediction_note {
         let _ = writeln!(
             h,
