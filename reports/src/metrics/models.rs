@@ -246,13 +246,17 @@ impl Replay {
         let lambda = b.rate.get(&issue).copied().unwrap_or(0.0);
         let q = -(-lambda * (t - last).max(0) as f64).exp_m1();
         let u = unit_hash(b.seed, home, t, issue);
-        // U^a reaches the threshold τ with probability q: a = ln τ / ln(1 − q).
+        // U^a reaches the threshold τ with probability q: a = ln τ / ln(1 − q)
+        // (τ in (0, 1); at τ = 1 a draw below q says 1).
+        let tau = b.threshold;
         let random = if q <= 0.0 {
-            u * b.threshold * 0.5
-        } else if q >= 1.0 || b.threshold <= 0.0 {
+            u * tau * 0.5
+        } else if q >= 1.0 || tau <= 0.0 {
             1.0
+        } else if tau >= 1.0 {
+            if u < q { 1.0 } else { u * 0.5 }
         } else {
-            u.powf(b.threshold.ln() / (1.0 - q).ln())
+            u.powf(tau.ln() / (1.0 - q).ln())
         };
         let (always, rnd) = (self.model(BASELINES[0]), self.model(BASELINES[1]));
         self.predict(always, home, t, issue, 1.0);
@@ -467,6 +471,37 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000;
+
+    #[test]
+    fn the_random_baseline_fires_at_the_primarys_rate() {
+        // The primary alerted 50 times on 100 homes over 100 days: 0.005
+        // alerts per device-day. Fed its daily predictions, random fires as
+        // a Poisson process at that rate, so a device has fired by the end
+        // with probability 1 − e^{−0.5} = 0.39; its first firing opens an
+        // alert that nothing resolves: about 39 alerts (σ ≈ 5).
+        const DAY: i64 = 86_400_000;
+        let p = Params {
+            end_ms: 100 * DAY,
+            homes: 100,
+            seed: 3,
+            models: vec!["m".into()],
+            ..Params::default()
+        };
+        let issue = "Compressor bearing degradation";
+        let mut r = Replay::new(vec![p.threshold], &p.models)
+            .with_baselines(&[(issue.to_owned(), 50)].into(), &p);
+        for home in 0..100 {
+            for day in 1..=100 {
+                r.prediction("m", home, day * DAY, issue, 0.1);
+            }
+        }
+        assert_eq!(r.models(), ["m", "always", "random"]);
+        assert_eq!(r.predictions(2), 10_000);
+        let fired = r.alerts(2)[0].len();
+        assert!((24..=54).contains(&fired), "{fired}");
+        // always alerts every device once (nothing resolves them).
+        assert_eq!(r.alerts(1)[0].len(), 100);
+    }
 
     #[test]
     fn an_open_alert_holds_back_the_next_until_it_is_resolved() {
