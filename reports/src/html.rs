@@ -56,7 +56,7 @@ fn quantiles(q: &Quantiles, places: usize) -> String {
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #0072b2;padding-bottom:.2em;margin-top:2em}\
-table{border-collapse:collapse;margin:.8em 0;width:100%}td,th{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;margin:.8em 0;width:100%;font-size:.85em;display:block;overflow-x:auto}td,th{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f3f6f9}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .pass{background:#e3f5ec;border-left:6px solid #009e73;padding:.6em 1em}.fail{background:#fbe9e0;border-left:6px solid #d55e00;padding:.6em 1em}\
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:.6em;margin:1em 0}\
@@ -247,11 +247,11 @@ pub fn page(
         num(Some(pr.expected_cost), 0),
     );
     if !pr.by_fault.is_empty() {
-        h.push_str("<table><tr><th>fault</th><th>episodes</th><th>true</th><th>false alarms</th><th>early</th><th>failures</th><th>prevented</th><th>caught</th><th>precision</th><th>recall</th><th>false alarms / healthy device-year</th><th>median lead [days]</th></tr>\n");
+        h.push_str("<table><tr><th>fault</th><th>episodes</th><th>true</th><th>false alarms</th><th>early</th><th>failures</th><th>prevented</th><th>repaired, failure beyond the run</th><th>caught</th><th>precision</th><th>recall</th><th>false alarms / healthy device-year</th><th>median lead [days]</th></tr>\n");
         for (fault, f) in &pr.by_fault {
             let _ = writeln!(
                 h,
-                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 escape(fault),
                 f.episodes,
                 f.true_positives,
@@ -259,6 +259,7 @@ pub fn page(
                 f.early,
                 f.failures,
                 f.prevented,
+                f.prevented_censored,
                 f.caught,
                 num(f.precision, 3),
                 num(f.recall, 3),
