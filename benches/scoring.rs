@@ -17,7 +17,7 @@ use rand::RngExt;
 use reports::metrics::Params;
 use reports::metrics::calibration::Labeler;
 use reports::metrics::models::{self, Replay};
-use reports::metrics::prediction::{Failure, Onset, Truth, Visit, WouldFail};
+use reports::metrics::prediction::{Facts, Failure, Onset, Truth, Visit, WouldFail};
 use reports::metrics::sweep;
 
 /// The allocator the `thermotwin` binary uses.
@@ -91,7 +91,7 @@ fn truth() -> (Truth, Vec<Option<i64>>) {
 fn replay(truth: &Truth, fails: &[Option<i64>], p: &Params) -> Replay {
     let alerts: HashMap<String, u64> = [("Compressor bearing degradation".to_owned(), 300)].into();
     let mut r = Replay::new(sweep::thresholds(p.threshold), &p.models)
-        .with_labels(Labeler::new(truth, p))
+        .with_labels(Labeler::new(&Facts::new(truth), p))
         .with_baselines(&alerts, p);
     let mut rng = sim_core::stream(2, 0, "scoring-bench");
     for home in 0..HOMES {
@@ -123,10 +123,11 @@ fn scoring(c: &mut Criterion) {
     let r = replay(&truth, &fails, &p);
     group.bench_function("score_and_bootstrap_2000x1000", |b| {
         b.iter(|| {
+            let facts = Facts::new(&truth);
             let mut rows = Vec::new();
             let mut data = Vec::new();
             for m in 0..r.models().len() {
-                let (row, _, _, d) = models::score_model(&r, m, m == 0, &truth, &p);
+                let (row, _, _, d) = models::score_model(&r, m, m == 0, &facts, &p);
                 rows.push(row);
                 data.push(d);
             }

@@ -441,8 +441,9 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
 
     let mut alerts_by_issue = std::collections::HashMap::new();
     let run_alerts = read_alerts(dir, &fleet, &mut alerts_by_issue)?;
+    let facts = prediction::Facts::new(&truth);
     let mut replay = models::Replay::new(sweep::thresholds(p.threshold), &p.models)
-        .with_labels(calibration::Labeler::new(&truth, p));
+        .with_labels(calibration::Labeler::new(&facts, p));
     if !p.models.is_empty() {
         replay = replay.with_baselines(&alerts_by_issue, p);
     }
@@ -471,7 +472,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
     let mut data = Vec::new();
     let mut threshold_sweep = None;
     for m in 0..replay.models().len() {
-        let (row, sweep, _, d) = models::score_model(&replay, m, m == 0, &truth, p);
+        let (row, sweep, _, d) = models::score_model(&replay, m, m == 0, &facts, p);
         if m == 0 {
             threshold_sweep = Some(sweep);
         }
@@ -484,7 +485,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         sweep::sweep(
             replay.thresholds(),
             &vec![Vec::new(); replay.thresholds().len()],
-            &truth,
+            &facts,
             p,
         )
         .0
@@ -668,7 +669,7 @@ pub fn compute(dir: &Path, p: &Params) -> Result<Metrics, MetricsError> {
         Ok(())
     })?;
 
-    let prediction = prediction::score(&alerts, &truth, p);
+    let prediction = prediction::score_facts(&alerts, &facts, p);
     let duty = (running.1 > 0).then(|| running.0 as f64 / running.1 as f64);
     Ok(Metrics {
         prediction_note: nothing_to_score(&prediction, &truth, p, duty),

@@ -24,7 +24,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Params;
-use super::prediction::{Instances, Truth, instances};
+use super::prediction::{Facts, Instances};
 
 /// Labels predictions from the ground truth.
 #[derive(Debug, Clone)]
@@ -36,10 +36,10 @@ pub struct Labeler {
 }
 
 impl Labeler {
-    /// The labeler of `truth` under `p`'s window.
-    pub fn new(truth: &Truth, p: &Params) -> Labeler {
+    /// The labeler of a truth's facts under `p`'s window.
+    pub fn new(facts: &Facts, p: &Params) -> Labeler {
         Labeler {
-            instances: instances(truth),
+            instances: facts.instances.clone(),
             window: (p.window_min_ms, p.window_max_ms),
             end_ms: p.end_ms,
             counterfactuals: p.counterfactuals,
@@ -313,7 +313,7 @@ mod tests {
         let mut truth = crate::metrics::prediction::Truth::default();
         // Bearing from day 10 to a failure on day 50.
         bearing(&mut truth, 0, 10, 50);
-        let l = Labeler::new(&truth, &params());
+        let l = Labeler::new(&crate::metrics::prediction::Facts::new(&truth), &params());
         assert_eq!(l.label(0, 0, 30 * DAY), Some(true));
         assert_eq!(l.label(0, 0, 15 * DAY), Some(false), "35 days ahead");
         assert_eq!(l.label(0, 0, 5 * DAY), Some(false), "before the onset");
@@ -327,7 +327,7 @@ mod tests {
             at: 80 * DAY,
             fault: "bearing_wear".into(),
         });
-        let l = Labeler::new(&truth, &params());
+        let l = Labeler::new(&crate::metrics::prediction::Facts::new(&truth), &params());
         assert_eq!(l.label(2, 0, 90 * DAY), None);
     }
 }

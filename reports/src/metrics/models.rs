@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{self, Headline, ModelData, Versus};
 use super::calibration::{Calibration, Labeler, Scored};
-use super::prediction::{AlertAt, Score, Truth, class_of_issue, score};
+use super::prediction::{AlertAt, Facts, Score, class_of_issue, score_facts};
 use super::sweep::{self, Sweep};
 use super::{Params, Quantiles};
 
@@ -82,6 +82,9 @@ struct Baselines {
     /// Per (home, issue): the primary's last prediction.
     last: HashMap<(u32, u32), i64>,
     threshold: f64,
+    /// The models `always` and `random`.
+    always: u16,
+    random: u16,
 }
 
 /// A uniform number in (0, 1) from a hash of the inputs (SplitMix64's
@@ -141,15 +144,15 @@ impl Replay {
             let i = self.issue(issue);
             rate.insert(i, *n as f64 / device_ms);
         }
-        for b in &BASELINES[..2] {
-            self.model(b);
-        }
+        let (always, random) = (self.model(BASELINES[0]), self.model(BASELINES[1]));
         self.baselines = Some(Baselines {
             seed: p.seed,
             start_ms: p.start_ms,
             rate,
             last: HashMap::new(),
             threshold: p.threshold,
+            always,
+            random,
         });
         self
     }
@@ -235,7 +238,10 @@ impl Replay {
         let m = self.model(model);
         let issue = self.issue(issue);
         self.catch_up(home, t);
-        self.predict(m, home, t, issue, confidence);
+        // One label for the instant, whichever models speak at it.
+        let class = self.classes[issue as usize];
+        let label = self.labeler.as_ref().and_then(|l| l.label(home, class, t));
+        self.predict(m, home, t, issue, confidence, label);
         if m != 0 {
             return;
         }
@@ -258,15 +264,25 @@ impl Replay {
         } else {
             u.powf(tau.ln() / (1.0 - q).ln())
         };
-        let (always, rnd) = (self.model(BASELINES[0]), self.model(BASELINES[1]));
-        self.predict(always, home, t, issue, 1.0);
-        self.predict(rnd, home, t, issue, random);
+        let (always, rnd) = (b.always, b.random);
+        self.predict(always, home, t, issue, 1.0, label);
+        self.predict(rnd, home, t, issue, random, label);
     }
 
-    fn predict(&mut self, m: u16, home: u32, t: i64, issue: u32, confidence: f64) {
+    /// Takes in model `m`'s prediction at `t`, labelled `label` (`None`:
+    /// unknown, or no labeler).
+    fn predict(
+        &mut self,
+        m: u16,
+        home: u32,
+        t: i64,
+        issue: u32,
+        confidence: f64,
+        label: Option<bool>,
+    ) {
         self.predictions[m as usize] += 1;
         let class = self.classes[issue as usize];
-        if let Some(positive) = self.labeler.as_ref().and_then(|l| l.label(home, class, t)) {
+        if let Some(positive) = label {
             self.scored[m as usize].add(home, confidence, positive);
         }
         if self.external.get(&(home, issue)).is_some_and(|&n| n > 0) {
@@ -277,11 +293,7 @@ impl Replay {
             let bit = 1u64 << k;
             if confidence >= th && *open & bit == 0 {
                 *open |= bit;
-                self.alerts[m as usize][k].push(AlertAt {
-                    home,
-                    at: t,
-                    class: self.classes[issue as usize],
-                });
+                self.alerts[m as usize][k].push(AlertAt { home, at: t, class });
             }
         }
     }
@@ -395,16 +407,16 @@ pub fn score_model(
     replay: &Replay,
     m: usize,
     primary: bool,
-    truth: &Truth,
+    facts: &Facts,
     p: &Params,
 ) -> (ModelScore, Sweep, Score, ModelData) {
     let thresholds = replay.thresholds();
     let alerts = replay.alerts(m);
-    let (sweep, scores) = sweep::sweep(thresholds, alerts, truth, p);
+    let (sweep, scores) = sweep::sweep(thresholds, alerts, facts, p);
     let at = thresholds.iter().position(|&t| t == p.threshold);
     let s = match at {
         Some(k) => scores[k].clone(),
-        None => score(&[], truth, p),
+        None => score_facts(&[], facts, p),
     };
     let mut costs: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
     for (k, sc) in scores.iter().enumerate() {

@@ -432,8 +432,36 @@ pub(crate) fn instances(truth: &Truth) -> Instances {
     out
 }
 
+/// The truth as scoring reads it — each home's fault instances and the
+/// visits that found nothing — built once and scored against many sets of
+/// alerts (every model at every threshold of the sweep).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub(crate) instances: Instances,
+    unnecessary_visits: u64,
+}
+
+impl Facts {
+    /// The facts of `truth`.
+    pub fn new(truth: &Truth) -> Facts {
+        Facts {
+            instances: instances(truth),
+            unnecessary_visits: truth
+                .visits
+                .iter()
+                .filter(|v| v.repaired.is_empty())
+                .count() as u64,
+        }
+    }
+}
+
 /// Scores `alerts` (any order, duplicates allowed) against `truth`.
 pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
+    score_facts(alerts, &Facts::new(truth), p)
+}
+
+/// Scores `alerts` against the facts of a truth ([`Facts::new`]).
+pub fn score_facts(alerts: &[AlertAt], facts: &Facts, p: &Params) -> Score {
     let (w_min, w_max) = (p.window_min_ms, p.window_max_ms);
     let span = p.episode_span_ms.max(1);
     let duration = (p.end_ms - p.start_ms).max(0);
@@ -441,13 +469,11 @@ pub fn score(alerts: &[AlertAt], truth: &Truth, p: &Params) -> Score {
     for a in alerts {
         by_home.entry(a.home).or_default().push(*a);
     }
-    let instances = instances(truth);
-    let mut s = Score::default();
-    for v in &truth.visits {
-        if v.repaired.is_empty() {
-            s.unnecessary_visits += 1;
-        }
-    }
+    let instances = &facts.instances;
+    let mut s = Score {
+        unnecessary_visits: facts.unnecessary_visits,
+        ..Score::default()
+    };
     let mut fault_leads: [Vec<f64>; 4] = Default::default();
     let mut per_class: [FaultScore; 4] = Default::default();
     let mut healthy_ms = [0i64; 4];

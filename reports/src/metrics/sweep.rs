@@ -15,7 +15,7 @@
 use serde::Serialize;
 
 use super::Params;
-use super::prediction::{AlertAt, Score, Truth, score};
+use super::prediction::{AlertAt, Facts, Score, score_facts};
 
 /// The score at one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -63,18 +63,18 @@ pub fn thresholds(default: f64) -> Vec<f64> {
     t
 }
 
-/// Scores `alerts[k]`, the alerts at `thresholds[k]`, against `truth`;
-/// also returns each threshold's score.
+/// Scores `alerts[k]`, the alerts at `thresholds[k]`, against the facts
+/// of the truth; also returns each threshold's score.
 pub fn sweep(
     thresholds: &[f64],
     alerts: &[Vec<AlertAt>],
-    truth: &Truth,
+    facts: &Facts,
     p: &Params,
 ) -> (Sweep, Vec<Score>) {
     let mut points = Vec::new();
     let mut scores = Vec::new();
     for (&threshold, alerts) in thresholds.iter().zip(alerts) {
-        let s = score(alerts, truth, p);
+        let s = score_facts(alerts, facts, p);
         points.push(Point {
             threshold,
             alerts: s.alerts,
@@ -102,7 +102,7 @@ pub fn sweep(
 
 #[cfg(test)]
 mod tests {
-    use super::super::prediction::Failure;
+    use super::super::prediction::{Failure, Truth};
     use super::*;
 
     const DAY: i64 = 86_400_000;
@@ -136,7 +136,12 @@ mod tests {
         for (h, t, c) in predictions {
             replay.prediction("m", h, t, "bearing", c);
         }
-        let (s, scores) = sweep(replay.thresholds(), replay.alerts(0), &truth, &p);
+        let (s, scores) = sweep(
+            replay.thresholds(),
+            replay.alerts(0),
+            &Facts::new(&truth),
+            &p,
+        );
         assert_eq!(scores.len(), s.points.len());
         let cost = |t: f64| {
             s.points
