@@ -50,6 +50,7 @@ pub struct Identity {
 /// | `ota_check_ms` | 1 h |
 /// | `motion_holdoff_ms` | 15 min between motion reports |
 /// | `vibration_interval_ms` | 60 s while the compressor runs |
+/// | `vibration_min_current_a` | 0.5 A: the clamp must read the compressor drawing current before a window is taken |
 /// | `energy_interval_ms` | 5 min |
 /// | `token_refresh_margin_ms` | 5 min before expiry |
 /// | `backoff_base_ms` / `backoff_cap_ms` | 2 s / 10 min |
@@ -91,6 +92,12 @@ pub struct FirmwareConfig {
     pub motion_holdoff_ms: u64,
     /// Vibration report period while the compressor runs [ms].
     pub vibration_interval_ms: u64,
+    /// The compressor counts as running — and the accelerometer is sampled —
+    /// only while the current clamp reads at least this [A], 0 to 50 (0:
+    /// whenever `Y` is on). Without a clamp reading the firmware samples on
+    /// `Y` alone. Condition monitoring acquires on a run condition so that a
+    /// stopped, locked-out or tripped machine is not graded as running.
+    pub vibration_min_current_a: f64,
     /// Energy report period [ms].
     pub energy_interval_ms: u64,
     /// Refresh the AURRA token this long before it expires [ms].
@@ -262,6 +269,13 @@ impl FirmwareConfig {
             "10 s to 1 h",
         )?;
         check(
+            "vibration_min_current_a",
+            self.vibration_min_current_a,
+            0.0,
+            50.0,
+            "0 to 50 A",
+        )?;
+        check(
             "energy_interval_ms",
             ms(self.energy_interval_ms),
             60_000.0,
@@ -329,6 +343,7 @@ impl Default for FirmwareConfig {
             ota_check_ms: 3_600_000,
             motion_holdoff_ms: 15 * 60_000,
             vibration_interval_ms: 60_000,
+            vibration_min_current_a: 0.5,
             energy_interval_ms: 5 * 60_000,
             token_refresh_margin_ms: 5 * 60_000,
             backoff_base_ms: 2_000,

@@ -543,6 +543,19 @@ impl Firmware {
         }
     }
 
+    /// The features of the last vibration window the firmware took.
+    pub fn last_vibration(&self) -> Option<Features> {
+        self.last_features
+    }
+
+    /// The accelerometer asked for by [`Event::SampleAccelerometer`]
+    /// returned nothing (a sensor dropout): no report; the next window is
+    /// asked for at the usual interval.
+    pub fn handle_vibration_missing(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.awaiting_vibration = false;
+    }
+
     /// Delivers features computed elsewhere (the simulator's fast fidelity)
     /// for a window of `duration_ms`.
     pub fn handle_vibration_features(&mut self, now: Instant, f: Features, duration_ms: u64) {
@@ -640,7 +653,7 @@ impl Firmware {
             .next_control
             .min(self.next_sample)
             .min(self.energy.start.plus_ms(self.cfg.energy_interval_ms));
-        if self.relays().y_compressor && !self.awaiting_vibration && self.id.aurra.is_some() {
+        if self.wants_vibration() {
             t = t.min(self.next_vibration);
         }
         if let Some(r) = self.reboot_at {
@@ -719,11 +732,7 @@ impl Firmware {
             }
             self.next_sample = now.plus_secs(self.flash.reporting_interval_s);
         }
-        if self.relays().y_compressor
-            && self.id.aurra.is_some()
-            && !self.awaiting_vibration
-            && now >= self.next_vibration
-        {
+        if self.wants_vibration() && now >= self.next_vibration {
             self.awaiting_vibration = true;
             self.next_vibration = now.plus_ms(self.cfg.vibration_interval_ms);
             self.event(Event::SampleAccelerometer);
@@ -732,6 +741,19 @@ impl Firmware {
             self.close_energy_period(now);
         }
         self.pump(now);
+    }
+
+    /// Whether a vibration window is due once `next_vibration` comes: the
+    /// compressor is called (`Y`) and, where the clamp reads, draws current;
+    /// no window is pending; the device reports diagnostics at all.
+    fn wants_vibration(&self) -> bool {
+        self.relays().y_compressor
+            && self.id.aurra.is_some()
+            && !self.awaiting_vibration
+            && self
+                .sensors
+                .current_a
+                .is_none_or(|a| a >= self.cfg.vibration_min_current_a)
     }
 
     fn control(&mut self, now: Instant) {

@@ -408,6 +408,16 @@ impl Degradation {
             .any(|s| matches!(s, FaultState::Failed { .. }))
     }
 
+    /// Whether the compressor is failed in a way that leaves its motor
+    /// energised but unable to turn: a seized bearing or a run capacitor
+    /// too weak to start it (it then draws locked-rotor current until its
+    /// overload protector opens). A leak's failure is the low-pressure
+    /// switch holding the contactor open: nothing is energised.
+    pub fn locked_rotor(&self) -> bool {
+        matches!(self.states[BEARING], FaultState::Failed { .. })
+            || matches!(self.states[CAPACITOR], FaultState::Failed { .. })
+    }
+
     /// The compressor's condition as the equipment model uses it.
     pub fn health(&self) -> Health {
         let c = self.charge_fraction();

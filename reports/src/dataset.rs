@@ -99,7 +99,7 @@ pub fn histories(dir: &Path) -> Result<BTreeMap<i64, History>, MetricsError> {
         match event {
             TruthEvent::Onset(f) => hist.onsets.push((at, f.to_owned())),
             TruthEvent::Failure(f, _) => hist.failures.push((at, f.to_owned())),
-            TruthEvent::WouldFail { .. } => {}
+            TruthEvent::WouldFail { .. } | TruthEvent::SensorFault(_) => {}
             TruthEvent::Visit(faults, after_failure) => {
                 let repaired = faults
                     .split(',')

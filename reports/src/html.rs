@@ -288,6 +288,18 @@ pub fn page(
         }
         h.push_str("</table>\n");
     }
+    if !pr.false_alarms_by_cause.is_empty() {
+        let causes: Vec<String> = pr
+            .false_alarms_by_cause
+            .iter()
+            .map(|(cause, n)| format!("{} {n}", escape(cause)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p id=\"false-alarm-causes\">False alarms by what the unit had at the first alert (a sensor fault by its kind, another compressor fault, or nothing): {}.</p>",
+            causes.join(", ")
+        );
+    }
     if !m.models.is_empty() {
         let entries = crate::leaderboard::entries(&m.models, timings);
         let (heads, rows) = crate::leaderboard::cells(&entries);

@@ -264,6 +264,8 @@ pub(crate) fn fleet(dir: &Path) -> Result<Fleet, MetricsError> {
 pub(crate) enum TruthEvent<'a> {
     /// A fault began.
     Onset(&'a str),
+    /// A sensor began to misreport (its kind).
+    SensorFault(&'a str),
     /// The compressor failed of a fault that began at `onset`.
     Failure(&'a str, i64),
     /// A repaired fault (begun at `onset`, repaired at `repaired_at`) would
@@ -311,6 +313,7 @@ pub(crate) fn ground_truth(
                     },
                     "visit_prevented" | "visit_unnecessary" => TruthEvent::Visit(fault, false),
                     "visit_after_failure" => TruthEvent::Visit(fault, true),
+                    "sensor_fault" => TruthEvent::SensorFault(fault),
                     _ => continue,
                 };
                 f(at, home, event);
@@ -325,6 +328,11 @@ pub(crate) fn truth(dir: &Path) -> Result<prediction::Truth, MetricsError> {
     ground_truth(dir, |at, home, event| {
         let home = home_index(home);
         match event {
+            TruthEvent::SensorFault(kind) => t.sensor_faults.push(prediction::SensorFault {
+                home,
+                at,
+                kind: kind.to_owned(),
+            }),
             TruthEvent::Onset(fault) => t.onsets.push(prediction::Onset {
                 home,
                 at,

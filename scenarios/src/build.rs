@@ -95,6 +95,7 @@ pub fn firmware_config(s: &Scenario, equipment: Equipment) -> FirmwareConfig {
         command_poll_ms: f.command_poll_ms,
         ota_check_ms: f.ota_check_ms,
         vibration_interval_ms: f.vibration_interval_ms,
+        vibration_min_current_a: f.vibration_min_current_a,
         energy_interval_ms: f.energy_interval_ms,
         token_refresh_margin_ms: f.token_refresh_margin_ms,
         backoff_base_ms: f.backoff_base_ms,

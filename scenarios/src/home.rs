@@ -19,7 +19,7 @@ use device_firmware::http::{Request, RequestId, Response};
 use device_firmware::telemetry::SensorType as FwSensor;
 use device_firmware::time::Instant;
 use hvac_models::degradation::{Degradation, DegradationEvent, FaultKind};
-use hvac_models::electrics::Supply;
+use hvac_models::electrics::{Motor, Supply};
 use hvac_models::equipment::{CompressorMode, Relays};
 use hvac_models::home::{FacadeIrradiance, Home, Surroundings};
 use hvac_models::humidity::{
@@ -27,7 +27,7 @@ use hvac_models::humidity::{
 };
 use hvac_models::occupancy::{Occupancy, Presence};
 use hvac_models::sun::{Site, sun_position};
-use hvac_models::vibration::{VibrationParams, features_fast};
+use hvac_models::vibration::{VibrationParams, features_fast, synthesize};
 use hvac_models::weather::WeatherSeries;
 use rand_distr::{Distribution, StandardNormal};
 use sim_core::exec::{Entity, Outbox};
@@ -35,6 +35,13 @@ use sim_core::{SimDuration, SimRng, SimTime, stream};
 
 use crate::fleet::HomeSpec;
 use crate::net::Network;
+use crate::schema::{SensorFaultKind, SensorFaultSpec, VibrationFidelity};
+use crate::sensing::{Accel, Sensors};
+
+thread_local! {
+    /// A thread's accelerometer window buffer (waveform fidelity).
+    static WINDOW: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 /// The resolution of outdoor conditions, sun and occupancy.
 pub const BLOCK: SimDuration = SimDuration::from_mins(5);
@@ -170,6 +177,17 @@ pub enum Record {
         /// When it was repaired.
         repaired_at: SimTime,
     },
+    /// A sensor began to misreport (not a compressor fault).
+    SensorFault {
+        /// Home.
+        home: usize,
+        /// What went wrong.
+        kind: SensorFaultKind,
+        /// When.
+        at: SimTime,
+        /// Its parameters (`gain=0.3`, …).
+        detail: String,
+    },
     /// A technician visited.
     Visit {
         /// Home.
@@ -264,6 +282,17 @@ pub struct HomeSim {
     /// Faults repaired so far (numbers the ghosts' streams).
     repairs: u64,
     power_w: f64,
+    /// The outdoor unit's electric power over the last step [W]
+    /// (compressor and condenser fan).
+    unit_w: f64,
+    /// The outdoor unit's power when it last ran [W].
+    last_running_w: f64,
+    /// Since when the compressor has been energised without turning.
+    stall_since: Option<SimTime>,
+    sensors: Sensors,
+    last_snapshot: SensorSnapshot,
+    fidelity: VibrationFidelity,
+    windows: Windows,
     fw_next: SimTime,
     relays: Relays,
     inbox: Vec<(SimTime, u64, Inbound)>,
@@ -325,9 +354,12 @@ pub struct HomeContext {
     pub outages: Vec<(SimTime, SimTime)>,
     /// Initial indoor temperature [°C].
     pub initial_c: f64,
-    /// Unit-to-unit spread (lognormal σ) of the healthy vibration level
-    /// and of the mean bearing wear rate.
-    pub unit_spread: (f64, f64),
+    /// How compressors differ from unit to unit.
+    pub spread: UnitSpread,
+    /// How vibration reports are made.
+    pub fidelity: VibrationFidelity,
+    /// Sensor faults the home may have.
+    pub sensor_faults: Vec<SensorFaultSpec>,
     /// Continue each repaired fault to when it would have failed
     /// (`[evaluation] counterfactuals`).
     pub counterfactuals: bool,
@@ -346,34 +378,69 @@ pub fn zigbee_sensors(spec: &HomeSpec) -> Vec<ZigbeeSensor> {
         .collect()
 }
 
-/// Home `i`'s compressor as a unit of a varied fleet: its vibration
-/// parameters (shaft tones and sensor-path noise scaled by `e^{σ_v·z₁}`) and
-/// its degradation parameters (mean bearing wear rate scaled by
-/// `e^{σ_r·z₂ − σ_r²/2}`, mean one), from the home's own stream. Condition
-/// monitoring practice grades vibration against each machine's own
-/// baseline for this reason (ISO 13373-1:2002, §6; ISO 10816-1 zone limits
-/// are guidance for a machine class), and Gebraeel et al. (2005) model the
-/// degradation rate as varying from unit to unit.
+/// Unit-to-unit spreads (lognormal σ) of a fleet's compressors
+/// (`[faults.bearing]` `*_spread`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct UnitSpread {
+    /// The healthy vibration level (shaft tones and sensor-path noise).
+    pub vibration: f64,
+    /// The mean bearing wear rate (mean-one factor).
+    pub rate: f64,
+    /// The defect's impact amplitude at seizure.
+    pub impact: f64,
+    /// The structural resonance the impacts excite.
+    pub resonance: f64,
+    /// The resonance's damping ratio.
+    pub damping: f64,
+}
+
+/// Vibration windows a home's accelerometer gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Windows {
+    /// With the compressor turning.
+    pub running: u64,
+    /// With the compressor still (idle noise).
+    pub idle: u64,
+    /// None: the sensor returned nothing.
+    pub missing: u64,
+}
+
+/// Home `i`'s compressor as a unit of a varied fleet, from the home's own
+/// stream: its vibration parameters (shaft tones and sensor-path noise
+/// scaled by `e^{σ_v·z₁}`; impact amplitude at seizure by `e^{σ_i·z₃}`,
+/// resonance frequency by `e^{σ_f·z₄}`, damping by `e^{σ_ζ·z₅}`) and its
+/// degradation parameters (mean bearing wear rate scaled by
+/// `e^{σ_r·z₂ − σ_r²/2}`, mean one). Condition monitoring practice grades
+/// vibration against each machine's own baseline for this reason (ISO
+/// 13373-1:2002, §6; ISO 10816-1 zone limits are guidance for a machine
+/// class); Gebraeel et al. (2005) model the degradation rate and the
+/// signal's level at failure as varying from unit to unit; a mount's
+/// resonance and damping depend on how the unit was installed.
 fn unit(
     ctx: &HomeContext,
     i: u64,
 ) -> (VibrationParams, hvac_models::degradation::DegradationParams) {
     use rand_distr::{Distribution, StandardNormal};
-    let (sv, sr) = ctx.unit_spread;
+    let sp = ctx.spread;
     let mut rng = stream(ctx.seed, i, "unit");
-    let z1: f64 = StandardNormal.sample(&mut rng);
-    let z2: f64 = StandardNormal.sample(&mut rng);
-    let loud = (sv * z1).exp();
+    let mut z = || -> f64 { StandardNormal.sample(&mut rng) };
+    let (z1, z2, z3, z4, z5) = (z(), z(), z(), z(), z());
+    let loud = (sp.vibration * z1).exp();
     let d = VibrationParams::default();
     let vibration = VibrationParams {
         shaft_1x_g: (d.shaft_1x_g * loud).min(5.0),
         shaft_2x_g: (d.shaft_2x_g * loud).min(5.0),
         noise_g: (d.noise_g * loud).min(2.0),
+        impact_g_at_failure: (d.impact_g_at_failure * (sp.impact * z3).exp()).min(10.0),
+        resonance_hz: (d.resonance_hz * (sp.resonance * z4).exp())
+            .clamp(10.0, 0.45 * d.sample_rate_hz),
+        damping_ratio: (d.damping_ratio * (sp.damping * z5).exp()).clamp(0.005, 0.3),
         ..d
     };
     let mut degradation = ctx.degradation;
-    degradation.bearing.rate_um_per_h =
-        (degradation.bearing.rate_um_per_h * (sr * z2 - sr * sr / 2.0).exp()).clamp(1e-6, 100.0);
+    degradation.bearing.rate_um_per_h = (degradation.bearing.rate_um_per_h
+        * (sp.rate * z2 - sp.rate * sp.rate / 2.0).exp())
+    .clamp(1e-6, 100.0);
     (vibration, degradation)
 }
 
@@ -461,6 +528,18 @@ impl HomeSim {
             counterfactuals: ctx.counterfactuals,
             repairs: 0,
             power_w: 0.0,
+            unit_w: 0.0,
+            last_running_w: 0.0,
+            stall_since: None,
+            sensors: Sensors::new(crate::sensing::draw(
+                ctx.seed,
+                i,
+                ctx.start,
+                &ctx.sensor_faults,
+            )),
+            last_snapshot: SensorSnapshot::default(),
+            fidelity: ctx.fidelity,
+            windows: Windows::default(),
             fw_next: ctx.start,
             relays: Relays::default(),
             inbox: Vec::new(),
@@ -482,6 +561,42 @@ impl HomeSim {
     /// The degradation state (ground truth).
     pub fn degradation(&self) -> &Degradation {
         &self.degradation
+    }
+
+    /// The physics: envelope and equipment.
+    pub fn physics(&self) -> &Home {
+        &self.home
+    }
+
+    /// The relays the firmware set.
+    pub fn relays(&self) -> Relays {
+        self.relays
+    }
+
+    /// Electric power of the whole system over the last step [W] (outdoor
+    /// unit, blower, strips).
+    pub fn power_w(&self) -> f64 {
+        self.power_w
+    }
+
+    /// The features of the last vibration window the firmware took.
+    pub fn last_vibration(&self) -> Option<device_firmware::vibration::Features> {
+        self.firmware.as_ref().and_then(Firmware::last_vibration)
+    }
+
+    /// What the firmware's sensors read last.
+    pub fn last_snapshot(&self) -> &SensorSnapshot {
+        &self.last_snapshot
+    }
+
+    /// The vibration windows its accelerometer gave so far.
+    pub fn windows(&self) -> Windows {
+        self.windows
+    }
+
+    /// Its sensor faults (ground truth).
+    pub fn sensor_faults(&self) -> &[crate::sensing::SensorFault] {
+        self.sensors.faults()
     }
 
     /// Electricity used so far [kWh].
@@ -574,6 +689,24 @@ impl HomeSim {
             let cooling_w = (-step.equipment.q_air_w).max(0.0);
             self.moisture.step(secs, block.w_out, occupants, cooling_w);
             self.power_w = step.equipment.electric_w();
+            self.unit_w = step.equipment.compressor_w;
+            if self.unit_w > 0.0 {
+                self.last_running_w = self.unit_w;
+            }
+            // Energised but not turning: a seized bearing or a dead
+            // capacitor (a heat pump locked out by the cold is not
+            // energised; nor is a unit whose low-pressure switch is open).
+            let params = self.home.equipment().params();
+            let locked_out = params.kind == hvac_models::equipment::SystemKind::HeatPump
+                && !self.relays.o_cool
+                && block.outdoor_c < params.min_outdoor_heating_c;
+            let stalled =
+                self.relays.y_compressor && !locked_out && self.degradation.locked_rotor();
+            self.stall_since = match (stalled, self.stall_since) {
+                (true, None) => Some(t0),
+                (true, since) => since,
+                (false, _) => None,
+            };
             self.energy_j += self.power_w * secs;
             if presence != Presence::Away {
                 let air = self.home.air_c();
@@ -593,10 +726,21 @@ impl HomeSim {
         };
         let rh = relative_humidity_pct(air, self.moisture.ratio(), w.pressure_pa);
         let eq = self.home.equipment();
-        let power_w = self.power_w;
-        let since_start = eq.running_since().map(|s| t.saturating_duration_since(s));
+        let fan_w = self.supply.params().condenser_fan_w;
+        let motor = match (eq.running_since(), self.stall_since) {
+            (Some(since), _) => Motor::Running {
+                since: t.saturating_duration_since(since),
+                compressor_w: (self.unit_w - fan_w).max(0.0),
+            },
+            (None, Some(since)) => Motor::Stalled {
+                since: t.saturating_duration_since(since),
+                rated_w: (self.last_running_w - fan_w).max(0.0),
+            },
+            (None, None) => Motor::Off,
+        };
         let health = self.degradation.health();
-        let e = self.supply.read(t, power_w, since_start, &health);
+        let e = self.supply.read(t, motor, &health);
+        let current_a = self.sensors.clamp(t, e.current_a, &mut self.rng);
         SensorSnapshot {
             temperature_c: Some(air + noise(&mut self.rng, 0.1)),
             humidity_pct: Some((rh + noise(&mut self.rng, 1.0)).clamp(0.0, 100.0)),
@@ -606,7 +750,7 @@ impl HomeSim {
             signal_dbm: Some((-60.0 + noise(&mut self.rng, 3.0)).clamp(-120.0, -20.0)),
             iaq: None,
             voltage_v: Some(e.voltage_v),
-            current_a: Some(e.current_a),
+            current_a,
         }
     }
 
@@ -656,31 +800,12 @@ impl HomeSim {
     }
 
     fn drain_events(&mut self, t: SimTime, out: &mut Outbox<Message>) {
-        loop {
-            let Some(fw) = self.firmware.as_mut() else {
-                return;
-            };
-            let Some(event) = fw.poll_event() else {
-                return;
-            };
+        let Some(mut fw) = self.firmware.take() else {
+            return;
+        };
+        while let Some(event) = fw.poll_event() {
             match &event {
-                // The accelerometer samples while the compressor relay is
-                // on (the firmware asks only then).
-                Event::SampleAccelerometer => {
-                    let f = features_fast(
-                        &self.vibration,
-                        self.degradation.bearing_severity(),
-                        &mut self.rng,
-                    );
-                    let features = device_firmware::vibration::Features {
-                        peak_g: f.peak_g,
-                        dominant_hz: f.dominant_hz,
-                        rms_g: f.rms_g,
-                        kurtosis: f.kurtosis,
-                    };
-                    let ms = self.vibration.window_ms().round() as u64;
-                    fw.handle_vibration_features(fw_time(t), features, ms.max(1));
-                }
+                Event::SampleAccelerometer => self.sample_accelerometer(t, &mut fw),
                 Event::Booted { .. }
                 | Event::Rebooting { .. }
                 | Event::ReadingDropped { .. }
@@ -698,6 +823,85 @@ impl HomeSim {
                 }
                 _ => {}
             }
+        }
+        self.firmware = Some(fw);
+    }
+
+    /// The compressor's load relative to its rating (its power over its
+    /// power at rating conditions), for the bearing's impacts.
+    fn load(&self) -> f64 {
+        let eq = self.home.equipment();
+        let p = eq.params();
+        let rated = match eq.mode() {
+            CompressorMode::Heating => p.rated_heating_w / p.rated_heating_cop,
+            _ => p.rated_cooling_w / p.rated_cooling_cop,
+        };
+        self.unit_w / rated.max(1.0)
+    }
+
+    /// The window the firmware asked for: what the accelerometer on the
+    /// compressor sees now (running vibration under the present load while
+    /// it turns, its own noise while it does not), through the sensor's
+    /// faults, as features (fast) or as a waveform for the firmware's own
+    /// extractor.
+    fn sample_accelerometer(&mut self, t: SimTime, fw: &mut Firmware) {
+        let now = fw_time(t);
+        let turning = self.home.equipment().mode() != CompressorMode::Off;
+        let params = if turning {
+            self.windows.running += 1;
+            self.vibration.at_load(self.load())
+        } else {
+            self.windows.idle += 1;
+            self.vibration.idle()
+        };
+        let severity = self.degradation.bearing_severity();
+        let ms = (params.window_ms().round() as u64).max(1);
+        match self.sensors.accelerometer(t, &mut self.rng) {
+            Accel::Missing => {
+                self.windows.missing += 1;
+                fw.handle_vibration_missing(now);
+            }
+            Accel::Stuck(c) => match self.fidelity {
+                VibrationFidelity::Fast => {
+                    let f = device_firmware::vibration::Features {
+                        peak_g: c.abs(),
+                        dominant_hz: 0.0,
+                        rms_g: c.abs(),
+                        kurtosis: 0.0,
+                    };
+                    fw.handle_vibration_features(now, f, ms);
+                }
+                VibrationFidelity::Waveform => WINDOW.with_borrow_mut(|w| {
+                    w.clear();
+                    w.resize(params.window_samples, c);
+                    fw.handle_vibration_window(now, w, params.sample_rate_hz);
+                }),
+            },
+            Accel::Scaled(gain) => match self.fidelity {
+                VibrationFidelity::Fast => {
+                    let f = features_fast(&params, severity, &mut self.rng);
+                    let features = device_firmware::vibration::Features {
+                        peak_g: f.peak_g * gain,
+                        dominant_hz: f.dominant_hz,
+                        rms_g: f.rms_g * gain,
+                        kurtosis: f.kurtosis,
+                    };
+                    self.sensors.saw_rms(features.rms_g);
+                    fw.handle_vibration_features(now, features, ms);
+                }
+                VibrationFidelity::Waveform => WINDOW.with_borrow_mut(|w| {
+                    w.clear();
+                    w.resize(params.window_samples, 0.0);
+                    synthesize(&params, severity, &mut self.rng, w);
+                    let mut sq = 0.0;
+                    for x in w.iter_mut() {
+                        *x *= gain;
+                        sq += *x * *x;
+                    }
+                    self.sensors.saw_rms((sq / w.len() as f64).sqrt());
+                    fw.handle_vibration_window(now, w, params.sample_rate_hz);
+                }),
+            },
         }
     }
 
@@ -764,6 +968,17 @@ impl HomeSim {
     /// Handles everything due at `t`.
     fn handle(&mut self, t: SimTime, out: &mut Outbox<Message>) {
         let now = fw_time(t);
+        for f in self.sensors.onsets_until(t) {
+            out.send(
+                t,
+                Message::Record(Record::SensorFault {
+                    home: self.index,
+                    kind: f.kind,
+                    at: f.onset,
+                    detail: f.detail(),
+                }),
+            );
+        }
         if self
             .firmware
             .as_ref()
@@ -841,6 +1056,7 @@ impl HomeSim {
             .is_some_and(|d| d <= now)
         {
             let snapshot = self.snapshot(t);
+            self.last_snapshot = snapshot;
             if let Some(fw) = self.firmware.as_mut() {
                 fw.handle_sensors(now, snapshot);
                 fw.handle_timeout(now);

@@ -19,6 +19,7 @@ pub mod net;
 pub mod outside;
 pub mod run;
 pub mod schema;
+pub mod sensing;
 pub mod server;
 pub mod shard;
 pub mod tables;

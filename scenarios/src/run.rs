@@ -263,6 +263,77 @@ fn outages(s: &Scenario, home: usize) -> Vec<(SimTime, SimTime)> {
         .collect()
 }
 
+/// The homes of `specs`, each with its physics, sensors and firmware, at
+/// the start of the run (`sites`: each location's site and weather).
+fn build_homes(
+    s: &Scenario,
+    specs: &[HomeSpec],
+    sites: &[(Site, Arc<WeatherSeries>)],
+) -> Result<Vec<HomeSim>, RunError> {
+    let start = s.start.0;
+    let network = Network::new(
+        s.network.min_latency_ms,
+        s.network.median_latency_ms,
+        s.network.p99_latency_ms,
+        s.network.error_rate,
+    );
+    let degradation = crate::build::degradation(s);
+    let tables: Vec<Arc<crate::home::ClimateTable>> = sites
+        .iter()
+        .map(|(site, w)| {
+            Arc::new(crate::home::ClimateTable::new(
+                w,
+                site,
+                start,
+                s.duration.0 + SimDuration::from_days(1),
+            ))
+        })
+        .collect();
+    let mut homes = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let loc = &s.fleet.locations[spec.location];
+        let tz =
+            jiff::tz::TimeZone::get(&loc.timezone).map_err(|e| RunError::Home(e.to_string()))?;
+        let ctx = HomeContext {
+            seed: s.seed,
+            start,
+            climate: tables[spec.location].clone(),
+            timezone: tz,
+            degradation,
+            firmware: crate::build::firmware_config(
+                s,
+                device_firmware::control::Equipment::AcFurnace,
+            ),
+            network,
+            sample_every: s.outputs.home_sample.0,
+            outages: outages(s, spec.index),
+            initial_c: s.fleet.initial_indoor_c,
+            spread: crate::home::UnitSpread {
+                vibration: s.faults.bearing.vibration_spread,
+                rate: s.faults.bearing.rate_spread,
+                impact: s.faults.bearing.impact_spread,
+                resonance: s.faults.bearing.resonance_spread,
+                damping: s.faults.bearing.damping_spread,
+            },
+            fidelity: s.sensing.vibration,
+            sensor_faults: s.sensing.faults.clone(),
+            counterfactuals: s.evaluation.counterfactuals,
+        };
+        homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
+    }
+    Ok(homes)
+}
+
+/// The scenario's homes on their own, without a server, at the start of
+/// the run (for driving one home's physics, sensors and firmware
+/// directly).
+pub fn standalone_homes(s: &Scenario) -> Result<Vec<HomeSim>, RunError> {
+    let sites = weather(s)?;
+    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(s, i)).collect();
+    crate::fleet::tenants(s, &mut specs);
+    build_homes(s, &specs, &sites)
+}
+
 /// Runs `scenario` on `threads` threads, reporting progress after every
 /// window, and writes the run folder.
 pub fn run(
@@ -278,51 +349,7 @@ pub fn run(
     let sites = weather(&s)?;
     let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(&s, i)).collect();
     let tenants = crate::fleet::tenants(&s, &mut specs);
-    let network = Network::new(
-        s.network.min_latency_ms,
-        s.network.median_latency_ms,
-        s.network.p99_latency_ms,
-        s.network.error_rate,
-    );
-    let degradation = crate::build::degradation(&s);
-    let tables: Vec<Arc<crate::home::ClimateTable>> = sites
-        .iter()
-        .map(|(site, w)| {
-            Arc::new(crate::home::ClimateTable::new(
-                w,
-                site,
-                start,
-                s.duration.0 + SimDuration::from_days(1),
-            ))
-        })
-        .collect();
-    let mut homes = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        let loc = &s.fleet.locations[spec.location];
-        let tz =
-            jiff::tz::TimeZone::get(&loc.timezone).map_err(|e| RunError::Home(e.to_string()))?;
-        let ctx = HomeContext {
-            seed: s.seed,
-            start,
-            climate: tables[spec.location].clone(),
-            timezone: tz,
-            degradation,
-            firmware: crate::build::firmware_config(
-                &s,
-                device_firmware::control::Equipment::AcFurnace,
-            ),
-            network,
-            sample_every: s.outputs.home_sample.0,
-            outages: outages(&s, spec.index),
-            initial_c: s.fleet.initial_indoor_c,
-            unit_spread: (
-                s.faults.bearing.vibration_spread,
-                s.faults.bearing.rate_spread,
-            ),
-            counterfactuals: s.evaluation.counterfactuals,
-        };
-        homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
-    }
+    let homes = build_homes(&s, &specs, &sites)?;
     let receiver = Arc::new(Receiver::default());
     let forecast = Arc::new(WeatherForecast {
         sites: s
@@ -858,7 +885,7 @@ fn summarize(
             "min_readings_per_home": stored.iter().min().copied().unwrap_or(0),
         },
         "firmware": {"events": counts.firmware, "versions": versions},
-        "ground_truth": {"fault_onsets": counts.onsets, "failures": counts.failures, "would_fail": counts.would_fail},
+        "ground_truth": {"fault_onsets": counts.onsets, "failures": counts.failures, "would_fail": counts.would_fail, "sensor_faults": counts.sensor_faults},
         "alerts": {"created": alerts, "resolved_after_visit": stats.alerts_resolved},
         "technicians": {"visits": counts.visits, "failures_prevented": counts.prevented, "after_failure": counts.after_failure, "unnecessary": counts.unnecessary},
         "webhooks": {"received": receiver.received, "verified": receiver.verified, "by_event": receiver.by_event},

@@ -97,6 +97,9 @@ pub struct Scenario {
     /// Compressor faults.
     #[serde(default)]
     pub faults: Faults,
+    /// How the diagnostics are sensed: vibration fidelity, sensor faults.
+    #[serde(default)]
+    pub sensing: Sensing,
     /// Accounts, their devices' share and their integrations.
     #[serde(default = "default_accounts")]
     pub accounts: Vec<AccountSpec>,
@@ -380,6 +383,13 @@ pub struct BearingSpec {
     /// Unit-to-unit spread of the mean wear rate: each compressor's rate is
     /// scaled by a mean-one lognormal factor with this σ.
     pub rate_spread: f64,
+    /// Unit-to-unit spread (lognormal σ) of the defect's impact amplitude
+    /// at seizure: units fail at different vibration levels.
+    pub impact_spread: f64,
+    /// Unit-to-unit spread (lognormal σ) of the structural resonance.
+    pub resonance_spread: f64,
+    /// Unit-to-unit spread (lognormal σ) of the resonance's damping.
+    pub damping_spread: f64,
 }
 
 impl Default for BearingSpec {
@@ -392,8 +402,11 @@ impl Default for BearingSpec {
             shape_per_h: d.shape_per_h,
             failure_um: d.failure_um,
             spall_ratio: d.spall_ratio,
-            vibration_spread: 0.0,
-            rate_spread: 0.0,
+            vibration_spread: 0.25,
+            rate_spread: 0.5,
+            impact_spread: 0.3,
+            resonance_spread: 0.1,
+            damping_spread: 0.3,
         }
     }
 }
@@ -448,6 +461,104 @@ impl Default for CapacitorSpec {
             shape_per_day: d.shape_per_day,
         }
     }
+}
+
+/// `[sensing]`: the outdoor unit's sensors as the thermostat reads them.
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sensing {
+    /// How the vibration reports are made.
+    pub vibration: VibrationFidelity,
+    /// Sensor faults (`[[sensing.faults]]`).
+    pub faults: Vec<SensorFaultSpec>,
+}
+
+/// `[sensing] vibration`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VibrationFidelity {
+    /// Features drawn from their expected values (calibrated against the
+    /// waveform path; fast).
+    #[default]
+    Fast,
+    /// Each window synthesised sample by sample and its features computed
+    /// by the firmware's own extractor.
+    Waveform,
+}
+
+/// A sensor fault's kind: which sensor, and what goes wrong with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorFaultKind {
+    /// The accelerometer returns nothing for a share of the windows.
+    AccelerometerDropout,
+    /// The accelerometer's output is stuck at one value.
+    AccelerometerStuck,
+    /// The accelerometer's sensitivity drifts (`per_day`).
+    AccelerometerDrift,
+    /// The accelerometer has come loose or sits behind damping: its signal
+    /// is attenuated (`gain`).
+    AccelerometerAttenuated,
+    /// The current clamp returns nothing for a share of the readings.
+    ClampDropout,
+    /// The current clamp's reading is stuck at one value.
+    ClampStuck,
+    /// The current clamp's calibration drifts (`per_day`).
+    ClampDrift,
+    /// The current clamp is miswired or set to the wrong ratio: it reads
+    /// `gain` × the current.
+    ClampMiswired,
+}
+
+impl SensorFaultKind {
+    /// The name in scenario files and the ground truth.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorFaultKind::AccelerometerDropout => "accelerometer_dropout",
+            SensorFaultKind::AccelerometerStuck => "accelerometer_stuck",
+            SensorFaultKind::AccelerometerDrift => "accelerometer_drift",
+            SensorFaultKind::AccelerometerAttenuated => "accelerometer_attenuated",
+            SensorFaultKind::ClampDropout => "clamp_dropout",
+            SensorFaultKind::ClampStuck => "clamp_stuck",
+            SensorFaultKind::ClampDrift => "clamp_drift",
+            SensorFaultKind::ClampMiswired => "clamp_miswired",
+        }
+    }
+}
+
+/// `[[sensing.faults]]`: one kind of sensor fault, in a share of the homes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SensorFaultSpec {
+    /// What goes wrong.
+    pub kind: SensorFaultKind,
+    /// Share of homes with the fault, 0 to 1.
+    pub incidence: f64,
+    /// Latest onset [days after the start]: onset is uniform below it.
+    #[serde(default = "default_sensor_onset")]
+    pub onset_max_days: f64,
+    /// Dropouts: the share of readings lost, 0 to 1.
+    #[serde(default = "default_dropout")]
+    pub probability: f64,
+    /// Attenuated or miswired: the factor on the reading, 0 to 10
+    /// (default 0.3 for an attenuated accelerometer, 0.5 for a miswired
+    /// clamp).
+    pub gain: Option<f64>,
+    /// Drift: change of the sensitivity per day since onset, −0.5 to 0.5.
+    #[serde(default = "default_drift")]
+    pub per_day: f64,
+}
+
+fn default_sensor_onset() -> f64 {
+    30.0
+}
+
+fn default_dropout() -> f64 {
+    0.5
+}
+
+fn default_drift() -> f64 {
+    0.02
 }
 
 /// An integration's rate-limit tier.
@@ -576,6 +687,9 @@ pub struct FirmwareSpec {
     pub ota_check_ms: u64,
     /// Vibration report period while the compressor runs [ms].
     pub vibration_interval_ms: u64,
+    /// The clamp current from which the compressor counts as running and
+    /// its vibration is sampled [A].
+    pub vibration_min_current_a: f64,
     /// Energy report period [ms].
     pub energy_interval_ms: u64,
     /// Token refresh margin [ms].
@@ -606,6 +720,7 @@ impl Default for FirmwareSpec {
             command_poll_ms: d.command_poll_ms,
             ota_check_ms: d.ota_check_ms,
             vibration_interval_ms: d.vibration_interval_ms,
+            vibration_min_current_a: d.vibration_min_current_a,
             energy_interval_ms: d.energy_interval_ms,
             token_refresh_margin_ms: d.token_refresh_margin_ms,
             backoff_base_ms: d.backoff_base_ms,

@@ -121,6 +121,8 @@ pub struct RecordCounts {
     pub failures: BTreeMap<&'static str, u64>,
     /// Counterfactual failures of repaired faults by kind.
     pub would_fail: BTreeMap<&'static str, u64>,
+    /// Sensor-fault onsets by kind.
+    pub sensor_faults: BTreeMap<&'static str, u64>,
     /// Technician visits.
     pub visits: u64,
     /// Visits that repaired a fault before it failed.
@@ -313,6 +315,23 @@ impl Tables {
                         V::OptInt(Some(onset.as_millis())),
                         V::OptText(None),
                         V::OptInt(Some(repaired_at.as_millis())),
+                    ])?;
+                }
+                Record::SensorFault {
+                    home,
+                    kind,
+                    at,
+                    detail,
+                } => {
+                    *self.counts.sensor_faults.entry(kind.as_str()).or_default() += 1;
+                    self.ground_truth.push([
+                        t(at),
+                        V::Int(home as i64),
+                        V::Text("sensor_fault".into()),
+                        V::OptText(Some(kind.as_str().into())),
+                        V::OptInt(None),
+                        V::OptText((!detail.is_empty()).then_some(detail)),
+                        V::OptInt(None),
                     ])?;
                 }
                 Record::Visit {

@@ -109,6 +109,7 @@ pub(crate) fn validate(s: &Scenario) -> Result<(), Invalid> {
     fleet(s)?;
     climate(s)?;
     faults(s)?;
+    sensing(s)?;
     accounts(s)?;
     firmware(s)?;
     ota(s)?;
@@ -346,7 +347,39 @@ fn faults(s: &Scenario) -> Result<(), Invalid> {
         0.0,
         1.5,
     )?;
-    within("faults.bearing.rate_spread", b.rate_spread, 0.0, 1.5)
+    within("faults.bearing.rate_spread", b.rate_spread, 0.0, 1.5)?;
+    within("faults.bearing.impact_spread", b.impact_spread, 0.0, 1.5)?;
+    within(
+        "faults.bearing.resonance_spread",
+        b.resonance_spread,
+        0.0,
+        0.5,
+    )?;
+    within("faults.bearing.damping_spread", b.damping_spread, 0.0, 1.5)
+}
+
+fn sensing(s: &Scenario) -> Result<(), Invalid> {
+    use crate::schema::SensorFaultKind as K;
+    for (i, f) in s.sensing.faults.iter().enumerate() {
+        let k = |field: &str| format!("sensing.faults[{i}].{field}");
+        within(&k("incidence"), f.incidence, 0.0, 1.0)?;
+        within(&k("onset_max_days"), f.onset_max_days, 0.0, 3_650.0)?;
+        within(&k("probability"), f.probability, 0.0, 1.0)?;
+        within(&k("per_day"), f.per_day, -0.5, 0.5)?;
+        if let Some(g) = f.gain {
+            if !matches!(f.kind, K::AccelerometerAttenuated | K::ClampMiswired) {
+                return Err(bad(
+                    k("gain"),
+                    format!(
+                        "applies to accelerometer_attenuated and clamp_miswired, not {}",
+                        f.kind.as_str()
+                    ),
+                ));
+            }
+            within(&k("gain"), g, 0.0, 10.0)?;
+        }
+    }
+    Ok(())
 }
 
 fn accounts(s: &Scenario) -> Result<(), Invalid> {

@@ -140,15 +140,30 @@ fn a_model_shadowing_itself_scores_like_the_primary_and_the_primary_like_its_ale
         .filter(|&i| fault.get(i) == Some("bearing_wear"))
         .count();
     assert!(wearing > 0 && wearing < d.height(), "{wearing}");
-    // Rows with a failure ahead count down to it (if any unit failed).
+    // Rows with a failure ahead count down to it: a unit that failed after
+    // its first hourly row has rows with a time to failure; none without
+    // a failure.
     let failures: u64 = f.summary["ground_truth"]["failures"]
         .as_object()
         .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
-    assert_eq!(
-        (0..d.height()).any(|i| ttf.get(i).is_some()),
-        failures > 0,
-        "{failures} failures"
+    let truth = reports::tables::read(&f.dir.join("ground_truth.parquet")).unwrap();
+    let fleet = reports::tables::read(&f.dir.join("fleet.parquet")).unwrap();
+    let (t_event, t_home, t_at) = (
+        texts(&truth, "event"),
+        ints(&truth, "home"),
+        ints(&truth, "at"),
     );
+    let (f_home, f_device) = (ints(&fleet, "home"), texts(&fleet, "device_id"));
+    let (d_device, d_at) = (texts(&d, "device_id"), ints(&d, "at"));
+    let failed_after_a_row = (0..truth.height())
+        .filter(|&i| t_event[i] == "failure")
+        .any(|i| {
+            let device = &f_device[f_home.iter().position(|&h| h == t_home[i]).unwrap()];
+            (0..d.height()).any(|j| d_device[j] == *device && d_at[j] < t_at[i])
+        });
+    let counted_down = (0..d.height()).any(|i| ttf.get(i).is_some());
+    assert_eq!(counted_down, failed_after_a_row, "{failures} failures");
+    assert!(failures > 0 || !counted_down);
     assert!((0..d.height()).all(|i| ttf.get(i).is_none_or(|h| h > 0.0)));
     // A worn bearing's vibration rises; a healthy one's does not, on average.
     let mean = |worn: bool| {
@@ -281,4 +296,23 @@ fn on_the_quickest_held_out_fleet_trend_beats_always_and_random() {
         );
     }
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// An integer (or time) column.
+fn ints(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<i64> {
+    let col = df
+        .column(c)
+        .unwrap()
+        .cast(&polars_core::prelude::DataType::Int64)
+        .unwrap();
+    let ca = col.i64().unwrap().clone();
+    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
+}
+
+/// A text column.
+fn texts(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<String> {
+    let col = df.column(c).unwrap().str().unwrap().clone();
+    (0..col.len())
+        .map(|i| col.get(i).unwrap_or("").to_owned())
+        .collect()
 }

@@ -138,6 +138,20 @@ pub struct Truth {
     pub would_fail: Vec<WouldFail>,
     /// Technician visits, any order.
     pub visits: Vec<Visit>,
+    /// Sensor-fault onsets, any order.
+    pub sensor_faults: Vec<SensorFault>,
+}
+
+/// A sensor began to misreport (not a compressor fault: an alert it causes
+/// is a false alarm, counted under its kind).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SensorFault {
+    /// Fleet index of the home.
+    pub home: u32,
+    /// Onset [ms].
+    pub at: i64,
+    /// Its kind (`accelerometer_attenuated`, …).
+    pub kind: String,
 }
 
 /// An alert (or a prediction at or above a threshold).
@@ -314,6 +328,10 @@ pub struct Score {
     pub by_fault: BTreeMap<String, FaultScore>,
     /// Episodes by the fault named and the fault present.
     pub confusion: Confusion,
+    /// False-alarm episodes by what the unit had at the first alert: a
+    /// sensor fault (its kind; the earliest begun if several), another
+    /// compressor fault (`another_fault`), or nothing (`healthy`).
+    pub false_alarms_by_cause: BTreeMap<String, u64>,
     /// Each device's share (devices with an alert or a fault; the others
     /// were healthy throughout). Not in `summary.json`.
     #[serde(skip)]
@@ -439,6 +457,8 @@ pub(crate) fn instances(truth: &Truth) -> Instances {
 pub struct Facts {
     pub(crate) instances: Instances,
     unnecessary_visits: u64,
+    /// Each home's sensor faults: (onset, kind), by onset.
+    sensor_faults: BTreeMap<u32, Vec<(i64, String)>>,
 }
 
 impl Facts {
@@ -451,6 +471,16 @@ impl Facts {
                 .iter()
                 .filter(|v| v.repaired.is_empty())
                 .count() as u64,
+            sensor_faults: {
+                let mut m: BTreeMap<u32, Vec<(i64, String)>> = BTreeMap::new();
+                for f in &truth.sensor_faults {
+                    m.entry(f.home).or_default().push((f.at, f.kind.clone()));
+                }
+                for v in m.values_mut() {
+                    v.sort();
+                }
+                m
+            },
         }
     }
 }
@@ -563,6 +593,16 @@ pub fn score_facts(alerts: &[AlertAt], facts: &Facts, p: &Params) -> Score {
                     Judged::FalseAlarm => {
                         fs.false_alarms += 1;
                         tally.false_alarms[class as usize] += 1;
+                        let sensor = facts
+                            .sensor_faults
+                            .get(&home)
+                            .and_then(|v| v.iter().find(|(at, _)| *at <= start));
+                        let cause = match (sensor, column) {
+                            (Some((_, kind)), _) => kind.as_str(),
+                            (None, 3) => "healthy",
+                            (None, _) => "another_fault",
+                        };
+                        *s.false_alarms_by_cause.entry(cause.to_owned()).or_default() += 1;
                     }
                 }
                 if best != Judged::Censored {
@@ -957,6 +997,36 @@ pub(crate) mod tests {
         assert!((rate - want).abs() < 1e-9, "{rate} vs {want}");
         // No healthy time at all: no rate.
         assert_eq!(fa_rate(&[1, 0, 0, 0], &[0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn false_alarms_are_counted_by_their_cause() {
+        // Home 0: an attenuated accelerometer from day 5; home 1: a leak in
+        // progress; home 2: healthy. A bearing alert on each is a false
+        // alarm; home 0's alert before its sensor fault began is healthy.
+        let p = Params {
+            homes: 3,
+            ..params()
+        };
+        let mut truth = Truth::default();
+        truth.sensor_faults.push(SensorFault {
+            home: 0,
+            at: 5 * DAY,
+            kind: "accelerometer_attenuated".into(),
+        });
+        truth.onsets.push(onset(1, 0, "refrigerant_leak"));
+        let alerts = [
+            alert(0, 1, BEARING),
+            alert(0, 20, BEARING),
+            alert(1, 20, BEARING),
+            alert(2, 20, BEARING),
+        ];
+        let s = score(&alerts, &truth, &p);
+        assert_eq!(s.false_alarms, 4);
+        let by = |k: &str| s.false_alarms_by_cause.get(k).copied();
+        assert_eq!(by("accelerometer_attenuated"), Some(1));
+        assert_eq!(by("another_fault"), Some(1));
+        assert_eq!(by("healthy"), Some(2));
     }
 
     #[test]
