@@ -3,6 +3,8 @@
 //! faults in the ground truth and the telemetry, and the firmware's own
 //! vibration pipeline in the loop.
 
+mod common;
+
 use scenarios::home::HomeSim;
 use sim_core::exec::{Entity, Outbox};
 use sim_core::{SimDuration, SimTime};
@@ -343,4 +345,69 @@ gain = 0.2
     got.sort();
     assert_eq!(got, expected);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Runs `text` (a scenario) into a fresh folder: its summary.
+fn run_text(text: &str, tag: &str) -> serde_json::Value {
+    let s = scenarios::parse_str(text, std::path::Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let dir = std::env::temp_dir().join(format!("thermotwin-{tag}-{}", std::process::id()));
+    let overrides = scenarios::run::Overrides {
+        out: Some(dir.clone()),
+        ..Default::default()
+    };
+    let done = scenarios::run::run(&s, &overrides, 2, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_dir_all(&dir).ok();
+    done.summary
+}
+
+#[test]
+fn a_waveform_fleet_runs_through_the_firmware_extractor_and_ranks_models_as_fast_does() {
+    // One small bearing fleet both ways: in waveform mode every report is
+    // the firmware's own FeatureExtractor's work on a synthesised window.
+    // Each model's F1 on one lies within the other's 95 % bootstrap
+    // interval (the runs share their seed, not their noise).
+    let server = "predictor = \"threshold\"\nshadow_predictors = [\"trend\"]";
+    let fast = common::bearings(5, 5, server);
+    let wave = format!("{fast}\n[sensing]\nvibration = \"waveform\"\n");
+    let (a, b) = (run_text(&fast, "fast"), run_text(&wave, "waveform"));
+    let reports =
+        |s: &serde_json::Value| s["requests"]["by_endpoint"]["/v1/diagnostics/vibration"].clone();
+    eprintln!(
+        "vibration reports: fast {}, waveform {}",
+        reports(&a),
+        reports(&b)
+    );
+    let models = |s: &serde_json::Value| s["metrics"]["models"].as_array().unwrap().clone();
+    let (ma, mb) = (models(&a), models(&b));
+    assert_eq!(ma.len(), mb.len());
+    let mut compared = 0;
+    for (x, y) in ma.iter().zip(&mb) {
+        assert_eq!(x["name"], y["name"]);
+        let (Some(fx), Some(fy)) = (x["f1"].as_f64(), y["f1"].as_f64()) else {
+            continue;
+        };
+        let within = |v: f64, m: &serde_json::Value| {
+            let i = &m["intervals"]["f1"];
+            i[0].as_f64().is_some_and(|lo| lo <= v + 1e-9)
+                && i[1].as_f64().is_some_and(|hi| v <= hi + 1e-9)
+        };
+        eprintln!(
+            "{}: fast {fx:.3} {} waveform {fy:.3} {}",
+            x["name"], x["intervals"]["f1"], y["intervals"]["f1"]
+        );
+        assert!(
+            within(fy, x) || within(fx, y),
+            "{}: fast {fx} {}, waveform {fy} {}",
+            x["name"],
+            x["intervals"]["f1"],
+            y["intervals"]["f1"]
+        );
+        compared += 1;
+    }
+    assert!(compared >= 3, "{compared} models with an F1");
+    // Both fleets had worn bearings and sent vibration reports.
+    for s in [&a, &b] {
+        assert!(s["ground_truth"]["fault_onsets"]["bearing_wear"].as_u64() > Some(0));
+        assert!(!reports(s).is_null(), "{}", s["requests"]);
+    }
 }

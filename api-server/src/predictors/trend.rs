@@ -41,16 +41,24 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 /// an excess of half the healthy level keeps `ln(S − φ)` of a healthy unit
 /// flat instead of the logarithm of noise around zero.
 ///
-/// Defaults: `D` = 5.0 g (the peak acceleration of the simulator's bearing
-/// at seizure is 5.2 g, `hvac_models::vibration` at severity 1), horizon 15
+/// The failure level is the unit's own: `D` = `failure_multiple` × the mean
+/// peak of its first reports, a tenfold (+20 dB) rise over its baseline —
+/// the "danger" step condition-monitoring practice puts above a machine's
+/// own baseline when grading a rolling-element bearing's trend (ISO
+/// 13373-1:2002 grades vibration against each machine's baseline). The
+/// multiple is chosen a priori, not fitted: units differ in loudness and in
+/// the level they fail at, and no simulator constant enters the model.
+///
+/// Defaults: `D` = 10 × the unit's baseline mean, horizon 15
 /// days (half the default 30-day alert window), σ = 0.20 (the log-scatter of
 /// the excess over φ), σ_b = 0.07 per √day, half-life 0.5 days, priors
 /// level N(ln 0.25 g, 1²) and rate N(0, 0.5² per day²), φ = 0.5 × the mean
 /// of the first 30 reports, and a first prediction after 30 more reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trend {
-    /// Failure level of the peak acceleration `D` [g].
-    pub failure_g: f64,
+    /// Failure level `D` of the peak acceleration as a multiple of the
+    /// unit's baseline mean (its first `min_reports` reports), above 1.
+    pub failure_multiple: f64,
     /// Horizon `H` of the failure probability [days].
     pub horizon_days: f64,
     /// White error σ of `ln(S − φ)`.
@@ -74,7 +82,7 @@ pub struct Trend {
 impl Default for Trend {
     fn default() -> Self {
         Trend {
-            failure_g: 5.0,
+            failure_multiple: 10.0,
             horizon_days: 15.0,
             noise: 0.20,
             diffusion_per_sqrt_day: 0.07,
@@ -185,7 +193,7 @@ impl DeviceModel for TrendModel {
         let h = p.horizon_days;
         let f = self.forecast(h);
         let sd = (f.var + p.noise * p.noise + p.diffusion_per_sqrt_day.powi(2) * h).sqrt();
-        let level = (p.failure_g - phi).max(MIN_EXCESS_G).ln();
+        let level = (p.failure_multiple * mean - phi).max(MIN_EXCESS_G).ln();
         let confidence = normal_cdf((f.mean - level) / sd).clamp(0.0, 1.0);
         let recommended_action = super::action_for(confidence);
         out.push(Prediction {
@@ -258,10 +266,11 @@ mod tests {
             ..Trend::default()
         };
         let phi: f64 = 0.2;
-        // Rate r: ln(S(20 + H) − φ) = ln(5 − φ).
+        // A baseline mean of 2φ = 0.4 g: D = 10 × 0.4 g = 4 g.
+        // Rate r: ln(S(20 + H) − φ) = ln(4 − φ).
         let (r, h) = (0.05, p.horizon_days);
         let reports = series(20.0, 60, |d| {
-            phi + ((5.0 - phi).ln() - r * (20.0 - 60.0 / 86_400.0 + h - d)).exp()
+            phi + ((4.0 - phi).ln() - r * (20.0 - 60.0 / 86_400.0 + h - d)).exp()
         });
         let c = last(&p, &with_baseline(2.0 * phi, &reports))
             .unwrap()
