@@ -171,6 +171,13 @@ impl FirmwareConfig {
             "1 to 30 minutes",
         )?;
         check(
+            "control.max_cycles_per_hour",
+            c.max_cycles_per_hour,
+            0.0,
+            12.0,
+            "0 (no limit) to 12 an hour",
+        )?;
+        check(
             "control.auto_min_gap_f",
             c.auto_min_gap_f,
             2.0,

@@ -83,8 +83,16 @@ pub struct Relays {
 }
 
 /// Control tunables. Defaults: 1 °F differential, 3 min minimum on, 5 min
-/// minimum off, 3 °F auto gap, backup heat at 3 °F below setpoint or after
-/// 15 min of heating that has not reached it.
+/// minimum off, at most 3 compressor cycles an hour, 3 °F auto gap, backup
+/// heat at 3 °F below setpoint or after 15 min of heating that has not
+/// reached it.
+///
+/// The cycle rate: residential thermostats are set up for about 3 cycles an
+/// hour on a compressor (heat pump or air conditioner; 5 for a gas
+/// furnace, 9 for electric heat: the installer "cycle rate" settings), so
+/// a compressor starts at most once every 60/3 = 20 minutes. Without it a
+/// hysteresis controller on a fast air node cycles at the rate its minimum
+/// on and off times allow (≈ 5 an hour at mid load on this fleet).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ControlConfig {
     /// What is wired to the thermostat.
@@ -95,6 +103,9 @@ pub struct ControlConfig {
     pub min_on_ms: u64,
     /// Minimum compressor rest time [ms].
     pub min_off_ms: u64,
+    /// At most this many compressor starts an hour: a start waits until
+    /// `60 / n` minutes after the last one (0: no limit), 0 to 12.
+    pub max_cycles_per_hour: f64,
     /// Minimum gap between heat and cool setpoints in auto mode [°F].
     pub auto_min_gap_f: f64,
     /// Backup heat when this far below the heat setpoint [°F].
@@ -110,6 +121,7 @@ impl Default for ControlConfig {
             differential_f: 1.0,
             min_on_ms: 3 * 60_000,
             min_off_ms: 5 * 60_000,
+            max_cycles_per_hour: 3.0,
             auto_min_gap_f: 3.0,
             aux_differential_f: 3.0,
             aux_delay_ms: 15 * 60_000,
@@ -150,6 +162,8 @@ pub struct Controller {
     compressor_on: bool,
     /// Last compressor start (when on) or stop (when off).
     compressor_changed: Instant,
+    /// Last compressor start.
+    last_start: Option<Instant>,
     /// The compressor's current direction (O), kept while it runs.
     cooling_valve: bool,
     aux_on: bool,
@@ -167,6 +181,7 @@ impl Controller {
             call_since: now,
             compressor_on: false,
             compressor_changed: now,
+            last_start: None,
             cooling_valve: false,
             aux_on: false,
             relays: Relays::default(),
@@ -202,6 +217,8 @@ impl Controller {
             self.compressor_changed = now;
         }
         self.compressor_changed = self.compressor_changed.max(now);
+        // The cycle-rate timer does not survive: the rest runs from the loss.
+        self.last_start = None;
         self.call = Call::Idle;
         self.call_since = now;
         self.aux_on = false;
@@ -214,8 +231,17 @@ impl Controller {
         if self.compressor_on {
             self.compressor_changed.plus_ms(self.cfg.min_on_ms)
         } else {
-            self.compressor_changed.plus_ms(self.cfg.min_off_ms)
+            let rest = self.compressor_changed.plus_ms(self.cfg.min_off_ms);
+            self.cycle_gap_ms()
+                .zip(self.last_start)
+                .map_or(rest, |(gap, start)| rest.max(start.plus_ms(gap)))
         }
+    }
+
+    /// The shortest time between two starts [ms] (none without a limit).
+    fn cycle_gap_ms(&self) -> Option<u64> {
+        let n = self.cfg.max_cycles_per_hour;
+        (n > 0.0).then(|| (3_600_000.0 / n).round() as u64)
     }
 
     fn wanted_call(&self, temp_f: f64, t: &Targets) -> Call {
@@ -283,9 +309,16 @@ impl Controller {
                 self.compressor_on = false;
                 self.compressor_changed = now;
             }
-        } else if want_compressor && now.ms_since(self.compressor_changed) >= self.cfg.min_off_ms {
+        } else if want_compressor
+            && now.ms_since(self.compressor_changed) >= self.cfg.min_off_ms
+            && self
+                .cycle_gap_ms()
+                .zip(self.last_start)
+                .is_none_or(|(gap, start)| now.ms_since(start) >= gap)
+        {
             self.compressor_on = true;
             self.compressor_changed = now;
+            self.last_start = Some(now);
             self.cooling_valve = want_cooling;
             self.starts += 1;
         } else if !self.compressor_on {
@@ -400,7 +433,12 @@ mod tests {
 
     #[test]
     fn auto_keeps_the_gap_and_changes_over_through_idle() {
-        let mut c = Controller::new(ControlConfig::default(), at_min(0));
+        // (No cycle-rate limit: the changeover waits for min_off alone.)
+        let cfg = ControlConfig {
+            max_cycles_per_hour: 0.0,
+            ..ControlConfig::default()
+        };
+        let mut c = Controller::new(cfg, at_min(0));
         // Setpoints only 1 °F apart: cool is raised to heat + 3 = 73 °F.
         let t = targets(Mode::Auto, 70.0, 71.0);
         assert_eq!(c.step(at_min(6), Some(f_to_c(73.5)), &t), Relays::default());
@@ -413,6 +451,31 @@ mod tests {
         assert!(!c.step(at_min(14), Some(f_to_c(68.0)), &t).y_compressor);
         let r = c.step(at_min(15), Some(f_to_c(68.0)), &t);
         assert!(r.y_compressor && !r.o_cool, "heating after min_off");
+    }
+
+    #[test]
+    fn at_most_three_starts_an_hour() {
+        // 3 an hour: a start at minute 6, a stop at 9, a new call at 15
+        // waits until minute 26; with the limit off it starts at 15 (min_off
+        // from the stop at 10 is over).
+        let t = targets(Mode::Heat, 70.0, 76.0);
+        for (limit, restart) in [(3.0, 26), (0.0, 15)] {
+            let cfg = ControlConfig {
+                max_cycles_per_hour: limit,
+                ..ControlConfig::default()
+            };
+            let mut c = Controller::new(cfg, at_min(0));
+            assert!(c.step(at_min(6), Some(f_to_c(68.5)), &t).y_compressor);
+            assert!(!c.step(at_min(10), Some(f_to_c(70.5)), &t).y_compressor);
+            for m in 11..restart {
+                assert!(
+                    !c.step(at_min(m), Some(f_to_c(68.5)), &t).y_compressor,
+                    "{limit}: minute {m}"
+                );
+            }
+            assert!(c.step(at_min(restart), Some(f_to_c(68.5)), &t).y_compressor);
+            assert_eq!(c.protection_until(), at_min(restart + 3));
+        }
     }
 
     #[test]
@@ -481,6 +544,9 @@ mod tests {
                             if let Some(stop) = last_stop {
                                 prop_assert!(now.ms_since(stop) >= cfg.min_off_ms, "restart after {} ms", now.ms_since(stop));
                             }
+                            if let Some(start) = last_start {
+                                prop_assert!(now.ms_since(start) >= 20 * 60_000, "starts {} ms apart", now.ms_since(start));
+                            }
                             last_start = Some(now);
                         }
                         if !on && was_on {
@@ -492,6 +558,7 @@ mod tests {
                     }
                     Input::PowerLoss => {
                         c.power_loss(now);
+                        last_start = None;
                         if was_on {
                             last_stop = Some(now);
                         }

@@ -16,6 +16,15 @@
 //! place of EnergyPlus's part-load-fraction curve (the thermostat cycles the
 //! unit explicitly here).
 //!
+//! Frost and defrost: between 17 °F and 45 °F the outdoor coil frosts and
+//! the unit reverses to clear it, so a heat pump's integrated capacity and
+//! power fall below their steady-state values; [`defrost_factors`] takes the
+//! DOE test procedure's default for a unit whose frost-accumulation test was
+//! not run (10 CFR 430 Subpart B, Appendix M, §3.9.1: at 35 °F, 0.90 × the
+//! capacity and 0.985 × the power interpolated between 17 °F and 47 °F),
+//! fading linearly to none at 17 °F and at 45 °F (the frosting range the
+//! California Simulation Engine's ASHP model uses).
+//!
 //! Heating lockout: below `min_outdoor_heating_c` the heat pump's compressor
 //! does not run; a heating call (`Y`) then energises the backup heat instead,
 //! as an air handler's outdoor-thermostat kit does.
@@ -295,12 +304,14 @@ impl Equipment {
         (capacity, power)
     }
 
-    /// Steady-state heat pump heating (capacity [W], compressor power [W]).
+    /// Heat pump heating (capacity [W], compressor power [W]) integrated
+    /// over frost and defrost cycles ([`defrost_factors`]).
     pub fn heating_performance(&self, outdoor_c: f64) -> (f64, f64) {
         let p = &self.params;
         let capacity = p.rated_heating_w * curves::HEAT_CAP_FT.eval(outdoor_c);
         let power = capacity / p.rated_heating_cop * curves::HEAT_EIR_FT.eval(outdoor_c);
-        (capacity, power)
+        let (cap_f, power_f) = defrost_factors(outdoor_c);
+        (capacity * cap_f, power * power_f)
     }
 
     /// What the compressor would do under `relays` at `outdoor_c`.
@@ -405,6 +416,23 @@ impl Equipment {
         debug_assert!(out.q_air_w.is_finite() && out.compressor_w >= 0.0);
         out
     }
+}
+
+/// Multipliers on a heat pump's steady (capacity, power) for frost and
+/// defrost at `outdoor_c`: 0.90 and 0.985 at 35 °F (DOE Appendix M's
+/// default, see the module doc), 1 at and beyond 17 °F and 45 °F, linear
+/// between.
+pub fn defrost_factors(outdoor_c: f64) -> (f64, f64) {
+    let c = |f: f64| (f - 32.0) * 5.0 / 9.0;
+    let (lo, peak, hi) = (c(17.0), c(35.0), c(45.0));
+    let w = if outdoor_c <= lo || outdoor_c >= hi {
+        0.0
+    } else if outdoor_c <= peak {
+        (outdoor_c - lo) / (peak - lo)
+    } else {
+        (hi - outdoor_c) / (hi - peak)
+    };
+    (1.0 - 0.10 * w, 1.0 - 0.015 * w)
 }
 
 /// Mean of `1 − e^(−t/τ)` over `[a, b]` (`τ = 0`: a step to 1).

@@ -81,6 +81,7 @@ pub fn firmware_config(s: &Scenario, equipment: Equipment) -> FirmwareConfig {
             differential_f: f.control.differential_f,
             min_on_ms: f.control.min_on_ms,
             min_off_ms: f.control.min_off_ms,
+            max_cycles_per_hour: f.control.max_cycles_per_hour,
             auto_min_gap_f: f.control.auto_min_gap_f,
             aux_differential_f: f.control.aux_differential_f,
             aux_delay_ms: f.control.aux_delay_ms,

@@ -741,6 +741,8 @@ pub struct ControlSpec {
     pub min_on_ms: u64,
     /// Minimum compressor off time [ms].
     pub min_off_ms: u64,
+    /// Compressor starts an hour at most (0: no limit).
+    pub max_cycles_per_hour: f64,
     /// Minimum heat–cool gap in auto mode [°F].
     pub auto_min_gap_f: f64,
     /// Droop before auxiliary heat [°F].
@@ -756,6 +758,7 @@ impl Default for ControlSpec {
             differential_f: d.differential_f,
             min_on_ms: d.min_on_ms,
             min_off_ms: d.min_off_ms,
+            max_cycles_per_hour: d.max_cycles_per_hour,
             auto_min_gap_f: d.auto_min_gap_f,
             aux_differential_f: d.aux_differential_f,
             aux_delay_ms: d.aux_delay_ms,

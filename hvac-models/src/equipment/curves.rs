@@ -75,10 +75,22 @@ pub const COOL_EIR_FT: Biquadratic = Biquadratic {
 };
 
 /// Heating capacity modifier vs outdoor dry bulb [°C]; 1.0 at the AHRI
-/// rating point (8.33 °C).
+/// rating point (8.33 °C, 47 °F). Steady state, without frost: a cubic
+/// least-squares fit (worst point 0.8 %) to a named unit's published
+/// capacities at the temperatures where its coil does not frost (≥ 45 °F and
+/// ≤ 17 °F): Goodman SSZ140361 with a CA*F3642 coil (the fixture
+/// `tests/fixtures/goodman_ssz140361_heating.csv`, with its source). A
+/// modern single-speed unit keeps more capacity in the cold than
+/// EnergyPlus's older default curve (62 % at 17 °F against 54 %). Frost and
+/// defrost between 17 and 45 °F: [`super::defrost_factors`].
 pub const HEAT_CAP_FT: Cubic = Cubic {
-    coefficients: [0.758_746, 0.027_626, 0.000_148_716, 0.000_003_499_2],
-    x_range: (-20.0, 20.0),
+    coefficients: [
+        0.806_659_579,
+        0.022_401_608,
+        0.000_074_141_75,
+        0.000_002_612_078,
+    ],
+    x_range: (-23.33, 18.33),
 };
 
 /// Heating energy input ratio modifier vs outdoor dry bulb [°C]; 1.0 at the
@@ -103,10 +115,11 @@ mod tests {
         let hot = COOL_CAP_FT.eval(19.44, 46.0);
         assert!((hot - 0.88).abs() < 0.01, "{hot}");
         assert!(COOL_EIR_FT.eval(19.44, 46.0) > 1.15);
-        // Cold day: heating capacity ≈ 0.76 at 0 °C, and falls further.
-        let cold = HEAT_CAP_FT.eval(0.0);
-        assert!((cold - 0.76).abs() < 0.01, "{cold}");
-        assert!(HEAT_CAP_FT.eval(-15.0) < 0.45);
+        // Cold day: the Goodman SSZ140361's 18.2 of 29.0 MBh at 17 °F
+        // (0.628), 12.1 at 0 °F (0.417).
+        let cold = HEAT_CAP_FT.eval(-8.333);
+        assert!((cold - 0.628).abs() < 0.01, "{cold}");
+        assert!((HEAT_CAP_FT.eval(-17.78) - 0.417).abs() < 0.01);
         assert!(HEAT_EIR_FT.eval(-15.0) > 1.3);
     }
 
@@ -116,6 +129,6 @@ mod tests {
             COOL_CAP_FT.eval(19.44, 60.0),
             COOL_CAP_FT.eval(19.44, 46.111_11)
         );
-        assert_eq!(HEAT_CAP_FT.eval(-40.0), HEAT_CAP_FT.eval(-20.0));
+        assert_eq!(HEAT_CAP_FT.eval(-40.0), HEAT_CAP_FT.eval(-23.33));
     }
 }
