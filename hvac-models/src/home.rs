@@ -22,13 +22,17 @@
 //! 70 W of sensible heat awake and 45 W asleep (ibid., Table 1).
 //!
 //! Archetype parameters are ETP values in GridLAB-D's `house_e` ranges, set so
-//! that free-floating homes cool with slow time constants of 15–55 h. That
-//! span is the model's design range, not yet a measured one: no published
-//! distribution of homes' time constants is checked here. (An earlier
-//! version credited it to Bacher & Madsen 2011, "Identifying suitable models
-//! for the heat dynamics of buildings", Energy and Buildings 43, which
-//! identifies grey-box models of a single test building and reports no
-//! distribution over homes.)
+//! that free-floating homes cool with slow time constants of 15–55 h: the
+//! range in which most winter time constants fall in C. John et al.'s
+//! analysis of more than 10,000 smart thermostats in Canada and the US (a
+//! year of 5-minute indoor and outdoor temperatures and runtimes, the
+//! ecobee Donate Your Data set by its description; first-order decays over
+//! free-floating periods of 3 h or more at steady outdoor temperature). In
+//! summer they found most time constants between under 1 h and 18 h,
+//! because occupants open windows; thermotwin's occupants do not, so its
+//! summer homes keep their winter time constants (a known gap). An earlier
+//! version credited the range to Bacher & Madsen 2011, which identifies
+//! grey-box models of a single test building.
 
 use rand_distr::{Distribution, StandardNormal};
 use sim_core::{SimDuration, SimRng, SimTime};
@@ -408,10 +412,10 @@ mod tests {
                 inside += 1;
             }
         }
-        assert!(
-            inside >= 190,
-            "{inside}/200 drawn homes within 15–55 h (the design range)"
-        );
+        // John et al. find "the majority" of measured winter time
+        // constants in 15–55 h; the fleet keeps nearly all of its homes
+        // there.
+        assert!(inside >= 190, "{inside}/200 drawn homes within 15–55 h");
     }
 
     #[test]
