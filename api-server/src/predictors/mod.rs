@@ -112,13 +112,18 @@ pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
 /// `trend`, `unit-relative`), a trained logistic model (`logistic:PATH` to
 /// the file `thermotwin ml train` wrote) or an outside model
 /// (`cmd:COMMAND`).
-pub const SPECS: &str = "threshold, trend, unit-relative, logistic:PATH or cmd:COMMAND";
+pub const SPECS: &str = "threshold, trend, unit-relative (each optionally with parameters, e.g. trend:failure_multiple=8,horizon_days=10), logistic:PATH or cmd:COMMAND";
 
 /// The predictor a specification names (see [`SPECS`]); the error says
 /// what is wrong (an unknown name, a model file that cannot be used).
 pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
     if let Some(p) = built_in(spec) {
         return Ok(p);
+    }
+    if let Some((name, params)) = spec.split_once(':')
+        && BUILT_IN.contains(&name)
+    {
+        return with_parameters(spec, name, params);
     }
     if let Some(path) = spec.strip_prefix("logistic:") {
         let path = std::path::Path::new(path);
@@ -132,6 +137,122 @@ pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
         return Ok(Arc::new(outside::Outside::new(spec, command.trim())));
     }
     Err(format!("{spec:?} is not a predictor; expected {SPECS}"))
+}
+
+/// A built-in under the name of its specification (with its parameters),
+/// so two settings of one model are told apart in tables and leaderboards.
+#[derive(Debug)]
+struct Named {
+    name: String,
+    inner: Arc<dyn Predictor>,
+}
+
+impl Predictor for Named {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn device_model(&self) -> Box<dyn DeviceModel> {
+        self.inner.device_model()
+    }
+}
+
+/// `(key, value)` pairs of `k=v,k=v`; the error names what is malformed.
+fn pairs(spec: &str, params: &str) -> Result<Vec<(String, f64)>, String> {
+    params
+        .split(',')
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("{spec:?}: {kv:?} is not key=value"))?;
+            let value: f64 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("{spec:?}: {k} = {v:?} is not a number"))?;
+            Ok((k.trim().to_owned(), value))
+        })
+        .collect()
+}
+
+/// A built-in with parameters set in its specification
+/// (`trend:failure_multiple=8,horizon_days=10`): each key named, each value
+/// in its range, or an error naming the key, the value and the range.
+fn with_parameters(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, String> {
+    let inner = parameterised(spec, name, params)?;
+    Ok(Arc::new(Named {
+        name: spec.to_owned(),
+        inner,
+    }))
+}
+
+fn parameterised(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, String> {
+    let check = |k: &str, v: f64, lo: f64, hi: f64| -> Result<f64, String> {
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "{spec:?}: {k} = {v} is out of range: expected {lo} to {hi}"
+            ))
+        }
+    };
+    let unknown =
+        |k: &str, known: &str| format!("{spec:?}: {name} has no parameter {k:?}; it has {known}");
+    let kv = pairs(spec, params)?;
+    match name {
+        "trend" => {
+            let mut t = Trend::default();
+            for (k, v) in kv {
+                match k.as_str() {
+                    "failure_multiple" => t.failure_multiple = check(&k, v, 1.01, 1_000.0)?,
+                    "horizon_days" => t.horizon_days = check(&k, v, 0.1, 365.0)?,
+                    "half_life_days" => t.half_life_days = check(&k, v, 0.01, 365.0)?,
+                    "noise" => t.noise = check(&k, v, 0.001, 10.0)?,
+                    "baseline_share" => t.baseline_share = check(&k, v, 0.0, 0.99)?,
+                    "min_reports" => t.min_reports = check(&k, v, 2.0, 10_000.0)? as u32,
+                    _ => {
+                        return Err(unknown(
+                            &k,
+                            "failure_multiple, horizon_days, half_life_days, noise, baseline_share, min_reports",
+                        ));
+                    }
+                }
+            }
+            Ok(Arc::new(t))
+        }
+        "threshold" => {
+            let mut z = SeverityZones::default();
+            for (k, v) in kv {
+                match k.as_str() {
+                    "ab_g" => z.limits_g[0] = check(&k, v, 0.01, 10.0)?,
+                    "bc_g" => z.limits_g[1] = check(&k, v, 0.01, 10.0)?,
+                    "cd_g" => z.limits_g[2] = check(&k, v, 0.01, 10.0)?,
+                    "window" => z.window = check(&k, v, 3.0, 1_000.0)? as usize,
+                    _ => return Err(unknown(&k, "ab_g, bc_g, cd_g, window")),
+                }
+            }
+            if !(z.limits_g[0] < z.limits_g[1] && z.limits_g[1] < z.limits_g[2]) {
+                return Err(format!(
+                    "{spec:?}: the zone limits must rise: ab_g < bc_g < cd_g, got {:?}",
+                    z.limits_g
+                ));
+            }
+            Ok(Arc::new(z))
+        }
+        _ => {
+            let mut u = UnitRelative::default();
+            for (k, v) in kv {
+                match k.as_str() {
+                    "factor" => u.factor = check(&k, v, 1.01, 100.0)?,
+                    "baseline_reports" => {
+                        u.baseline_reports = check(&k, v, 2.0, 10_000.0)? as u32;
+                    }
+                    "window" => u.window = check(&k, v, 1.0, 1_000.0)? as usize,
+                    _ => return Err(unknown(&k, "factor, baseline_reports, window")),
+                }
+            }
+            Ok(Arc::new(u))
+        }
+    }
 }
 
 /// The name tables and leaderboards give the predictor of `spec`: a
@@ -213,6 +334,28 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn built_ins_take_parameters_in_their_specification() {
+        let p = by_spec("trend:failure_multiple=8,horizon_days=10").unwrap();
+        assert_eq!(p.name(), "trend:failure_multiple=8,horizon_days=10");
+        assert!(by_spec("threshold:ab_g=0.4,bc_g=0.8,cd_g=1.6,window=5").is_ok());
+        assert!(by_spec("unit-relative:factor=3").is_ok());
+        let e = by_spec("trend:failure_multiple=0.5").unwrap_err();
+        assert!(
+            e.contains("failure_multiple = 0.5 is out of range: expected 1.01 to 1000"),
+            "{e}"
+        );
+        let e = by_spec("trend:level=3").unwrap_err();
+        assert!(
+            e.contains("has no parameter \"level\"") && e.contains("failure_multiple"),
+            "{e}"
+        );
+        let e = by_spec("trend:failure_multiple").unwrap_err();
+        assert!(e.contains("is not key=value"), "{e}");
+        let e = by_spec("threshold:ab_g=2,bc_g=1").unwrap_err();
+        assert!(e.contains("must rise"), "{e}");
+    }
 
     #[test]
     fn the_normal_distribution_function_has_its_known_values() {
