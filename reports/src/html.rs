@@ -321,6 +321,26 @@ pub fn page(
             h.push_str("</tr>\n");
         }
         h.push_str("</table>\n");
+        let causes: Vec<String> = m
+            .models
+            .iter()
+            .filter(|r| r.false_alarms_by_cause.keys().any(|k| k != "healthy"))
+            .map(|r| {
+                let list: Vec<String> = r
+                    .false_alarms_by_cause
+                    .iter()
+                    .map(|(cause, n)| format!("{cause} {n}"))
+                    .collect();
+                format!("{}: {}", escape(&r.name), escape(&list.join(", ")))
+            })
+            .collect();
+        if !causes.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p id=\"model-false-alarm-causes\">False alarms by what the unit had (sensor faults by kind, another compressor fault, healthy) — {}.</p>",
+                causes.join("; ")
+            );
+        }
     }
     chart(
         &mut h,

@@ -234,6 +234,7 @@ mod tests {
             episodes: 2,
             true_positives: 1,
             false_alarms: 1,
+            false_alarms_by_cause: Default::default(),
             missed: 0,
             precision: Some(0.5),
             recall: Some(1.0),

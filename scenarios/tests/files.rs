@@ -27,7 +27,10 @@ fn every_example_loads() {
             n += 1;
         }
     }
-    assert_eq!(n, 8, "the seven examples of issue 6 and field-year");
+    assert_eq!(
+        n, 9,
+        "the seven examples of issue 6, field-year and sensor-faults"
+    );
     let q = scenarios::load(&dir.join("quickstart.toml")).unwrap();
     assert_eq!(q.fleet.homes, 50);
     assert_eq!(q.duration.0, sim_core::SimDuration::from_days(7));

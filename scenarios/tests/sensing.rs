@@ -411,3 +411,53 @@ fn a_waveform_fleet_runs_through_the_firmware_extractor_and_ranks_models_as_fast
         assert!(!reports(s).is_null(), "{}", s["requests"]);
     }
 }
+
+#[test]
+fn a_drifting_accelerometer_raises_false_alarms_counted_under_its_kind() {
+    // No compressor fault at all; every accelerometer's sensitivity grows
+    // 50 % a day from the first day: the unit-relative model sees each
+    // unit's vibration double over its own baseline.
+    // Every alert is a false alarm, and each is counted under the sensor
+    // fault that caused it.
+    let text = r#"
+name = "drift"
+seed = 12
+start = "2026-07-01T00:00:00Z"
+duration = "5d"
+[fleet]
+homes = 8
+[climate]
+annual_mean_c = 24.0
+seasonal_amplitude_c = 6.0
+[faults.bearing]
+incidence = 0.0
+[faults.leak]
+incidence = 0.0
+[faults.capacitor]
+incidence = 0.0
+[[sensing.faults]]
+kind = "accelerometer_drift"
+incidence = 1.0
+onset_max_days = 1.0
+per_day = 0.5
+[server]
+predictor = "unit-relative"
+[technicians]
+delay = "6h"
+"#;
+    let summary = run_text(text, "drift");
+    let p = &summary["metrics"]["prediction"];
+    let false_alarms = p["false_alarms"].as_u64().unwrap();
+    assert!(false_alarms > 0, "{p}");
+    assert_eq!(p["true_positives"], 0);
+    assert_eq!(
+        p["false_alarms_by_cause"]["accelerometer_drift"].as_u64(),
+        Some(false_alarms),
+        "{}",
+        p["false_alarms_by_cause"]
+    );
+    assert_eq!(
+        summary["ground_truth"]["sensor_faults"]["accelerometer_drift"],
+        8
+    );
+}

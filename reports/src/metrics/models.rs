@@ -346,6 +346,10 @@ pub struct ModelScore {
     pub true_positives: u64,
     /// Of which false alarms.
     pub false_alarms: u64,
+    /// The false alarms by what the unit had (a sensor fault's kind,
+    /// `another_fault`, `healthy`).
+    #[serde(default)]
+    pub false_alarms_by_cause: BTreeMap<String, u64>,
     /// Of which early (the fault was real, its failure beyond the window).
     #[serde(default)]
     pub early: u64,
@@ -447,6 +451,7 @@ pub fn score_model(
         episodes: s.episodes,
         true_positives: s.true_positives,
         false_alarms: s.false_alarms,
+        false_alarms_by_cause: s.false_alarms_by_cause.clone(),
         early: s.early,
         missed: s.missed,
         precision: s.precision,
