@@ -6,6 +6,7 @@ use std::path::Path;
 
 mod common;
 
+use common::{ints, texts};
 use scenarios::run::{Overrides, model_names, run};
 use serde_json::Value;
 
@@ -296,23 +297,4 @@ fn on_the_quickest_held_out_fleet_trend_beats_always_and_random() {
         );
     }
     std::fs::remove_dir_all(&out).unwrap();
-}
-
-/// An integer (or time) column.
-fn ints(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<i64> {
-    let col = df
-        .column(c)
-        .unwrap()
-        .cast(&polars_core::prelude::DataType::Int64)
-        .unwrap();
-    let ca = col.i64().unwrap().clone();
-    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
-}
-
-/// A text column.
-fn texts(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<String> {
-    let col = df.column(c).unwrap().str().unwrap().clone();
-    (0..col.len())
-        .map(|i| col.get(i).unwrap_or("").to_owned())
-        .collect()
 }

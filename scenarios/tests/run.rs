@@ -4,8 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use common::{ints, texts};
 use scenarios::run::{Overrides, run};
 use serde_json::Value;
+
+mod common;
 
 fn scenario(body: &str) -> scenarios::Scenario {
     scenarios::parse_str(body, Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
@@ -427,25 +430,6 @@ poll_status = "10s"
             .is_none()
     );
     std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
-}
-
-/// A column as integers (times in ms; a null as −1).
-fn ints(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<i64> {
-    let col = df
-        .column(c)
-        .unwrap()
-        .cast(&polars_core::prelude::DataType::Int64)
-        .unwrap();
-    let ca = col.i64().unwrap();
-    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
-}
-
-/// A text column.
-fn texts(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<String> {
-    let col = df.column(c).unwrap().str().unwrap().clone();
-    (0..col.len())
-        .map(|i| col.get(i).unwrap_or("").to_owned())
-        .collect()
 }
 
 #[test]

@@ -313,25 +313,12 @@ gain = 0.2
     };
     let done = scenarios::run::run(&s, &overrides, 1, |_| {}).expect("the run");
     let truth = reports::tables::read(&done.dir.join("ground_truth.parquet")).unwrap();
-    let int = |c: &str| {
-        let col = truth
-            .column(c)
-            .unwrap()
-            .cast(&polars_core::prelude::DataType::Int64)
-            .unwrap();
-        let ca = col.i64().unwrap().clone();
-        (0..ca.len())
-            .map(|i| ca.get(i).unwrap_or(-1))
-            .collect::<Vec<i64>>()
-    };
-    let text = |c: &str| {
-        let col = truth.column(c).unwrap().str().unwrap().clone();
-        (0..col.len())
-            .map(|i| col.get(i).unwrap_or("").to_owned())
-            .collect::<Vec<String>>()
-    };
-    let (event, fault, detail) = (text("event"), text("fault"), text("detail"));
-    let (home, at) = (int("home"), int("at"));
+    let (event, fault, detail) = (
+        common::texts(&truth, "event"),
+        common::texts(&truth, "fault"),
+        common::texts(&truth, "detail"),
+    );
+    let (home, at) = (common::ints(&truth, "home"), common::ints(&truth, "at"));
     let mut got = Vec::new();
     for i in 0..truth.height() {
         if event[i] != "sensor_fault" {

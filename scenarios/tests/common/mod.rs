@@ -67,3 +67,22 @@ pub(crate) fn benchmark(seed: u64, homes: u32, server: &str) -> String {
         "[technicians]\nenabled = false",
     )
 }
+
+/// An integer (or time) column, missing values as −1.
+pub(crate) fn ints(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<i64> {
+    let col = df
+        .column(c)
+        .unwrap()
+        .cast(&polars_core::prelude::DataType::Int64)
+        .unwrap();
+    let ca = col.i64().unwrap().clone();
+    (0..ca.len()).map(|i| ca.get(i).unwrap_or(-1)).collect()
+}
+
+/// A text column, missing values as "".
+pub(crate) fn texts(df: &polars_core::prelude::DataFrame, c: &str) -> Vec<String> {
+    let col = df.column(c).unwrap().str().unwrap().clone();
+    (0..col.len())
+        .map(|i| col.get(i).unwrap_or("").to_owned())
+        .collect()
+}
