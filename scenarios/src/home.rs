@@ -401,7 +401,7 @@ pub struct Windows {
     pub running: u64,
     /// With the compressor still (idle noise).
     pub idle: u64,
-    /// None: the sensor returned nothing.
+    /// Of the above, those the sensor returned nothing for (a dropout).
     pub missing: u64,
 }
 
