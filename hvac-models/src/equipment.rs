@@ -314,6 +314,16 @@ impl Equipment {
         (capacity * cap_f, power * power_f)
     }
 
+    /// Whether `relays` call a heat pump to heat at `outdoor_c` below its
+    /// lockout: the outdoor thermostat keeps the compressor off (nothing in
+    /// the outdoor unit is energised) and the backup heats instead.
+    pub fn locked_out(&self, relays: Relays, outdoor_c: f64) -> bool {
+        self.params.kind == SystemKind::HeatPump
+            && relays.y_compressor
+            && !relays.o_cool
+            && outdoor_c < self.params.min_outdoor_heating_c
+    }
+
     /// What the compressor would do under `relays` at `outdoor_c`.
     pub fn compressor_mode(
         &self,
@@ -325,13 +335,8 @@ impl Equipment {
             return CompressorMode::Off;
         }
         match self.params.kind {
-            SystemKind::HeatPump if !relays.o_cool => {
-                if outdoor_c < self.params.min_outdoor_heating_c {
-                    CompressorMode::Off
-                } else {
-                    CompressorMode::Heating
-                }
-            }
+            _ if self.locked_out(relays, outdoor_c) => CompressorMode::Off,
+            SystemKind::HeatPump if !relays.o_cool => CompressorMode::Heating,
             _ => CompressorMode::Cooling,
         }
     }
@@ -387,11 +392,7 @@ impl Equipment {
             }
         }
         // Backup / furnace: W, or a heat pump's Y heating call below lockout.
-        let locked_out_call = p.kind == SystemKind::HeatPump
-            && relays.y_compressor
-            && !relays.o_cool
-            && outdoor_c < p.min_outdoor_heating_c;
-        let backup = relays.w_heat || locked_out_call;
+        let backup = relays.w_heat || self.locked_out(relays, outdoor_c);
         if backup {
             out.q_air_w += p.backup_heat_w;
             match p.kind {

@@ -696,10 +696,10 @@ impl HomeSim {
             // Energised but not turning: a seized bearing or a dead
             // capacitor (a heat pump locked out by the cold is not
             // energised; nor is a unit whose low-pressure switch is open).
-            let params = self.home.equipment().params();
-            let locked_out = params.kind == hvac_models::equipment::SystemKind::HeatPump
-                && !self.relays.o_cool
-                && block.outdoor_c < params.min_outdoor_heating_c;
+            let locked_out = self
+                .home
+                .equipment()
+                .locked_out(self.relays, block.outdoor_c);
             let stalled =
                 self.relays.y_compressor && !locked_out && self.degradation.locked_rotor();
             self.stall_since = match (stalled, self.stall_since) {
