@@ -63,7 +63,12 @@ pub enum Extent {
     Clamped,
     /// A typical year (EPW): 8760 hourly samples repeated every year, read
     /// by local standard time with a fixed UTC offset; 29 February reads 28
-    /// February.
+    /// February. Temperatures, humidity, pressure and wind are the values at
+    /// the hour's end; irradiance is the total received over the hour ending
+    /// there (TMY3 User's Manual, Wilcox & Marion 2008, NREL/TP-581-43156,
+    /// §1.3: "the total amount of direct and diffuse solar radiation received
+    /// … during the 60-minute period ending at the timestamp"), so it is read
+    /// as standing at the hour's middle.
     TypicalYear {
         /// Offset of the site's standard time from UTC [s].
         utc_offset_s: i32,
@@ -145,14 +150,26 @@ impl WeatherSeries {
                 self.samples[i].lerp(&self.samples[i + 1], f)
             }
             Extent::TypicalYear { utc_offset_s } => {
-                let (hour_of_year, f) = typical_hour(t, utc_offset_s);
-                // Sample i stands at hour i + 1 of the year.
-                let n = HOURS_PER_TYPICAL_YEAR;
-                let i0 = (hour_of_year + n - 1) % n;
-                let i1 = hour_of_year % n;
-                self.samples[i0].lerp(&self.samples[i1], f)
+                let mut w = self.typical_at(t, utc_offset_s);
+                // Irradiance is the hour's total, so it stands for the
+                // hour's middle: read it half an hour later.
+                let sun = self.typical_at(t + SimDuration::from_mins(30), utc_offset_s);
+                w.ghi_w_m2 = sun.ghi_w_m2;
+                w.dni_w_m2 = sun.dni_w_m2;
+                w.dhi_w_m2 = sun.dhi_w_m2;
+                w
             }
         }
+    }
+
+    /// A typical year's samples interpolated at `t`, sample `i` standing at
+    /// the end of hour `i + 1`.
+    fn typical_at(&self, t: SimTime, utc_offset_s: i32) -> WeatherSample {
+        let (hour_of_year, f) = typical_hour(t, utc_offset_s);
+        let n = HOURS_PER_TYPICAL_YEAR;
+        let i0 = (hour_of_year + n - 1) % n;
+        let i1 = hour_of_year % n;
+        self.samples[i0].lerp(&self.samples[i1], f)
     }
 
     /// Mean dry-bulb temperature over `[from, from + span)` sampled hourly [°C].
@@ -239,6 +256,21 @@ mod tests {
         // Any year: 2031-01-01 06:00 UTC reads the same sample.
         let later: SimTime = "2031-01-01T06:00:00Z".parse().unwrap();
         assert_eq!(s.at(later).dry_bulb_c, 0.0);
+        // Irradiance is the hour's total: hour 1's (sample 0) stands at
+        // 00:30 local, hour 2's at 01:30.
+        let sunny = (0..HOURS_PER_TYPICAL_YEAR)
+            .map(|i| WeatherSample {
+                ghi_w_m2: i as f64,
+                dni_w_m2: 2.0 * i as f64,
+                dhi_w_m2: 3.0 * i as f64,
+                ..WeatherSample::default()
+            })
+            .collect();
+        let sunny = WeatherSeries::typical_year(sunny, -5 * 3600);
+        let half_past_midnight: SimTime = "2026-01-01T05:30:00Z".parse().unwrap();
+        assert_eq!(sunny.at(half_past_midnight).ghi_w_m2, 0.0);
+        let w = sunny.at(t);
+        assert_eq!((w.ghi_w_m2, w.dni_w_m2, w.dhi_w_m2), (0.5, 1.0, 1.5));
         // A leap year's 1 March reads the typical 1 March (day 59).
         let march: SimTime = "2028-03-01T06:00:00Z".parse().unwrap();
         assert_eq!(s.at(march).dry_bulb_c, (59 * 24) as f64);
