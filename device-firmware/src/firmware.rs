@@ -37,10 +37,11 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::backoff::{Backoff, Outcome, RateGuard, Task, outcome_of};
+use crate::command::{Command, ConfigUpdate};
 use crate::config::{ConfigError, FirmwareConfig, Identity};
-use crate::control::{Controller, FanMode, Mode, Relays};
+use crate::control::{Controller, Relays};
 use crate::http::{Api, Method, Request, RequestId, Response};
-use crate::schedule::{Comfort, Eco, SETPOINT_RANGE_F, Schedule, ScheduleSpec};
+use crate::schedule::{Comfort, Eco};
 use crate::telemetry::{SensorType, TelemetryBuffer};
 use crate::time::Instant;
 use crate::vibration::{FeatureExtractor, Features};
@@ -1251,7 +1252,10 @@ impl Firmware {
                 continue;
             }
             let kind = c["type"].as_str().unwrap_or("").to_owned();
-            let (status, error, result) = self.execute(now, &kind, &c["payload"]);
+            let (status, error, result) = match Command::parse(&kind, &c["payload"]) {
+                Ok(command) => ("acked", None, self.execute(now, command)),
+                Err(e) => ("failed", Some(e.to_string()), None),
+            };
             let mut report = json!({"command_id": command_id, "status": status});
             if let (Some(e), Some(o)) = (error, report.as_object_mut()) {
                 o.insert("error_message".into(), json!(e));
@@ -1268,52 +1272,29 @@ impl Firmware {
         }
     }
 
-    /// Runs one command: (status, error message, result data).
-    fn execute(
-        &mut self,
-        now: Instant,
-        kind: &str,
-        payload: &Value,
-    ) -> (&'static str, Option<String>, Option<Value>) {
-        match kind {
-            "reboot" => {
-                let delay = payload["delay_seconds"].as_u64().unwrap_or(0).min(3_600);
-                self.reboot_at = Some(now.plus_secs(delay));
+    /// Runs a checked command; returns its result data.
+    fn execute(&mut self, now: Instant, command: Command) -> Option<Value> {
+        match command {
+            Command::Reboot { delay_s } => {
+                self.reboot_at = Some(now.plus_secs(delay_s));
                 self.event(Event::Rebooting {
                     reason: "reboot command".into(),
                 });
-                (
-                    "acked",
-                    None,
-                    Some(json!({"reboot_at": now.plus_secs(delay).to_rfc3339()})),
-                )
+                Some(json!({"reboot_at": now.plus_secs(delay_s).to_rfc3339()}))
             }
-            "config_update" => match self.config_update(now, payload) {
-                Ok(applied) => ("acked", None, Some(json!({"applied": applied}))),
-                Err(e) => ("failed", Some(e), None),
-            },
-            "factory_reset" => {
-                if payload["confirm"].as_bool() == Some(true) {
-                    self.factory_reset_pending = true;
-                    self.reboot_at = Some(now.plus_secs(5));
-                    self.event(Event::Rebooting {
-                        reason: "factory reset".into(),
-                    });
-                    ("acked", None, None)
-                } else {
-                    (
-                        "failed",
-                        Some("factory_reset requires payload.confirm = true".into()),
-                        None,
-                    )
-                }
+            Command::ConfigUpdate(update) => {
+                let applied = self.config_update(now, *update);
+                Some(json!({"applied": applied}))
             }
-            "diagnostics" => ("acked", None, Some(self.diagnostics(now))),
-            other => (
-                "failed",
-                Some(format!("unsupported command type {other:?}")),
-                None,
-            ),
+            Command::FactoryReset => {
+                self.factory_reset_pending = true;
+                self.reboot_at = Some(now.plus_secs(5));
+                self.event(Event::Rebooting {
+                    reason: "factory reset".into(),
+                });
+                None
+            }
+            Command::Diagnostics => Some(self.diagnostics(now)),
         }
     }
 
@@ -1341,137 +1322,34 @@ impl Firmware {
         })
     }
 
-    /// Applies a `config_update` payload, all or nothing. Returns the keys
-    /// applied, or an error naming the first bad field.
-    fn config_update(&mut self, now: Instant, p: &Value) -> Result<Vec<String>, String> {
-        let obj = p.as_object().ok_or("payload must be an object")?;
-        let (lo, hi) = SETPOINT_RANGE_F;
-        let mode_of = |v: &Value, field: &str| -> Result<Mode, String> {
-            serde_json::from_value(v.clone())
-                .map_err(|_| format!("{field} must be heat, cool, auto or off"))
-        };
-        // Validate everything first.
-        let setpoint = match obj.get("setpoint") {
-            Some(s) => {
-                let t = s["temperature"]
-                    .as_i64()
-                    .filter(|t| (lo..=hi).contains(t))
-                    .ok_or("setpoint.temperature must be an integer 40 to 90")?;
-                Some((t, mode_of(&s["mode"], "setpoint.mode")?))
-            }
-            None => None,
-        };
-        let mode = obj.get("mode").map(|m| mode_of(m, "mode")).transpose()?;
-        let fan: Option<FanMode> = obj
-            .get("fan")
-            .map(|f| {
-                serde_json::from_value(f.clone()).map_err(|_| "fan must be auto or on".to_owned())
-            })
-            .transpose()?;
-        let schedule = obj
-            .get("schedule")
-            .map(|s| {
-                let spec: ScheduleSpec =
-                    serde_json::from_value(s.clone()).map_err(|e| format!("schedule: {e}"))?;
-                Schedule::from_spec(&spec).map_err(|e| format!("schedule.{e}"))
-            })
-            .transpose()?;
-        let eco = match obj.get("eco") {
-            Some(e) => {
-                let mut eco = self.flash.comfort.eco;
-                eco.enabled = e["enabled"]
-                    .as_bool()
-                    .ok_or("eco.enabled must be a boolean")?;
-                for (key, slot) in [
-                    ("heat_limit", &mut eco.heat_limit),
-                    ("cool_limit", &mut eco.cool_limit),
-                ] {
-                    if let Some(v) = e.get(key) {
-                        *slot = v
-                            .as_i64()
-                            .filter(|t| (lo..=hi).contains(t))
-                            .ok_or(format!("eco.{key} must be an integer 40 to 90"))?;
-                    }
-                }
-                Some(eco)
-            }
-            None => None,
-        };
-        let interval = obj
-            .get("reporting_interval_seconds")
-            .map(|v| {
-                v.as_u64()
-                    .filter(|s| (60..=3_600).contains(s))
-                    .ok_or("reporting_interval_seconds must be 60 to 3600")
-            })
-            .transpose()?;
-        let sensors = obj
-            .get("enabled_sensors")
-            .map(|v| {
-                v.as_array()
-                    .ok_or("enabled_sensors must be a list")?
-                    .iter()
-                    .map(|s| {
-                        s.as_str()
-                            .and_then(SensorType::parse)
-                            .ok_or("enabled_sensors has an unknown sensor type")
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?;
-        let tz = obj
-            .get("timezone")
-            .map(|v| {
-                v.as_str()
-                    .and_then(|n| TimeZone::get(n).ok())
-                    .ok_or("timezone must be an IANA time zone")
-            })
-            .transpose()?;
-        let known = [
-            "setpoint",
-            "mode",
-            "fan",
-            "schedule",
-            "eco",
-            "reporting_interval_seconds",
-            "enabled_sensors",
-            "timezone",
-        ];
-        if let Some(k) = obj.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(format!("unknown key {k:?}"));
-        }
-
-        // Then apply.
+    /// Applies a checked `config_update`; returns the keys applied.
+    fn config_update(&mut self, now: Instant, u: ConfigUpdate) -> Vec<String> {
         let c = &mut self.flash.comfort;
-        if let Some(tz) = tz {
+        if let Some(tz) = u.timezone {
             c.set_time_zone(tz);
         }
-        if let Some(s) = schedule {
+        if let Some(s) = u.schedule {
             c.set_schedule(s);
         }
-        if let Some(m) = mode {
+        if let Some(m) = u.mode {
             c.mode = m;
         }
-        if let Some(f) = fan {
+        if let Some(f) = u.fan {
             c.fan = f;
         }
-        if let Some(e) = eco {
-            c.eco = e;
+        if let Some(e) = u.eco {
+            c.eco = e.apply(c.eco);
         }
-        if let Some((t, m)) = setpoint {
+        if let Some((t, m)) = u.setpoint {
             c.set_point(now, t, m);
         }
-        if let Some(s) = interval {
+        if let Some(s) = u.reporting_interval_s {
             self.flash.reporting_interval_s = s;
         }
-        if let Some(mut s) = sensors {
-            s.sort();
-            s.dedup();
+        if let Some(s) = u.enabled_sensors {
             self.flash.enabled_sensors = s;
         }
-        let mut keys: Vec<String> = obj.keys().cloned().collect();
-        keys.sort();
-        Ok(keys)
+        u.keys
     }
 
     fn handle_ota_check(&mut self, body: &Value) {

@@ -20,6 +20,7 @@
 //! [`firmware::Firmware`] for the interface and the API extensions it uses.
 
 pub mod backoff;
+pub mod command;
 pub mod config;
 pub mod control;
 pub mod firmware;
