@@ -464,16 +464,15 @@ pub(crate) fn check_command(tool: &str, params: &Value) -> Result<(), (String, S
         Some(v) if allowed.contains(&v) => Ok(()),
         _ => bad(k, &format!("must be one of {}", allowed.join(", "))),
     };
-    const MODES: [&str; 4] = ["heat", "cool", "auto", "off"];
     match tool {
         "set_setpoint" => {
             only(&["temperature", "mode"])?;
             int("temperature", 40, 90, true)?;
-            one_of("mode", &MODES)
+            one_of("mode", &crate::thermostat::MODES)
         }
         "set_mode" => {
             only(&["mode"])?;
-            one_of("mode", &MODES)
+            one_of("mode", &crate::thermostat::MODES)
         }
         "set_fan" => {
             only(&["fan"])?;

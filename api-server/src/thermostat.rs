@@ -28,7 +28,9 @@ use sim_core::SimTime;
 
 const F: Family = Family::Aurra;
 const SCOPE: &[&str] = &["comfort:write"];
-const MODES: [&str; 4] = ["heat", "cool", "auto", "off"];
+/// The thermostat modes of the AURRA API (`mode` of setpoints, schedules and
+/// automations' actions): the one list every check reads.
+pub const MODES: [&str; 4] = ["heat", "cool", "auto", "off"];
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn not_found(device_id: &str) -> ApiError {

@@ -51,6 +51,13 @@ pub enum SystemKind {
 }
 
 impl SystemKind {
+    /// Every kind.
+    pub const ALL: [SystemKind; 3] = [
+        SystemKind::HeatPump,
+        SystemKind::AcGasFurnace,
+        SystemKind::AcElectricFurnace,
+    ];
+
     /// The scenario files' name (`heat_pump`, `ac_gas_furnace`,
     /// `ac_electric_furnace`).
     pub fn as_str(self) -> &'static str {

@@ -31,6 +31,19 @@ pub enum Lifestyle {
     HomeAllDay,
 }
 
+impl Lifestyle {
+    /// Every lifestyle.
+    pub const ALL: [Lifestyle; 2] = [Lifestyle::Commuter, Lifestyle::HomeAllDay];
+
+    /// The scenario files' name (`commuter`, `home_all_day`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifestyle::Commuter => "commuter",
+            Lifestyle::HomeAllDay => "home_all_day",
+        }
+    }
+}
+
 /// A household's routine. Times are local hours (e.g. 6.5 = 06:30); a sleep
 /// time past 24 means after midnight.
 #[derive(Debug, Clone, Copy, PartialEq)]

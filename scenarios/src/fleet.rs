@@ -2,15 +2,15 @@
 //! occupants and credentials, from its own seeded stream — so a home is the
 //! same home whatever the fleet size or thread count.
 
-use std::collections::BTreeMap;
-
 use hvac_models::equipment::{EquipmentParams, SystemKind};
 use hvac_models::home::{Archetype, HomeParams};
 use hvac_models::occupancy::{Lifestyle, OccupancyParams};
 use rand::RngExt;
 use sim_core::{SimRng, stream};
 
-use crate::schema::Scenario;
+use crate::load::Invalid;
+use crate::schema::{Fleet, Scenario};
+use crate::validate::weights;
 
 /// One home as drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,18 +44,53 @@ pub struct HomeSpec {
     pub client_secret: String,
 }
 
-fn pick<'a>(weights: &'a BTreeMap<String, f64>, rng: &mut SimRng) -> &'a str {
-    let total: f64 = weights.values().sum();
+/// The fleet's weighted choices as types: `[fleet]`'s archetype, equipment
+/// and lifestyle names, checked once (an unknown name is an error naming
+/// the key; nothing falls back to a default), in the file's map order
+/// (by name), which fixes how each home's draw maps to a choice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetMix {
+    archetypes: Vec<(Archetype, f64)>,
+    equipment: Vec<(SystemKind, f64)>,
+    lifestyles: Vec<(Lifestyle, f64)>,
+}
+
+impl FleetMix {
+    /// The typed choices of `fleet`, or the first bad name or weight.
+    pub(crate) fn new(fleet: &Fleet) -> Result<FleetMix, Invalid> {
+        Ok(FleetMix {
+            archetypes: weights(
+                "fleet.archetypes",
+                &fleet.archetypes,
+                &Archetype::ALL,
+                |a| a.as_str(),
+            )?,
+            equipment: weights("fleet.equipment", &fleet.equipment, &SystemKind::ALL, |k| {
+                k.as_str()
+            })?,
+            lifestyles: weights(
+                "fleet.lifestyles",
+                &fleet.lifestyles,
+                &Lifestyle::ALL,
+                |l| l.as_str(),
+            )?,
+        })
+    }
+}
+
+/// Picks one of `weights` with probability proportional to its weight (the
+/// last one if rounding leaves the draw past the end).
+fn pick<T: Copy>(weights: &[(T, f64)], rng: &mut SimRng) -> T {
+    let total: f64 = weights.iter().map(|(_, w)| w).sum();
     let mut x = rng.random::<f64>() * total;
-    let mut last = "";
-    for (name, w) in weights {
-        last = name;
-        if x < *w {
-            return name;
+    for &(choice, w) in weights {
+        if x < w {
+            return choice;
         }
         x -= w;
     }
-    last
+    // A valid mix is never empty.
+    weights[weights.len() - 1].0
 }
 
 fn pick_index(weights: impl Iterator<Item = f64> + Clone, rng: &mut SimRng) -> usize {
@@ -90,26 +125,14 @@ fn equipment_for(kind: SystemKind, params: &HomeParams) -> EquipmentParams {
     }
 }
 
-/// Draws home `index` of scenario `s`.
-pub fn home(s: &Scenario, index: usize) -> HomeSpec {
+/// Draws home `index` of scenario `s` with the fleet's typed choices `mix`.
+pub(crate) fn home(s: &Scenario, mix: &FleetMix, index: usize) -> HomeSpec {
     let mut rng = stream(s.seed, index as u64, "fleet");
     let group = pick_index(s.accounts.iter().map(|a| a.share), &mut rng);
     let location = pick_index(s.fleet.locations.iter().map(|l| l.weight), &mut rng);
-    let archetype = match pick(&s.fleet.archetypes, &mut rng) {
-        "apartment" => Archetype::Apartment,
-        "townhouse" => Archetype::Townhouse,
-        "new_detached" => Archetype::NewDetached,
-        _ => Archetype::OlderDetached,
-    };
-    let kind = match pick(&s.fleet.equipment, &mut rng) {
-        "ac_gas_furnace" => SystemKind::AcGasFurnace,
-        "ac_electric_furnace" => SystemKind::AcElectricFurnace,
-        _ => SystemKind::HeatPump,
-    };
-    let lifestyle = match pick(&s.fleet.lifestyles, &mut rng) {
-        "home_all_day" => Lifestyle::HomeAllDay,
-        _ => Lifestyle::Commuter,
-    };
+    let archetype = pick(&mix.archetypes, &mut rng);
+    let kind = pick(&mix.equipment, &mut rng);
+    let lifestyle = pick(&mix.lifestyles, &mut rng);
     let occupants = 1 + (rng.random::<f64>() * 4.0) as u32;
     let hub = rng.random::<f64>() < s.fleet.hub_share;
     let params = archetype.draw(s.fleet.parameter_spread, &mut rng);
@@ -191,14 +214,43 @@ mod tests {
         .unwrap()
     }
 
+    fn draw(s: &Scenario, i: usize) -> HomeSpec {
+        home(s, &FleetMix::new(&s.fleet).unwrap(), i)
+    }
+
+    #[test]
+    fn the_mix_is_typed_once_and_an_unknown_name_is_an_error_not_a_default() {
+        let mut s = scenario(10);
+        s.fleet.archetypes = [("castle".to_owned(), 1.0)].into_iter().collect();
+        let e = FleetMix::new(&s.fleet).unwrap_err();
+        assert_eq!(e.key, "fleet.archetypes.castle");
+        assert_eq!(
+            e.message,
+            "unknown name; expected one of apartment, townhouse, older_detached, new_detached"
+        );
+        // Only the weighted choices are drawn.
+        s.fleet.archetypes = [("townhouse".to_owned(), 2.0), ("apartment".to_owned(), 0.0)]
+            .into_iter()
+            .collect();
+        s.fleet.equipment = [("ac_gas_furnace".to_owned(), 1.0)].into_iter().collect();
+        s.fleet.lifestyles = [("home_all_day".to_owned(), 1.0)].into_iter().collect();
+        let mix = FleetMix::new(&s.fleet).unwrap();
+        for i in 0..50 {
+            let h = home(&s, &mix, i);
+            assert_eq!(h.archetype, Archetype::Townhouse);
+            assert_eq!(h.equipment.kind, SystemKind::AcGasFurnace);
+            assert_eq!(h.occupancy.lifestyle, Lifestyle::HomeAllDay);
+        }
+    }
+
     #[test]
     fn a_home_does_not_depend_on_the_fleet_size() {
         let small = scenario(10);
         let large = scenario(1_000);
         for i in 0..10 {
-            assert_eq!(home(&small, i), home(&large, i));
+            assert_eq!(draw(&small, i), draw(&large, i));
         }
-        assert_ne!(home(&small, 1).api_key, home(&small, 2).api_key);
+        assert_ne!(draw(&small, 1).api_key, draw(&small, 2).api_key);
     }
 
     #[test]
@@ -208,7 +260,7 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        let mut homes: Vec<HomeSpec> = (0..25).map(|i| home(&s, i)).collect();
+        let mut homes: Vec<HomeSpec> = (0..25).map(|i| draw(&s, i)).collect();
         let t = tenants(&s, &mut homes);
         let own = homes.iter().filter(|h| h.group == 0).count();
         assert_eq!(t.iter().filter(|x| x.group == 0).count(), own.div_ceil(4));
@@ -230,7 +282,7 @@ mod tests {
     #[test]
     fn the_mixes_follow_their_weights() {
         let s = scenario(2_000);
-        let homes: Vec<HomeSpec> = (0..2_000).map(|i| home(&s, i)).collect();
+        let homes: Vec<HomeSpec> = (0..2_000).map(|i| draw(&s, i)).collect();
         let share = |f: &dyn Fn(&HomeSpec) -> bool| {
             homes.iter().filter(|h| f(h)).count() as f64 / homes.len() as f64
         };

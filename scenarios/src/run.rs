@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sim_core::exec::{Executor, Progress, RunPlan, RunStats};
 use sim_core::{SimDuration, SimTime, VirtualClock};
 
-use crate::fleet::{HomeSpec, home};
+use crate::fleet::{FleetMix, HomeSpec, home};
 use crate::home::{HomeContext, HomeSim, Record};
 use crate::net::Network;
 use crate::schema::{ClimateSource, Scenario};
@@ -45,6 +45,15 @@ pub struct Overrides {
 /// What went wrong in a run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
+    /// The scenario does not check (a run of a scenario not validated
+    /// first).
+    #[error("{key}: {message}")]
+    Scenario {
+        /// The key at fault.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An override is out of range.
     #[error("{0}")]
     Override(String),
@@ -324,12 +333,22 @@ fn build_homes(
     Ok(homes)
 }
 
+fn fleet_mix(s: &Scenario) -> Result<FleetMix, RunError> {
+    FleetMix::new(&s.fleet).map_err(|e| RunError::Scenario {
+        key: e.key,
+        message: e.message,
+    })
+}
+
 /// The scenario's homes on their own, without a server, at the start of
 /// the run (for driving one home's physics, sensors and firmware
 /// directly).
 pub fn standalone_homes(s: &Scenario) -> Result<Vec<HomeSim>, RunError> {
     let sites = weather(s)?;
-    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(s, i)).collect();
+    let mix = fleet_mix(s)?;
+    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize)
+        .map(|i| home(s, &mix, i))
+        .collect();
     crate::fleet::tenants(s, &mut specs);
     build_homes(s, &specs, &sites)
 }
@@ -347,7 +366,10 @@ pub fn run(
     let start = s.start.0;
     let end = start + s.duration.0;
     let sites = weather(&s)?;
-    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize).map(|i| home(&s, i)).collect();
+    let mix = fleet_mix(&s)?;
+    let mut specs: Vec<HomeSpec> = (0..s.fleet.homes as usize)
+        .map(|i| home(&s, &mix, i))
+        .collect();
     let tenants = crate::fleet::tenants(&s, &mut specs);
     let homes = build_homes(&s, &specs, &sites)?;
     let receiver = Arc::new(Receiver::default());

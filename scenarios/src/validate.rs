@@ -9,13 +9,6 @@ use sim_core::SimDuration;
 use crate::load::{Invalid, range};
 use crate::schema::{ClimateSource, Scenario};
 
-/// Archetype names in scenario files.
-pub const ARCHETYPES: [&str; 4] = ["apartment", "townhouse", "older_detached", "new_detached"];
-/// Equipment names in scenario files.
-pub const EQUIPMENT: [&str; 3] = ["heat_pump", "ac_gas_furnace", "ac_electric_furnace"];
-/// Lifestyle names in scenario files.
-pub const LIFESTYLES: [&str; 2] = ["commuter", "home_all_day"];
-
 /// Checks a predictor's specification (a model file must load).
 fn predictor(key: &str, spec: &str) -> Result<(), Invalid> {
     api_server::predictors::by_spec(spec)
@@ -52,20 +45,31 @@ fn duration_within(
 }
 
 /// Weights: known names, finite and non-negative, not all zero.
-fn weights(key: &str, w: &BTreeMap<String, f64>, names: &[&str]) -> Result<(), Invalid> {
-    for (name, v) in w {
-        if !names.contains(&name.as_str()) {
+/// The weighted names at `key` as the typed choices `all` (named by
+/// `name`), in the map's order: each name known, each weight 0 to 10⁶, at
+/// least one positive.
+pub(crate) fn weights<T: Copy>(
+    key: &str,
+    w: &BTreeMap<String, f64>,
+    all: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Vec<(T, f64)>, Invalid> {
+    let mut typed = Vec::with_capacity(w.len());
+    for (given, v) in w {
+        let Some(&choice) = all.iter().find(|&&c| name(c) == given) else {
+            let names: Vec<&str> = all.iter().map(|&c| name(c)).collect();
             return Err(bad(
-                format!("{key}.{name}"),
+                format!("{key}.{given}"),
                 format!("unknown name; expected one of {}", names.join(", ")),
             ));
-        }
-        within(&format!("{key}.{name}"), *v, 0.0, 1e6)?;
+        };
+        within(&format!("{key}.{given}"), *v, 0.0, 1e6)?;
+        typed.push((choice, *v));
     }
     if w.values().sum::<f64>() <= 0.0 {
         return Err(bad(key, "needs at least one positive weight"));
     }
-    Ok(())
+    Ok(typed)
 }
 
 fn unique<'a>(key: &str, names: impl Iterator<Item = &'a str>) -> Result<(), Invalid> {
@@ -233,18 +237,18 @@ fn gates(s: &Scenario) -> Result<(), Invalid> {
 fn fleet(s: &Scenario) -> Result<(), Invalid> {
     let f = &s.fleet;
     within("fleet.homes", f64::from(f.homes), 1.0, 100_000.0)?;
-    weights("fleet.archetypes", &f.archetypes, &ARCHETYPES)?;
-    weights("fleet.equipment", &f.equipment, &EQUIPMENT)?;
-    weights("fleet.lifestyles", &f.lifestyles, &LIFESTYLES)?;
+    crate::fleet::FleetMix::new(f)?;
     within("fleet.parameter_spread", f.parameter_spread, 0.0, 0.5)?;
     within("fleet.hub_share", f.hub_share, 0.0, 1.0)?;
     within("fleet.initial_indoor_c", f.initial_indoor_c, 5.0, 35.0)?;
-    if !["heat", "cool", "auto", "off"].contains(&f.mode.as_str()) {
+    let modes = api_server::thermostat::MODES;
+    if !modes.contains(&f.mode.as_str()) {
         return Err(bad(
             "fleet.mode",
             format!(
-                "{:?} is not a mode; expected one of heat, cool, auto, off",
-                f.mode
+                "{:?} is not a mode; expected one of {}",
+                f.mode,
+                modes.join(", ")
             ),
         ));
     }
