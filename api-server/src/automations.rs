@@ -422,12 +422,12 @@ fn family(e: ApiError) -> ApiError {
 }
 
 /// Checks an automation body as `POST /api/automations` would, against the
-/// account's devices: the 400 message naming the field, if it is invalid.
-pub fn check_definition(acc: &Account, body: &Map<String, Value>) -> Result<(), String> {
-    let f = Fields::new(F, body);
-    f.only(&FIELDS).map_err(|e| e.message)?;
-    Check { acc }.parts(body, true).map_err(|e| e.message)?;
-    fill(&mut Automation::blank(String::new(), SimTime::EPOCH), body).map_err(|e| e.message)?;
+/// account's devices: the 400 it would answer (its message naming the
+/// field), if it is invalid.
+pub fn check_definition(acc: &Account, body: &Map<String, Value>) -> Result<(), ApiError> {
+    Fields::new(F, body).only(&FIELDS)?;
+    Check { acc }.parts(body, true)?;
+    fill(&mut Automation::blank(String::new(), SimTime::EPOCH), body)?;
     Ok(())
 }
 

@@ -328,8 +328,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn config(p: Value) -> Result<ConfigUpdate, String> {
-        ConfigUpdate::parse(&p).map_err(|e| e.to_string())
+    fn config(p: Value) -> Result<ConfigUpdate, ConfigError> {
+        ConfigUpdate::parse(&p)
     }
 
     #[test]
@@ -430,7 +430,11 @@ mod tests {
                 "mode must be heat, cool, auto or off",
             ),
         ] {
-            assert_eq!(config(payload.clone()).unwrap_err(), message, "{payload}");
+            assert_eq!(
+                config(payload.clone()).unwrap_err().to_string(),
+                message,
+                "{payload}"
+            );
         }
     }
 

@@ -200,17 +200,18 @@ impl Plot {
     }
 
     /// Draws onto `root` (either backend).
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
         let ((x0, x1), (y0, y1)) = self.extent();
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, (FONT, 20))
             .margin(12)
             .x_label_area_size(42)
             .y_label_area_size(64)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(e)?;
+            .build_cartesian_2d(x0..x1, y0..y1)?;
         let (fx, fy) = (ticks(x1 - x0), ticks(y1 - y0));
         let (fmt_x, fmt_y) = (|v: &f64| fx(*v), |v: &f64| fy(*v));
         chart
@@ -222,40 +223,33 @@ impl Plot {
             .label_style((FONT, 13))
             .axis_desc_style((FONT, 14))
             .light_line_style(RGBColor(235, 235, 235))
-            .draw()
-            .map_err(e)?;
+            .draw()?;
         let legend = |c: RGBColor| {
             move |(x, y): (i32, i32)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], c.filled())
         };
         if !self.bars.is_empty() {
-            chart
-                .draw_series(
-                    self.bars.iter().map(|&(a, b, h)| {
-                        Rectangle::new([(a, 0.0), (b, h)], BLUE.mix(0.7).filled())
-                    }),
-                )
-                .map_err(e)?;
+            chart.draw_series(
+                self.bars
+                    .iter()
+                    .map(|&(a, b, h)| Rectangle::new([(a, 0.0), (b, h)], BLUE.mix(0.7).filled())),
+            )?;
         }
         // One legend entry per label (many alerts share one).
         let mut labelled = BTreeSet::new();
         for r in &self.rules {
-            let series = chart
-                .draw_series(LineSeries::new(
-                    [(r.x, y0), (r.x, y1)],
-                    ShapeStyle::from(r.color).stroke_width(2),
-                ))
-                .map_err(e)?;
+            let series = chart.draw_series(LineSeries::new(
+                [(r.x, y0), (r.x, y1)],
+                ShapeStyle::from(r.color).stroke_width(2),
+            ))?;
             if labelled.insert(r.label.as_str()) {
                 series.label(&r.label).legend(legend(r.color));
             }
         }
         for (i, l) in self.lines.iter().enumerate() {
-            let series = chart
-                .draw_series(LineSeries::new(
-                    l.points.iter().copied(),
-                    ShapeStyle::from(l.color).stroke_width(2),
-                ))
-                .map_err(e)?;
+            let series = chart.draw_series(LineSeries::new(
+                l.points.iter().copied(),
+                ShapeStyle::from(l.color).stroke_width(2),
+            ))?;
             if self.max_legend.is_none_or(|n| i < n) {
                 series.label(&l.label).legend(legend(l.color));
             }
@@ -263,22 +257,19 @@ impl Plot {
         for b in &self.errors {
             let style = ShapeStyle::from(b.color).stroke_width(2);
             let cap = (x1 - x0) * 0.01;
-            chart
-                .draw_series(b.points.iter().flat_map(|&(x, _, lo, hi)| {
-                    [
-                        PathElement::new(vec![(x, lo), (x, hi)], style),
-                        PathElement::new(vec![(x - cap, lo), (x + cap, lo)], style),
-                        PathElement::new(vec![(x - cap, hi), (x + cap, hi)], style),
-                    ]
-                }))
-                .map_err(e)?;
+            chart.draw_series(b.points.iter().flat_map(|&(x, _, lo, hi)| {
+                [
+                    PathElement::new(vec![(x, lo), (x, hi)], style),
+                    PathElement::new(vec![(x - cap, lo), (x + cap, lo)], style),
+                    PathElement::new(vec![(x - cap, hi), (x + cap, hi)], style),
+                ]
+            }))?;
             chart
                 .draw_series(
                     b.points
                         .iter()
                         .map(|&(x, y, _, _)| Circle::new((x, y), 5, b.color.filled())),
-                )
-                .map_err(e)?
+                )?
                 .label(&b.label)
                 .legend(legend(b.color));
         }
@@ -288,8 +279,7 @@ impl Plot {
                     d.points
                         .iter()
                         .map(|&p| Circle::new(p, 4, d.color.filled())),
-                )
-                .map_err(e)?
+                )?
                 .label(&d.label)
                 .legend(legend(d.color));
         }
@@ -305,10 +295,9 @@ impl Plot {
                 .background_style(WHITE.mix(0.85))
                 .border_style(GREY)
                 .label_font((FONT, 13))
-                .draw()
-                .map_err(e)?;
+                .draw()?;
         }
-        root.present().map_err(e)
+        root.present()
     }
 
     /// The chart as SVG text, also written with its PNG to `dir`.
@@ -321,7 +310,7 @@ impl Plot {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(&root).map_err(err)?;
+            self.draw(&root).map_err(|e| err(e.to_string()))?;
         }
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
         std::fs::write(dir.join(format!("{}.svg", self.name)), &svg)
@@ -329,7 +318,7 @@ impl Plot {
         let png = dir.join(format!("{}.png", self.name));
         {
             let root = BitMapBackend::new(&png, SIZE).into_drawing_area();
-            self.draw(&root).map_err(err)?;
+            self.draw(&root).map_err(|e| err(e.to_string()))?;
         }
         Ok(Drawn {
             name: self.name,

@@ -13,6 +13,10 @@ use polars_io::SerReader;
 use polars_io::parquet::read::ParquetReader;
 use polars_io::parquet::write::{BatchedWriter, ParquetWriter};
 
+/// The table reader's error (what [`read`] and [`scan`] return), for
+/// callers that keep it as a source.
+pub use polars_core::error::PolarsError;
+
 /// Rows buffered before a row group is written.
 pub const ROWS_PER_GROUP: usize = 65_536;
 

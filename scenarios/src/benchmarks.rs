@@ -21,14 +21,83 @@ pub const EVAL_SEEDS: RangeInclusive<u64> = 9_000_000..=9_999_999;
 /// The rule `ml train` and tuning follow, for its error message.
 pub const RULE: &str = "seeds 9000000 to 9999999 are reserved for the held-out benchmark suite (scenarios/benchmarks/suite.toml): no training run, tuning or test may use them";
 
+/// A training run asked for an evaluation seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("seed {0} cannot train a model: {RULE}")]
+pub struct ReservedSeed(pub u64);
+
 /// `Err` (naming the rule) when a training run would use an evaluation
 /// seed.
-pub fn check_training_seed(seed: u64) -> Result<(), String> {
+pub fn check_training_seed(seed: u64) -> Result<(), ReservedSeed> {
     if EVAL_SEEDS.contains(&seed) {
-        Err(format!("seed {seed} cannot train a model: {RULE}"))
+        Err(ReservedSeed(seed))
     } else {
         Ok(())
     }
+}
+
+/// Why a suite file cannot be used; each names the file (and the fleet's
+/// key where one is at fault).
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// It is not TOML of the suite's shape.
+    #[error("{path}: {source}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's error.
+        source: toml_edit::de::Error,
+    },
+    /// It lists no fleet.
+    #[error("{path}: fleets: the suite lists no fleet")]
+    NoFleets {
+        /// The file.
+        path: String,
+    },
+    /// A fleet's seed is not an evaluation seed.
+    #[error(
+        "{key}.seed = {seed} is out of range: expected {lo} to {hi} ({RULE})",
+        lo = EVAL_SEEDS.start(),
+        hi = EVAL_SEEDS.end()
+    )]
+    NotAnEvaluationSeed {
+        /// `FILE: fleets[i]`.
+        key: String,
+        /// The seed.
+        seed: u64,
+    },
+    /// Two fleets share a seed.
+    #[error("{key}.seed = {seed} is used twice")]
+    SeedTwice {
+        /// `FILE: fleets[i]`.
+        key: String,
+        /// The seed.
+        seed: u64,
+    },
+    /// A label other than `accelerated` or `field`.
+    #[error("{key}.label = {label:?} is not a label: expected \"accelerated\" or \"field\"")]
+    Label {
+        /// `FILE: fleets[i]`.
+        key: String,
+        /// The label given.
+        label: String,
+    },
+    /// A fleet's scenario does not load.
+    #[error("{key}.file: {source}")]
+    Scenario {
+        /// `FILE: fleets[i]`.
+        key: String,
+        /// Why.
+        source: crate::ScenarioError,
+    },
 }
 
 /// A suite file as written.
@@ -100,16 +169,18 @@ pub struct Suite {
 
 /// Reads and checks a suite file: every fleet's scenario loads, every seed
 /// is an evaluation seed and used once, every label known.
-pub fn load(path: &Path) -> Result<Suite, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let raw: SuiteFile =
-        toml_edit::de::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+    let shown = || path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+        path: shown(),
+        source,
+    })?;
+    let raw: SuiteFile = toml_edit::de::from_str(&text).map_err(|source| SuiteError::Syntax {
+        path: shown(),
+        source,
+    })?;
     if raw.fleets.is_empty() {
-        return Err(format!(
-            "{}: fleets: the suite lists no fleet",
-            path.display()
-        ));
+        return Err(SuiteError::NoFleets { path: shown() });
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let mut seeds = std::collections::BTreeSet::new();
@@ -117,27 +188,25 @@ pub fn load(path: &Path) -> Result<Suite, String> {
     for (i, f) in raw.fleets.into_iter().enumerate() {
         let key = format!("{}: fleets[{i}]", path.display());
         if !EVAL_SEEDS.contains(&f.seed) {
-            return Err(format!(
-                "{key}.seed = {} is out of range: expected {} to {} ({RULE})",
-                f.seed,
-                EVAL_SEEDS.start(),
-                EVAL_SEEDS.end()
-            ));
+            return Err(SuiteError::NotAnEvaluationSeed { key, seed: f.seed });
         }
         if !seeds.insert(f.seed) {
-            return Err(format!("{key}.seed = {} is used twice", f.seed));
+            return Err(SuiteError::SeedTwice { key, seed: f.seed });
         }
         let label = match f.label.as_str() {
             "accelerated" => Label::Accelerated,
             "field" => Label::Field,
             other => {
-                return Err(format!(
-                    "{key}.label = {other:?} is not a label: expected \"accelerated\" or \"field\""
-                ));
+                return Err(SuiteError::Label {
+                    key,
+                    label: other.to_owned(),
+                });
             }
         };
         let file = base.join(&f.file);
-        crate::load(&file).map_err(|e| format!("{key}.file: {e}"))?;
+        if let Err(source) = crate::load(&file) {
+            return Err(SuiteError::Scenario { key, source });
+        }
         fleets.push(Fleet {
             name: f.file.file_stem().map_or_else(
                 || format!("fleet-{i}"),
@@ -175,11 +244,9 @@ mod tests {
             .count();
         assert!(accelerated >= 6);
         assert!(s.fleets.iter().any(|f| f.label == Label::Field));
-        assert!(
-            check_training_seed(9_000_101)
-                .unwrap_err()
-                .contains("reserved")
-        );
+        let e = check_training_seed(9_000_101).unwrap_err();
+        assert_eq!(e, ReservedSeed(9_000_101));
+        assert!(e.to_string().contains("reserved"));
         assert!(check_training_seed(7).is_ok());
     }
 }

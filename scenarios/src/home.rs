@@ -444,24 +444,51 @@ fn unit(
     (vibration, degradation)
 }
 
+/// Why a home could not be built: a model's parameter out of its range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HomeError {
+    /// A physics model refused its parameters.
+    #[error("home {device_id}: {model}: {source}")]
+    Model {
+        /// The home's device id.
+        device_id: String,
+        /// `home`, `faults`, `supply`, `moisture` or `occupancy`.
+        model: &'static str,
+        /// The parameter and its range.
+        source: hvac_models::params::ParamError,
+    },
+    /// The firmware refused its configuration.
+    #[error("home {device_id}: firmware: {source}")]
+    Firmware {
+        /// The home's device id.
+        device_id: String,
+        /// The setting and its range.
+        source: device_firmware::config::ConfigError,
+    },
+}
+
 impl HomeSim {
     /// Builds home `spec` (the models' parameters were validated with the
     /// scenario; a failure here is reported, not a panic).
-    pub fn new(spec: &HomeSpec, ctx: HomeContext) -> Result<HomeSim, String> {
+    pub fn new(spec: &HomeSpec, ctx: HomeContext) -> Result<HomeSim, HomeError> {
         let i = spec.index as u64;
-        let err =
-            |what: &str, e: &dyn std::fmt::Display| format!("home {}: {what}: {e}", spec.device_id);
-        let home =
-            Home::new(spec.params, spec.equipment, ctx.initial_c).map_err(|e| err("home", &e))?;
+        let err = |model: &'static str| {
+            move |source| HomeError::Model {
+                device_id: spec.device_id.clone(),
+                model,
+                source,
+            }
+        };
+        let home = Home::new(spec.params, spec.equipment, ctx.initial_c).map_err(err("home"))?;
         let (vibration, degradation_params) = unit(&ctx, i);
         let degradation = Degradation::new(
             degradation_params,
             stream(ctx.seed, i, "degradation"),
             ctx.start,
         )
-        .map_err(|e| err("faults", &e))?;
+        .map_err(err("faults"))?;
         let supply = Supply::new(Default::default(), stream(ctx.seed, i, "supply"), ctx.start)
-            .map_err(|e| err("supply", &e))?;
+            .map_err(err("supply"))?;
         let w0 = ctx.climate.at(ctx.start);
         let moisture_params = MoistureParams {
             volume_m3: spec.params.floor_area_m2 * 2.5,
@@ -473,9 +500,9 @@ impl HomeSim {
                 .min(ratio_from_dew_point(ctx.initial_c, w0.pressure_pa))
                 .min(0.05),
         )
-        .map_err(|e| err("moisture", &e))?;
-        let occupancy = Occupancy::new(spec.occupancy, ctx.timezone, ctx.seed, i)
-            .map_err(|e| err("occupancy", &e))?;
+        .map_err(err("moisture"))?;
+        let occupancy =
+            Occupancy::new(spec.occupancy, ctx.timezone, ctx.seed, i).map_err(err("occupancy"))?;
         let identity = Identity {
             device_id: spec.device_id.clone(),
             api_key: spec.api_key.clone(),
@@ -503,7 +530,10 @@ impl HomeSim {
             stream(ctx.seed, i, "firmware"),
             fw_time(ctx.start),
         )
-        .map_err(|e| err("firmware", &e))?;
+        .map_err(|source| HomeError::Firmware {
+            device_id: spec.device_id.clone(),
+            source,
+        })?;
         Ok(HomeSim {
             index: spec.index,
             t: ctx.start,

@@ -89,9 +89,36 @@ fn label(fault: Option<&str>, ttf_h: Option<f64>, window_max_h: f64) -> Option<O
     }
 }
 
+/// Why a model could not be trained; each names the dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The dataset cannot be read.
+    #[error("{path}: {source}")]
+    Dataset {
+        /// The dataset file.
+        path: String,
+        /// The table reader's error.
+        source: reports::tables::PolarsError,
+    },
+    /// A classifier's fit did not converge.
+    #[error("the {fault} classifier did not converge")]
+    NoConvergence {
+        /// The fault it recognises.
+        fault: &'static str,
+    },
+    /// No positive example of any fault.
+    #[error(
+        "{path}: no unit failed within the prediction window, so there is nothing to learn; run the training fleet longer, with more faults, or with a wider [evaluation] window"
+    )]
+    NothingToLearn {
+        /// The dataset file.
+        path: String,
+    },
+}
+
 /// Fits a class per fault to the dataset `path`, whose positives fail at
 /// most `window_max_h` hours later.
-pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
+pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, TrainError> {
     let mut x: Vec<[f64; NAMES.len()]> = Vec::new();
     let mut labels: Vec<Option<usize>> = Vec::new();
     let mut columns: Vec<&str> = NAMES.to_vec();
@@ -116,7 +143,10 @@ pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
         }
         Ok(())
     })
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    .map_err(|source| TrainError::Dataset {
+        path: path.display().to_string(),
+        source,
+    })?;
     let mut classes = Vec::new();
     let mut positives = Vec::new();
     for (k, (fault, issue)) in ISSUES.iter().enumerate() {
@@ -127,8 +157,7 @@ pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
             continue;
         }
         let inputs = NAMES.map(|name| INPUTS[k].contains(&name));
-        let fit = logistic::fit(&x, &y, L2, &inputs)
-            .ok_or_else(|| format!("the {fault} classifier did not converge"))?;
+        let fit = logistic::fit(&x, &y, L2, &inputs).ok_or(TrainError::NoConvergence { fault })?;
         classes.push(Class {
             fault: (*fault).to_owned(),
             issue: (*issue).to_owned(),
@@ -140,10 +169,9 @@ pub fn train(path: &Path, window_max_h: f64) -> Result<Trained, String> {
         });
     }
     if classes.is_empty() {
-        return Err(format!(
-            "{}: no unit failed within the prediction window, so there is nothing to learn; run the training fleet longer, with more faults, or with a wider [evaluation] window",
-            path.display()
-        ));
+        return Err(TrainError::NothingToLearn {
+            path: path.display().to_string(),
+        });
     }
     Ok(Trained {
         file: LogisticFile {

@@ -43,7 +43,7 @@ pub struct Overrides {
 }
 
 /// What went wrong in a run.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RunError {
     /// The scenario does not check (a run of a scenario not validated
     /// first).
@@ -57,15 +57,21 @@ pub enum RunError {
     /// An override is out of range.
     #[error("{0}")]
     Override(String),
+    /// A predictor specification names no usable predictor.
+    #[error(transparent)]
+    Predictor(#[from] api_server::predictors::SpecError),
     /// The weather could not be prepared.
     #[error("weather: {0}")]
     Weather(String),
-    /// A home could not be built.
+    /// A location's time zone is unknown.
     #[error("{0}")]
-    Home(String),
+    TimeZone(String),
+    /// A home could not be built.
+    #[error(transparent)]
+    Build(#[from] crate::home::HomeError),
     /// Provisioning the server failed.
     #[error("provisioning: {0}")]
-    Provision(String),
+    Provision(#[from] crate::server::ProvisionFailed),
     /// The executor stopped.
     #[error("simulation: {0}")]
     Simulation(String),
@@ -178,7 +184,7 @@ fn shadows(s: &Scenario) -> Vec<String> {
 
 /// A predictor by name (validated names are built in).
 fn predictor(spec: &str) -> Result<Arc<dyn api_server::predictors::Predictor>, RunError> {
-    api_server::predictors::by_spec(spec).map_err(RunError::Override)
+    Ok(api_server::predictors::by_spec(spec)?)
 }
 
 /// Forecasts for climate optimisation from the run's own weather (a
@@ -301,8 +307,8 @@ fn build_homes(
     let mut homes = Vec::with_capacity(specs.len());
     for spec in specs {
         let loc = &s.fleet.locations[spec.location];
-        let tz =
-            jiff::tz::TimeZone::get(&loc.timezone).map_err(|e| RunError::Home(e.to_string()))?;
+        let tz = jiff::tz::TimeZone::get(&loc.timezone)
+            .map_err(|e| RunError::TimeZone(e.to_string()))?;
         let ctx = HomeContext {
             seed: s.seed,
             start,
@@ -328,7 +334,7 @@ fn build_homes(
             sensor_faults: s.sensing.faults.clone(),
             counterfactuals: s.evaluation.counterfactuals,
         };
-        homes.push(HomeSim::new(spec, ctx).map_err(RunError::Home)?);
+        homes.push(HomeSim::new(spec, ctx)?);
     }
     Ok(homes)
 }
@@ -432,8 +438,7 @@ pub fn run(
         },
         state,
         receiver,
-    )
-    .map_err(RunError::Provision)?;
+    )?;
     let account_ids: Vec<usize> = provisioned.sides.iter().map(|side| side.id).collect();
     let models: Vec<Arc<str>> = model_names(
         provisioned

@@ -850,6 +850,43 @@ fn ops_token(
     Some(tok)
 }
 
+/// Why the run's server could not be provisioned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProvisionFailed {
+    /// The server refused a client, device or sensor.
+    #[error(transparent)]
+    Server(#[from] api_server::state::ProvisionError),
+    /// An account disappeared while being set up.
+    #[error("account vanished")]
+    AccountVanished,
+    /// An automation names an account the scenario does not have.
+    #[error("automations[{index}].account: no account {account:?}")]
+    NoAccount {
+        /// Index in `[[automations]]`.
+        index: usize,
+        /// The account named.
+        account: String,
+    },
+    /// The account's operations client could not sign in.
+    #[error("automations[{index}]: the account's operations client got no token")]
+    NoToken {
+        /// Index in `[[automations]]`.
+        index: usize,
+    },
+    /// The server refused an automation.
+    #[error("automations[{index}] for {device}: the server answered {status}: {message}")]
+    Refused {
+        /// Index in `[[automations]]`.
+        index: usize,
+        /// The device it was created for.
+        device: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+}
+
 /// Provisions the server for the scenario: accounts, clients, devices
 /// (settings, Zigbee keys), integrations, automations (through the API). An
 /// automation the server refuses is an error naming it.
@@ -857,7 +894,7 @@ pub fn provision(
     p: &Provision<'_>,
     state: AppState,
     receiver: Arc<Receiver>,
-) -> Result<Provisioned, String> {
+) -> Result<Provisioned, ProvisionFailed> {
     let s = p.scenario;
     let start = s.start.0;
     let router = api_server::app(state.clone());
@@ -867,7 +904,7 @@ pub fn provision(
         let id = state.create_account(&tenant.name);
         state
             .with_account(id, |acc| acc.tariff.price_per_kwh = spec.price_per_kwh)
-            .ok_or("account vanished")?;
+            .ok_or(ProvisionFailed::AccountVanished)?;
         let mut keys = stream(s.seed, a as u64, "account-credentials");
         let mut secret = || {
             format!(
@@ -877,15 +914,13 @@ pub fn provision(
             )
         };
         let ops = (format!("ops-{a}"), secret());
-        state
-            .add_client(
-                id,
-                &ops.0,
-                &ops.1,
-                &api_server::state::SCOPES,
-                api_server::Tier::Enterprise,
-            )
-            .map_err(|e| e.to_string())?;
+        state.add_client(
+            id,
+            &ops.0,
+            &ops.1,
+            &api_server::state::SCOPES,
+            api_server::Tier::Enterprise,
+        )?;
         let devices: Vec<String> = p
             .homes
             .iter()
@@ -900,15 +935,13 @@ pub fn provision(
                 crate::schema::TierSpec::Standard => api_server::Tier::Standard,
                 crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
             };
-            state
-                .add_client(
-                    id,
-                    &client_id,
-                    &client_secret,
-                    &api_server::state::SCOPES,
-                    tier,
-                )
-                .map_err(|e| e.to_string())?;
+            state.add_client(
+                id,
+                &client_id,
+                &client_secret,
+                &api_server::state::SCOPES,
+                tier,
+            )?;
             let managed: Vec<String> = devices
                 .iter()
                 .take(g.devices.map_or(usize::MAX, |n| n as usize))
@@ -978,22 +1011,16 @@ pub fn provision(
             crate::schema::TierSpec::Standard => api_server::Tier::Standard,
             crate::schema::TierSpec::Enterprise => api_server::Tier::Enterprise,
         };
-        state
-            .add_client(
-                acc,
-                &h.client_id,
-                &h.client_secret,
-                &["diagnostics:read"],
-                tier,
-            )
-            .map_err(|e| e.to_string())?;
-        state
-            .add_device(acc, &h.device_id, &h.api_key, h.hub)
-            .map_err(|e| e.to_string())?;
+        state.add_client(
+            acc,
+            &h.client_id,
+            &h.client_secret,
+            &["diagnostics:read"],
+            tier,
+        )?;
+        state.add_device(acc, &h.device_id, &h.api_key, h.hub)?;
         for z in crate::home::zigbee_sensors(h) {
-            state
-                .add_sensor_key(&z.api_key, &z.ieee_address)
-                .map_err(|e| e.to_string())?;
+            state.add_sensor_key(&z.api_key, &z.ieee_address)?;
         }
         let loc = &s.fleet.locations[h.location];
         state
@@ -1014,21 +1041,20 @@ pub fn provision(
                     });
                 }
             })
-            .ok_or("account vanished")?;
+            .ok_or(ProvisionFailed::AccountVanished)?;
     }
     let mut stats = Stats::default();
     for (i, spec) in s.automations.iter().enumerate() {
         let Some(g) = s.accounts.iter().position(|acc| acc.name == spec.account) else {
-            return Err(format!(
-                "automations[{i}].account: no account {:?}",
-                spec.account
-            ));
+            return Err(ProvisionFailed::NoAccount {
+                index: i,
+                account: spec.account.clone(),
+            });
         };
         for a in (0..p.tenants.len()).filter(|&a| p.tenants[a].group == g) {
             let side = &mut accounts[a];
-            let token = ops_token(side, &router, start, &mut stats).ok_or_else(|| {
-                format!("automations[{i}]: the account's operations client got no token")
-            })?;
+            let token = ops_token(side, &router, start, &mut stats)
+                .ok_or(ProvisionFailed::NoToken { index: i })?;
             let devices: Vec<&str> = p
                 .homes
                 .iter()
@@ -1055,10 +1081,12 @@ pub fn provision(
                     &headers,
                 );
                 if status != 201 {
-                    return Err(format!(
-                        "automations[{i}] for {d}: the server answered {status}: {}",
-                        v["message"].as_str().unwrap_or("")
-                    ));
+                    return Err(ProvisionFailed::Refused {
+                        index: i,
+                        device: d.to_owned(),
+                        status,
+                        message: v["message"].as_str().unwrap_or("").to_owned(),
+                    });
                 }
                 stats.automations_created += 1;
             }

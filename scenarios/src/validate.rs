@@ -13,7 +13,7 @@ use crate::schema::{ClimateSource, Scenario};
 fn predictor(key: &str, spec: &str) -> Result<(), Invalid> {
     api_server::predictors::by_spec(spec)
         .map(|_| ())
-        .map_err(|message| bad(key, message))
+        .map_err(|e| bad(key, e.to_string()))
 }
 
 fn bad(key: impl Into<String>, message: impl Into<String>) -> Invalid {
@@ -456,7 +456,7 @@ fn accounts(s: &Scenario) -> Result<(), Invalid> {
         if let Some(n) = a.devices {
             within(&k("devices"), f64::from(n), 1.0, 100_000.0)?;
         }
-        automation(a).map_err(|m| bad(k("automation"), m))?;
+        automation(k("automation"), a)?;
     }
     Ok(())
 }
@@ -591,13 +591,13 @@ pub fn for_device(v: &serde_json::Value, device_id: &str) -> serde_json::Value {
     }
 }
 
-/// Checks an automation with the server's own rules, on a scratch account
-/// whose one device stands for `$device`.
-fn automation(a: &crate::schema::AutomationSpec) -> Result<(), String> {
+/// Checks the automation at `key` with the server's own rules, on a
+/// scratch account whose one device stands for `$device`.
+fn automation(key: String, a: &crate::schema::AutomationSpec) -> Result<(), Invalid> {
     let body = for_device(&a.automation, "device-1");
     let map = body
         .as_object()
-        .ok_or("must be a table in the Automations API's shape")?;
+        .ok_or_else(|| bad(&key, "must be a table in the Automations API's shape"))?;
     let state = api_server::AppState::new(
         std::sync::Arc::new(sim_core::VirtualClock::new(sim_core::SimTime::EPOCH)),
         0,
@@ -606,10 +606,11 @@ fn automation(a: &crate::schema::AutomationSpec) -> Result<(), String> {
     let account = state.create_account("check");
     state
         .add_device(account, "device-1", "check-key", false)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| bad(&key, e.to_string()))?;
     state
         .with_account(account, |acc| {
             api_server::automations::check_definition(acc, map)
         })
         .unwrap_or(Ok(()))
+        .map_err(|e| bad(key, e.message))
 }

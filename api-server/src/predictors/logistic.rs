@@ -57,7 +57,7 @@ pub enum LoadError {
         /// Why.
         message: String,
     },
-    /// It is not a model file of this version and these features.
+    /// It is not JSON of the model file's shape.
     #[error("{path} is not a logistic model file: {message}")]
     Invalid {
         /// The file.
@@ -65,27 +65,52 @@ pub enum LoadError {
         /// What is wrong.
         message: String,
     },
+    /// It has the shape but not this version's contents.
+    #[error("{path} is not a logistic model file: {source}")]
+    Unusable {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        source: ModelError,
+    },
+}
+
+/// What is wrong with a model's contents.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// Another format version.
+    #[error("format {0} (expected {FORMAT})")]
+    Format(u32),
+    /// Other features than this version's.
+    #[error("features {0:?} (expected {NAMES:?})")]
+    Features(Vec<String>),
+    /// No classifier.
+    #[error("no classes")]
+    NoClasses,
+    /// A classifier's vectors are not one per feature.
+    #[error("class {0:?}: expected {n} means, scales and weights", n = NAMES.len())]
+    Dimensions(String),
+    /// A classifier's parameter is not finite, or a scale not positive.
+    #[error("class {0:?}: a parameter is not finite (or a scale not positive)")]
+    NotFinite(String),
 }
 
 impl LogisticFile {
     /// Checks the format, the feature list and each class's dimensions.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ModelError> {
         if self.format != FORMAT {
-            return Err(format!("format {} (expected {FORMAT})", self.format));
+            return Err(ModelError::Format(self.format));
         }
         if self.features != NAMES {
-            return Err(format!("features {:?} (expected {NAMES:?})", self.features));
+            return Err(ModelError::Features(self.features.clone()));
         }
         if self.classes.is_empty() {
-            return Err("no classes".into());
+            return Err(ModelError::NoClasses);
         }
         for c in &self.classes {
             let n = NAMES.len();
             if c.mean.len() != n || c.scale.len() != n || c.weights.len() != n {
-                return Err(format!(
-                    "class {:?}: expected {n} means, scales and weights",
-                    c.fault
-                ));
+                return Err(ModelError::Dimensions(c.fault.clone()));
             }
             let finite = c
                 .mean
@@ -94,10 +119,7 @@ impl LogisticFile {
                 .chain([&c.bias])
                 .all(|v| v.is_finite());
             if !finite || c.scale.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
-                return Err(format!(
-                    "class {:?}: a parameter is not finite (or a scale not positive)",
-                    c.fault
-                ));
+                return Err(ModelError::NotFinite(c.fault.clone()));
             }
         }
         Ok(())
@@ -115,7 +137,7 @@ impl LogisticFile {
             message: e.to_string(),
         })?;
         file.check()
-            .map_err(|message| LoadError::Invalid { path: p, message })?;
+            .map_err(|source| LoadError::Unusable { path: p, source })?;
         Ok(file)
     }
 }
@@ -128,13 +150,18 @@ pub struct Logistic {
 }
 
 impl Logistic {
-    /// A predictor of a checked model, called `name` in tables.
-    pub fn new(model: LogisticFile, name: String) -> Result<Logistic, String> {
+    /// A predictor of `model`, called `name` in tables, once it checks.
+    pub fn new(model: LogisticFile, name: String) -> Result<Logistic, ModelError> {
         model.check()?;
-        Ok(Logistic {
+        Ok(Logistic::from_checked(model, name))
+    }
+
+    /// A predictor of a model [`LogisticFile::load`] has checked.
+    pub(crate) fn from_checked(model: LogisticFile, name: String) -> Logistic {
+        Logistic {
             name,
             model: Arc::new(model),
-        })
+        }
     }
 }
 
@@ -455,13 +482,12 @@ mod tests {
         // Bad files name what is wrong.
         let mut bad = file.clone();
         bad.features.pop();
-        assert!(bad.check().unwrap_err().contains("features"));
+        assert!(bad.check().unwrap_err().to_string().contains("features"));
         let mut bad = file;
         bad.classes[0].scale[2] = 0.0;
-        assert!(
-            Logistic::new(bad, "l".into())
-                .unwrap_err()
-                .contains("bearing_wear")
+        assert_eq!(
+            Logistic::new(bad, "l".into()).unwrap_err(),
+            ModelError::NotFinite("bearing_wear".into())
         );
         let dir = std::env::temp_dir().join(format!("thermotwin-logistic-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

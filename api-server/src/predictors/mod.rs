@@ -114,9 +114,81 @@ pub fn built_in(name: &str) -> Option<Arc<dyn Predictor>> {
 /// (`cmd:COMMAND`).
 pub const SPECS: &str = "threshold, trend, unit-relative (each optionally with parameters, e.g. trend:failure_multiple=8,horizon_days=10), logistic:PATH or cmd:COMMAND";
 
+/// Why a predictor specification names no usable predictor.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SpecError {
+    /// Not a built-in, `logistic:PATH` or `cmd:COMMAND`.
+    #[error("{spec:?} is not a predictor; expected {SPECS}")]
+    Unknown {
+        /// The specification.
+        spec: String,
+    },
+    /// `cmd:` with nothing after it.
+    #[error("{spec:?} names no command; expected cmd:COMMAND")]
+    NoCommand {
+        /// The specification.
+        spec: String,
+    },
+    /// The logistic model file cannot be used.
+    #[error(transparent)]
+    Model(#[from] logistic::LoadError),
+    /// A parameter is not `key=value`.
+    #[error("{spec:?}: {pair:?} is not key=value")]
+    NotKeyValue {
+        /// The specification.
+        spec: String,
+        /// The malformed part.
+        pair: String,
+    },
+    /// A parameter's value is not a number.
+    #[error("{spec:?}: {key} = {value:?} is not a number")]
+    NotANumber {
+        /// The specification.
+        spec: String,
+        /// The parameter.
+        key: String,
+        /// Its value as written.
+        value: String,
+    },
+    /// A parameter's value is out of its range.
+    #[error("{spec:?}: {key} = {value} is out of range: expected {lo} to {hi}")]
+    OutOfRange {
+        /// The specification.
+        spec: String,
+        /// The parameter.
+        key: String,
+        /// Its value.
+        value: f64,
+        /// The lowest allowed.
+        lo: f64,
+        /// The highest allowed.
+        hi: f64,
+    },
+    /// The model has no such parameter.
+    #[error("{spec:?}: {model} has no parameter {key:?}; it has {known}")]
+    UnknownParameter {
+        /// The specification.
+        spec: String,
+        /// The built-in.
+        model: String,
+        /// The parameter given.
+        key: String,
+        /// The parameters it has.
+        known: &'static str,
+    },
+    /// `threshold`'s zone limits do not rise.
+    #[error("{spec:?}: the zone limits must rise: ab_g < bc_g < cd_g, got {limits:?}")]
+    ZonesNotRising {
+        /// The specification.
+        spec: String,
+        /// The limits given.
+        limits: [f64; 3],
+    },
+}
+
 /// The predictor a specification names (see [`SPECS`]); the error says
 /// what is wrong (an unknown name, a model file that cannot be used).
-pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
+pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, SpecError> {
     if let Some(p) = built_in(spec) {
         return Ok(p);
     }
@@ -126,17 +198,23 @@ pub fn by_spec(spec: &str) -> Result<Arc<dyn Predictor>, String> {
         return with_parameters(spec, name, params);
     }
     if let Some(path) = spec.strip_prefix("logistic:") {
-        let path = std::path::Path::new(path);
-        let file = logistic::LogisticFile::load(path).map_err(|e| e.to_string())?;
-        return Ok(Arc::new(logistic::Logistic::new(file, spec_name(spec))?));
+        let file = logistic::LogisticFile::load(std::path::Path::new(path))?;
+        return Ok(Arc::new(logistic::Logistic::from_checked(
+            file,
+            spec_name(spec),
+        )));
     }
     if let Some(command) = spec.strip_prefix("cmd:") {
         if command.trim().is_empty() {
-            return Err(format!("{spec:?} names no command; expected cmd:COMMAND"));
+            return Err(SpecError::NoCommand {
+                spec: spec.to_owned(),
+            });
         }
         return Ok(Arc::new(outside::Outside::new(spec, command.trim())));
     }
-    Err(format!("{spec:?} is not a predictor; expected {SPECS}"))
+    Err(SpecError::Unknown {
+        spec: spec.to_owned(),
+    })
 }
 
 /// A built-in under the name of its specification (with its parameters),
@@ -158,17 +236,19 @@ impl Predictor for Named {
 }
 
 /// `(key, value)` pairs of `k=v,k=v`; the error names what is malformed.
-fn pairs(spec: &str, params: &str) -> Result<Vec<(String, f64)>, String> {
+fn pairs(spec: &str, params: &str) -> Result<Vec<(String, f64)>, SpecError> {
     params
         .split(',')
         .map(|kv| {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| format!("{spec:?}: {kv:?} is not key=value"))?;
-            let value: f64 = v
-                .trim()
-                .parse()
-                .map_err(|_| format!("{spec:?}: {k} = {v:?} is not a number"))?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| SpecError::NotKeyValue {
+                spec: spec.to_owned(),
+                pair: kv.to_owned(),
+            })?;
+            let value: f64 = v.trim().parse().map_err(|_| SpecError::NotANumber {
+                spec: spec.to_owned(),
+                key: k.to_owned(),
+                value: v.to_owned(),
+            })?;
             Ok((k.trim().to_owned(), value))
         })
         .collect()
@@ -177,7 +257,7 @@ fn pairs(spec: &str, params: &str) -> Result<Vec<(String, f64)>, String> {
 /// A built-in with parameters set in its specification
 /// (`trend:failure_multiple=8,horizon_days=10`): each key named, each value
 /// in its range, or an error naming the key, the value and the range.
-fn with_parameters(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, String> {
+fn with_parameters(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, SpecError> {
     let inner = parameterised(spec, name, params)?;
     Ok(Arc::new(Named {
         name: spec.to_owned(),
@@ -185,18 +265,26 @@ fn with_parameters(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predi
     }))
 }
 
-fn parameterised(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, String> {
-    let check = |k: &str, v: f64, lo: f64, hi: f64| -> Result<f64, String> {
+fn parameterised(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predictor>, SpecError> {
+    let check = |k: &str, v: f64, lo: f64, hi: f64| {
         if v.is_finite() && (lo..=hi).contains(&v) {
             Ok(v)
         } else {
-            Err(format!(
-                "{spec:?}: {k} = {v} is out of range: expected {lo} to {hi}"
-            ))
+            Err(SpecError::OutOfRange {
+                spec: spec.to_owned(),
+                key: k.to_owned(),
+                value: v,
+                lo,
+                hi,
+            })
         }
     };
-    let unknown =
-        |k: &str, known: &str| format!("{spec:?}: {name} has no parameter {k:?}; it has {known}");
+    let unknown = |k: &str, known: &'static str| SpecError::UnknownParameter {
+        spec: spec.to_owned(),
+        model: name.to_owned(),
+        key: k.to_owned(),
+        known,
+    };
     let kv = pairs(spec, params)?;
     match name {
         "trend" => {
@@ -231,10 +319,10 @@ fn parameterised(spec: &str, name: &str, params: &str) -> Result<Arc<dyn Predict
                 }
             }
             if !(z.limits_g[0] < z.limits_g[1] && z.limits_g[1] < z.limits_g[2]) {
-                return Err(format!(
-                    "{spec:?}: the zone limits must rise: ab_g < bc_g < cd_g, got {:?}",
-                    z.limits_g
-                ));
+                return Err(SpecError::ZonesNotRising {
+                    spec: spec.to_owned(),
+                    limits: z.limits_g,
+                });
             }
             Ok(Arc::new(z))
         }
@@ -341,20 +429,34 @@ mod tests {
         assert_eq!(p.name(), "trend:failure_multiple=8,horizon_days=10");
         assert!(by_spec("threshold:ab_g=0.4,bc_g=0.8,cd_g=1.6,window=5").is_ok());
         assert!(by_spec("unit-relative:factor=3").is_ok());
-        let e = by_spec("trend:failure_multiple=0.5").unwrap_err();
+        let e = by_spec("trend:failure_multiple=0.5")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("failure_multiple = 0.5 is out of range: expected 1.01 to 1000"),
             "{e}"
         );
-        let e = by_spec("trend:level=3").unwrap_err();
+        let e = by_spec("trend:level=3").unwrap_err().to_string();
         assert!(
             e.contains("has no parameter \"level\"") && e.contains("failure_multiple"),
             "{e}"
         );
-        let e = by_spec("trend:failure_multiple").unwrap_err();
+        let e = by_spec("trend:failure_multiple").unwrap_err().to_string();
         assert!(e.contains("is not key=value"), "{e}");
         let e = by_spec("threshold:ab_g=2,bc_g=1").unwrap_err();
-        assert!(e.contains("must rise"), "{e}");
+        assert!(
+            matches!(e, SpecError::ZonesNotRising { limits, .. } if limits[0] == 2.0),
+            "{e}"
+        );
+        assert!(e.to_string().contains("must rise"), "{e}");
+        assert!(matches!(
+            by_spec("logistic:/nonexistent/m.json"),
+            Err(SpecError::Model(logistic::LoadError::Read { .. }))
+        ));
+        assert_eq!(
+            by_spec("cmd:  ").unwrap_err().to_string(),
+            "\"cmd:  \" names no command; expected cmd:COMMAND"
+        );
     }
 
     #[test]
