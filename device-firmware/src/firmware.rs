@@ -281,6 +281,26 @@ struct EnergyPeriod {
 }
 
 /// The thermostat firmware.
+///
+/// # Driving it
+///
+/// The caller owns the clock and the network. After [`Firmware::boot`] and
+/// after every input (`handle_sensors`, `handle_timeout`, `handle_response`,
+/// `handle_transport_error`, `handle_vibration_*`, `handle_occupant`,
+/// `handle_zigbee_reading`, `power_loss`):
+///
+/// 1. send each request [`Firmware::poll_transmit`] returns until it returns
+///    `None`; its answer comes back later as `handle_response(now, id, …)`
+///    with the request's id, or `handle_transport_error(now, id)` when the
+///    exchange fails;
+/// 2. read the log with [`Firmware::poll_event`] until `None`, and the relay
+///    outputs with `relays()`;
+/// 3. call `handle_timeout(now)` no later than [`Firmware::poll_timeout`]
+///    (it may be called early; the firmware does what is due).
+///
+/// Every input carries `now`; an input earlier than one already seen is
+/// taken as happening at the latest time seen (a device clock is not
+/// trusted to be monotone).
 pub struct Firmware {
     cfg: FirmwareConfig,
     id: Identity,
@@ -334,6 +354,7 @@ fn push_bounded<T>(q: &mut VecDeque<T>, item: T, cap: usize) {
         q.pop_front();
     }
     q.push_back(item);
+    debug_assert!(q.len() <= cap.max(1), "a flash queue outgrew its capacity");
 }
 
 impl Firmware {

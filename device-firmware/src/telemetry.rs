@@ -144,6 +144,10 @@ impl TelemetryBuffer {
             timestamp,
             sensor_id,
         });
+        debug_assert!(
+            self.readings.len() <= self.capacity,
+            "the buffer is bounded"
+        );
         true
     }
 

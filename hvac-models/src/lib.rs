@@ -25,6 +25,7 @@ pub mod electrics;
 pub mod equipment;
 pub mod home;
 pub mod humidity;
+pub mod math;
 pub mod occupancy;
 pub mod params;
 pub mod sun;

@@ -1,10 +1,22 @@
 //! scenarios: scenario files (TOML) — their schema, defaults and checks —
-//! and, in time, the fleet runner that turns one into a run folder.
+//! and the fleet runner that turns one into a run folder.
 //!
 //! ```text
 //!   FILE.toml ─► load ─► parse (toml_edit: syntax, unknown keys → line:col)
 //!                    └─► validate (ranges, references; model parameters by
 //!                        the models' own checks) ─► Scenario
+//!
+//!   Scenario ─► run::run
+//!     build:   fleet (FleetMix → a HomeSpec per home, own seeded stream),
+//!              weather per location, HomeSim per home (home.rs: physics,
+//!              sensing, the real firmware), the real API server
+//!              provisioned (server.rs)
+//!     execute: one shard per account (shard.rs) on sim-core's windowed
+//!              executor: homes, the in-process server, integrations,
+//!              technicians, in time order; OTA and outside models between
+//!              windows
+//!     finish:  tables (Parquet, streamed on their own thread) ─► reports:
+//!              summary.json, metrics, gates, charts, report.html
 //! ```
 //!
 //! Every key, its default and its range: `scenarios/REFERENCE.md`.
