@@ -42,8 +42,9 @@ pub struct Overrides {
     pub export_dataset: bool,
 }
 
-/// What went wrong in a run.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// What went wrong in a run. Each keeps the error it came from as its
+/// source.
+#[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The scenario does not check (a run of a scenario not validated
     /// first).
@@ -60,37 +61,51 @@ pub enum RunError {
     /// A predictor specification names no usable predictor.
     #[error(transparent)]
     Predictor(#[from] api_server::predictors::SpecError),
-    /// The weather could not be prepared.
-    #[error("weather: {0}")]
-    Weather(String),
+    /// An EPW file could not be read.
+    #[error("weather: {path}: {source}")]
+    Weather {
+        /// The file.
+        path: String,
+        /// Why.
+        source: hvac_models::weather::epw::EpwError,
+    },
+    /// `climate.source = "epw"` without `climate.epw_file`.
+    #[error("weather: climate.epw_file is not set")]
+    NoEpwFile,
     /// A location's time zone is unknown.
-    #[error("{0}")]
-    TimeZone(String),
+    #[error("{source}")]
+    TimeZone {
+        /// The time zone database's answer.
+        source: jiff::Error,
+    },
     /// A home could not be built.
     #[error(transparent)]
     Build(#[from] crate::home::HomeError),
     /// Provisioning the server failed.
     #[error("provisioning: {0}")]
     Provision(#[from] crate::server::ProvisionFailed),
-    /// The executor stopped.
+    /// The executor could not start or stopped.
     #[error("simulation: {0}")]
-    Simulation(String),
+    Simulation(#[from] sim_core::exec::ExecError),
     /// A table could not be written.
     #[error("tables: {0}")]
-    Tables(String),
+    Tables(#[from] reports::tables::TableError),
+    /// The labelled dataset could not be written.
+    #[error("tables: dataset: {0}")]
+    Dataset(#[from] reports::dataset::DatasetError),
     /// The run folder's report could not be made.
     #[error("report: {0}")]
-    Report(String),
+    Report(#[from] reports::report::ReportError),
     /// An outside model failed (the run stopped).
     #[error("{0}")]
-    Model(String),
+    Model(#[from] crate::outside::OutsideError),
     /// The run folder could not be written.
-    #[error("cannot write {path}: {message}")]
+    #[error("cannot write {path}: {source}")]
     Write {
         /// The path.
         path: String,
         /// Why.
-        message: String,
+        source: std::io::Error,
     },
 }
 
@@ -226,19 +241,17 @@ fn weather(s: &Scenario) -> Result<Vec<(Site, Arc<WeatherSeries>)>, RunError> {
         }
         let w = Arc::new(
             hvac_models::weather::epw::read(path)
-                .map_err(|e| RunError::Weather(format!("{}: {e}", path.display())))?
+                .map_err(|source| RunError::Weather {
+                    path: path.display().to_string(),
+                    source,
+                })?
                 .series,
         );
         files.push((path.to_owned(), w.clone()));
         Ok(w)
     };
     let shared = match s.climate.source {
-        ClimateSource::Epw => Some(
-            s.climate
-                .epw_file
-                .as_deref()
-                .ok_or_else(|| RunError::Weather("climate.epw_file is not set".into()))?,
-        ),
+        ClimateSource::Epw => Some(s.climate.epw_file.as_deref().ok_or(RunError::NoEpwFile)?),
         ClimateSource::Synthetic => None,
     };
     let climate = crate::build::synthetic_climate(s);
@@ -308,7 +321,7 @@ fn build_homes(
     for spec in specs {
         let loc = &s.fleet.locations[spec.location];
         let tz = jiff::tz::TimeZone::get(&loc.timezone)
-            .map_err(|e| RunError::TimeZone(e.to_string()))?;
+            .map_err(|source| RunError::TimeZone { source })?;
         let ctx = HomeContext {
             seed: s.seed,
             start,
@@ -360,7 +373,8 @@ pub fn standalone_homes(s: &Scenario) -> Result<Vec<HomeSim>, RunError> {
 }
 
 /// Runs `scenario` on `threads` threads, reporting progress after every
-/// window, and writes the run folder.
+/// window, and writes the run folder: [`build`] the fleet and the server,
+/// [`execute`] the windows, [`finish`] the tables, summary and report.
 pub fn run(
     scenario: &Scenario,
     overrides: &Overrides,
@@ -368,6 +382,40 @@ pub fn run(
     progress: impl FnMut(&Progress) + Send,
 ) -> Result<Finished, RunError> {
     let watch = sim_core::clock::Stopwatch::start();
+    let built = build(scenario, overrides)?;
+    let executed = execute(built, threads, progress)?;
+    finish(executed, overrides, threads, watch)
+}
+
+/// A run built and not yet started: the fleet, the provisioned server, one
+/// shard per account, the run folder with its tables open.
+struct Built {
+    s: Scenario,
+    start: SimTime,
+    end: SimTime,
+    dir: PathBuf,
+    tables: crate::tables::Tables,
+    device_ids: Vec<Vec<Arc<str>>>,
+    models: Vec<Arc<str>>,
+    outsiders: crate::outside::Outsiders,
+    shared: Arc<crate::server::Shared>,
+    publisher: crate::server::Publisher,
+    shards: Vec<Shard>,
+    outlets: crate::tables::Outlets,
+    /// Requests made while provisioning.
+    provisioning: Stats,
+}
+
+/// A run whose windows have all run.
+struct Executed {
+    built: Built,
+    stats: sim_core::exec::RunStats,
+}
+
+/// Builds the run: applies the overrides, draws the fleet, prepares the
+/// weather, provisions the server, opens the run folder and its tables,
+/// starts outside models and makes the shards.
+fn build(scenario: &Scenario, overrides: &Overrides) -> Result<Built, RunError> {
     let s = apply(scenario.clone(), overrides)?;
     let start = s.start.0;
     let end = start + s.duration.0;
@@ -414,13 +462,12 @@ pub fn run(
         .clone()
         .unwrap_or_else(|| s.outputs.dir.clone());
     let dir = base.join(format!("{}-seed{}", s.name, s.seed));
-    std::fs::create_dir_all(&dir).map_err(|e| RunError::Write {
+    std::fs::create_dir_all(&dir).map_err(|source| RunError::Write {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        source,
     })?;
     let mut tables =
-        crate::tables::Tables::create(&dir, s.outputs.telemetry, overrides.export_dataset)
-            .map_err(|e| RunError::Tables(e.to_string()))?;
+        crate::tables::Tables::create(&dir, s.outputs.telemetry, overrides.export_dataset)?;
     let device_ids: Vec<Vec<Arc<str>>> = (0..tenants.len())
         .map(|a| {
             specs
@@ -451,19 +498,16 @@ pub fn run(
     .into_iter()
     .map(Arc::from)
     .collect();
-    let mut outsiders = crate::outside::Outsiders::start(
+    let outsiders = crate::outside::Outsiders::start(
         &provisioned.shared.state,
         &models,
         &s.server.model_dir,
         std::time::Duration::from_millis(s.server.model_timeout.0.as_millis()),
         &device_ids,
-    )
-    .map_err(|e| RunError::Model(e.to_string()))?;
-    tables
-        .fleet(&s, &specs, &tenants, &account_ids)
-        .map_err(|e| RunError::Tables(e.to_string()))?;
+    )?;
+    tables.fleet(&s, &specs, &tenants, &account_ids)?;
     let shared = provisioned.shared;
-    let mut publisher = provisioned.publisher;
+    let publisher = provisioned.publisher;
     for a in 0..tenants.len() {
         shared
             .state
@@ -474,7 +518,7 @@ pub fn run(
     for (h, spec) in homes.into_iter().zip(&specs) {
         by_account[spec.account].push(h);
     }
-    let mut shards: Vec<Shard> = provisioned
+    let shards: Vec<Shard> = provisioned
         .sides
         .into_iter()
         .zip(by_account)
@@ -483,8 +527,47 @@ pub fn run(
             Shard::new(shared.clone(), side, homes, device_ids[a].clone(), start)
         })
         .collect();
-    let executor =
-        Executor::new(threads.max(1)).map_err(|e| RunError::Simulation(e.to_string()))?;
+    Ok(Built {
+        s,
+        start,
+        end,
+        dir,
+        tables,
+        device_ids,
+        models,
+        outsiders,
+        shared,
+        publisher,
+        shards,
+        outlets,
+        provisioning: provisioned.stats,
+    })
+}
+
+/// Runs the windows on `threads` threads: shards in parallel, then between
+/// windows OTA publishing, rollouts, outside models and the window's rows
+/// handed to the table writer's thread.
+fn execute(
+    built: Built,
+    threads: usize,
+    progress: impl FnMut(&Progress) + Send,
+) -> Result<Executed, RunError> {
+    let Built {
+        s,
+        start,
+        end,
+        dir,
+        mut tables,
+        device_ids,
+        models,
+        mut outsiders,
+        shared,
+        mut publisher,
+        mut shards,
+        outlets,
+        provisioning,
+    } = built;
+    let executor = Executor::new(threads.max(1))?;
     // Minute windows only when something between windows needs them.
     let sync = crate::shard::window(!publisher.is_empty() || !outsiders.is_empty());
     let plan = RunPlan {
@@ -500,14 +583,12 @@ pub fn run(
         models: &models,
     };
     let mut first = Batch {
-        rows: provisioned.stats.rows.clone(),
+        rows: provisioning.rows.clone(),
         ota: rollouts.note(&shared.state, start),
         ..Batch::default()
     };
-    first
-        .write(&mut tables, names)
-        .map_err(|e| RunError::Tables(e.to_string()))?;
-    let mut model_error: Option<String> = None;
+    first.write(&mut tables, names)?;
+    let mut model_error: Option<crate::outside::OutsideError> = None;
     // The tables are written on their own thread, a window behind the
     // simulation: encoding and compressing the row groups overlaps the next
     // window instead of leaving a core idle between windows. One window waits
@@ -545,7 +626,7 @@ pub fn run(
                 shared.state.tick_global(w.end);
                 // The outside models answer for the window's feature rows.
                 if let Err(e) = outsiders.step(&shared.state, &device_ids, w.end) {
-                    model_error = Some(e.to_string());
+                    model_error = Some(e);
                     out.stop();
                 }
                 batch.take(&shared, &outlets);
@@ -563,11 +644,54 @@ pub fn run(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (stats, tables)
     });
-    let mut tables = tables.map_err(|e| RunError::Tables(e.to_string()))?;
-    let stats = stats.map_err(|e| RunError::Simulation(e.to_string()))?;
+    let tables = tables?;
+    let stats = stats?;
     if let Some(e) = model_error {
-        return Err(RunError::Model(e));
+        return Err(e.into());
     }
+    Ok(Executed {
+        built: Built {
+            s,
+            start,
+            end,
+            dir,
+            tables,
+            device_ids,
+            models,
+            outsiders,
+            shared,
+            publisher,
+            shards,
+            outlets,
+            provisioning,
+        },
+        stats,
+    })
+}
+
+/// Finishes the run: the alerts and open commands, the summary, the
+/// timings, the scenario as run and the report.
+fn finish(
+    executed: Executed,
+    overrides: &Overrides,
+    threads: usize,
+    watch: sim_core::clock::Stopwatch,
+) -> Result<Finished, RunError> {
+    let Executed { built, stats } = executed;
+    let Built {
+        s,
+        end,
+        dir,
+        mut tables,
+        device_ids,
+        models,
+        outsiders,
+        shared,
+        publisher,
+        shards,
+        provisioning,
+        ..
+    } = built;
     let timings = timings(
         &shared.state,
         &models,
@@ -581,9 +705,7 @@ pub fn run(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for alert in &acc.alerts {
-            tables
-                .alert(alert)
-                .map_err(|e| RunError::Tables(e.to_string()))?;
+            tables.alert(alert)?;
         }
         // Commands still open at the end, as they stand.
         let open = acc
@@ -597,11 +719,9 @@ pub fn run(
             })
             .collect();
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
-        tables
-            .commands(ids, open, end)
-            .map_err(|e| RunError::Tables(e.to_string()))?;
+        tables.commands(ids, open, end)?;
     }
-    let mut server_stats = provisioned.stats;
+    let mut server_stats = provisioning;
     server_stats.rows.clear();
     server_stats.releases_published = publisher.published;
     for shard in &shards {
@@ -610,13 +730,10 @@ pub fn run(
         server_stats.merge(side);
     }
     let counts = tables.counts.clone();
-    let mut rows = tables
-        .finish()
-        .map_err(|e| RunError::Tables(e.to_string()))?;
+    let mut rows = tables.finish()?;
     if overrides.export_dataset {
         rows.remove("features");
-        let labelled = reports::dataset::label(&dir, &params(&s))
-            .map_err(|e| RunError::Tables(format!("dataset: {e}")))?;
+        let labelled = reports::dataset::label(&dir, &params(&s))?;
         rows.insert("dataset", labelled);
     }
     let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
@@ -627,7 +744,7 @@ pub fn run(
     drop(shards);
     drop(shared);
     drop(server_stats);
-    let rendered = reports::report::render(&dir).map_err(|e| RunError::Report(e.to_string()))?;
+    let rendered = reports::report::render(&dir)?;
     Ok(Finished {
         dir,
         summary: rendered.summary,
@@ -788,9 +905,9 @@ impl Rollouts {
 }
 
 fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| RunError::Write {
+    std::fs::create_dir_all(dir).map_err(|source| RunError::Write {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        source,
     })?;
     write_json(&dir.join("summary.json"), summary)
 }
@@ -799,9 +916,9 @@ fn write(dir: &Path, summary: &Value) -> Result<(), RunError> {
 fn write_json(path: &Path, value: &Value) -> Result<(), RunError> {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
-    std::fs::write(path, text).map_err(|e| RunError::Write {
+    std::fs::write(path, text).map_err(|source| RunError::Write {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source,
     })
 }
 
@@ -823,9 +940,9 @@ fn write_scenario(dir: &Path, s: &Scenario, o: &Overrides) -> Result<(), RunErro
         head.push_str(&format!(", with {}.\n", flags.join(" ")));
     }
     let path = dir.join("scenario.toml");
-    std::fs::write(&path, head + &s.source).map_err(|e| RunError::Write {
+    std::fs::write(&path, head + &s.source).map_err(|source| RunError::Write {
         path: path.display().to_string(),
-        message: e.to_string(),
+        source,
     })
 }
 

@@ -329,7 +329,7 @@ fn a_failing_outside_model_stops_the_run_with_an_error_naming_it() {
             ..Overrides::default()
         };
         match run(&s, &o, 2, |_| {}) {
-            Err(RunError::Model(message)) => message,
+            Err(RunError::Model(e)) => e.to_string(),
             other => panic!("{other:?}"),
         }
     };

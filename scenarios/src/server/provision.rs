@@ -319,3 +319,80 @@ pub fn provision(
         stats,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::{FleetMix, home, tenants};
+    use std::path::Path;
+
+    fn scenario(automation: &str) -> crate::Scenario {
+        crate::parse_str(
+            &format!(
+                "name = \"t\"\nstart = \"2026-06-01T00:00:00Z\"\nduration = \"1d\"\n\
+                 [fleet]\nhomes = 3\n[[accounts]]\nname = \"own\"\n\
+                 [[accounts.integrations]]\nname = \"app\"\nwebhooks = [\"predictive.alert_created\"]\n\
+                 [[automations]]\naccount = \"own\"\ndevices = 2\n[automations.automation]\n{automation}\n"
+            ),
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    fn provisioned(s: &crate::Scenario) -> Result<Provisioned, ProvisionFailed> {
+        let mix = FleetMix::new(&s.fleet).unwrap();
+        let mut specs: Vec<_> = (0..3).map(|i| home(s, &mix, i)).collect();
+        let tenants = tenants(s, &mut specs);
+        let state = AppState::new(
+            Arc::new(sim_core::VirtualClock::new(s.start.0)),
+            s.seed,
+            api_server::ServerConfig::default(),
+        );
+        provision(
+            &Provision {
+                scenario: s,
+                homes: &specs,
+                tenants: &tenants,
+            },
+            state,
+            Arc::new(Receiver::default()),
+        )
+    }
+
+    const ALERT_TO_PUSH: &str = "name = \"a\"\ntrigger = { type = \"event\", deviceId = \"$device\", event = \"device_offline\" }\nactions = [{ type = \"notification\", method = \"push\", title = \"t\", message = \"m\" }]\n";
+
+    #[test]
+    fn every_home_client_integration_and_automation_is_on_the_server() {
+        let p = provisioned(&scenario(ALERT_TO_PUSH)).unwrap();
+        assert_eq!(p.sides.len(), 1);
+        assert_eq!(p.sides[0].integrations.len(), 1);
+        // Each integration starts by registering its webhook.
+        assert!(matches!(
+            p.sides[0].integrations[0].setup.front(),
+            Some(Job::Webhook { .. })
+        ));
+        // Two of the three devices got the automation, through the API.
+        assert_eq!(p.stats.automations_created, 2);
+        let on_server = p
+            .shared
+            .state
+            .with_account(p.sides[0].id, |acc| {
+                (acc.devices.len(), acc.automations.len())
+            })
+            .unwrap();
+        assert_eq!(on_server, (3, 2));
+    }
+
+    #[test]
+    fn an_automation_the_server_refuses_is_an_error_naming_it() {
+        let mut s = scenario(ALERT_TO_PUSH);
+        // Past validation, as a changed server rule would be.
+        s.automations[0].automation["trigger"]["event"] = serde_json::json!("exploded");
+        match provisioned(&s) {
+            Err(ProvisionFailed::Refused {
+                index: 0, status, ..
+            }) => assert_eq!(status, 400),
+            other => panic!("{other:?}"),
+        }
+    }
+}
