@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 /// The library crates' source folders.
-const LIBRARIES: [&str; 6] = [
+const LIBRARIES: [&str; 7] = [
+    "api-server/core/src",
     "api-server/src",
     "device-firmware/src",
     "hvac-models/src",
@@ -85,4 +86,125 @@ fn library_errors_are_types_not_strings() {
         "String errors in library crates:\n{}",
         found.join("\n")
     );
+}
+
+#[test]
+fn the_domain_core_does_not_depend_on_http_or_an_async_runtime() {
+    // Issue 21: api-core is the server's domain without HTTP; the boundary
+    // is the crate's dependency list (its whole tree is checked in CI).
+    let toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("api-server/core/Cargo.toml"),
+    )
+    .unwrap();
+    let deps = toml
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .unwrap();
+    let names: Vec<&str> = deps
+        .lines()
+        .filter_map(|l| l.split(['.', '=', ' ']).next())
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+        .collect();
+    assert!(names.contains(&"sim-core"), "{names:?}");
+    for forbidden in ["axum", "http", "hyper", "tokio", "tower", "ureq"] {
+        assert!(
+            !names.contains(&forbidden),
+            "api-core depends on {forbidden}"
+        );
+    }
+}
+
+/// The top-level modules of the crate at `src` and the other top-level
+/// modules each names through `crate::`.
+fn module_graph(
+    src: &Path,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut graph = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        let mut files = Vec::new();
+        if path.is_dir() {
+            rust_files(&path, &mut files);
+        } else {
+            files.push(path.clone());
+        }
+        let mut uses = std::collections::BTreeSet::new();
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, _) in text.match_indices("crate::") {
+                let used: String = text[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !used.is_empty() && used != name {
+                    uses.insert(used);
+                }
+            }
+        }
+        graph.insert(name, uses);
+    }
+    graph
+}
+
+/// A cycle in `graph`, if there is one.
+fn cycle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == n) {
+            return Some(path[i..].to_vec());
+        }
+        if done.contains(n) {
+            return None;
+        }
+        path.push(n.to_owned());
+        for next in graph.get(n).into_iter().flatten() {
+            if let Some(c) = visit(next, graph, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(n.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_cycle_finder_finds_cycles() {
+    let g = |edges: &[(&str, &str)]| {
+        let mut m = std::collections::BTreeMap::<String, std::collections::BTreeSet<String>>::new();
+        for (a, b) in edges {
+            m.entry((*a).into()).or_default().insert((*b).into());
+            m.entry((*b).into()).or_default();
+        }
+        m
+    };
+    assert_eq!(cycle(&g(&[("a", "b"), ("b", "c")])), None);
+    assert_eq!(
+        cycle(&g(&[("a", "b"), ("b", "c"), ("c", "a")])),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+}
+
+#[test]
+fn the_domain_core_modules_import_without_cycles() {
+    // Issue 21: the core's modules form layers, so each can be read (and
+    // tested) from its leaves up.
+    let graph = module_graph(&Path::new(env!("CARGO_MANIFEST_DIR")).join("api-server/core/src"));
+    assert!(graph.contains_key("predictors") && graph.contains_key("records"));
+    assert_eq!(cycle(&graph), None, "{graph:?}");
 }

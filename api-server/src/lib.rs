@@ -27,10 +27,11 @@
 //! store ([`store::Store`]), the predictors ([`predictors::Predictor`]) and a
 //! weather forecast ([`climate::Forecast`]).
 
+pub use api_core::{credentials, predictors, ratelimit};
+
 pub mod aurra;
 pub mod automations;
 pub mod climate;
-pub mod credentials;
 pub mod device_api;
 pub mod diagnostics;
 pub mod ecosystem;
@@ -40,8 +41,6 @@ pub(crate) mod http_util;
 pub mod openapi;
 pub mod ota;
 pub mod predictive;
-pub mod predictors;
-pub mod ratelimit;
 pub mod serve;
 pub mod state;
 pub mod store;

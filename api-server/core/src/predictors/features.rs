@@ -207,7 +207,7 @@ mod tests {
     use sim_core::SimTime;
 
     use super::*;
-    use crate::state::EnergyReport;
+    use crate::records::EnergyReport;
 
     #[test]
     fn features_follow_the_reports() {

@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::state::{EnergyReport, VibrationReport};
+use crate::records::{EnergyReport, VibrationReport};
 
 pub mod features;
 pub mod logistic;

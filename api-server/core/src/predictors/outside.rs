@@ -5,8 +5,8 @@
 //! their own; instead the server keeps each device's engineered features
 //! ([`super::features`]) and queues a row of them hourly — the same rows the
 //! labelled dataset holds — for the runner to send in batches between
-//! windows ([`crate::predictive::Models::take_rows`]). The answers come back
-//! through [`crate::predictive::apply`], which records them and, for the
+//! windows (`api_server::predictive::Models::take_rows`). The answers come back
+//! through `api_server::predictive::apply`, which records them and, for the
 //! primary, raises alerts by the same rule as the built-in models.
 
 use super::{DeviceModel, Prediction, Predictor, Sample};

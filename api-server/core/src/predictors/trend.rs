@@ -214,7 +214,7 @@ mod tests {
         days: f64,
         step_s: i64,
         f: impl Fn(f64) -> f64,
-    ) -> Vec<crate::state::VibrationReport> {
+    ) -> Vec<crate::records::VibrationReport> {
         let n = (days * 86_400.0 / step_s as f64) as i64;
         (0..n)
             .map(|i| {
@@ -249,8 +249,8 @@ mod tests {
     /// 30 baseline reports at `base` g (φ = base / 2), then the series.
     fn with_baseline(
         base: f64,
-        rest: &[crate::state::VibrationReport],
-    ) -> Vec<crate::state::VibrationReport> {
+        rest: &[crate::records::VibrationReport],
+    ) -> Vec<crate::records::VibrationReport> {
         let mut all: Vec<_> = (0..30).map(|i| vibration(i - 30, base)).collect();
         all.extend_from_slice(rest);
         all

@@ -1,0 +1,24 @@
+//! api-core: the domain core under thermotwin's API server — what the
+//! server knows and decides, without HTTP. Nothing here depends on axum,
+//! http or tokio (the build enforces it: this crate does not depend on them,
+//! and CI checks its whole dependency tree); the `api-server` crate routes
+//! requests to it and renders its answers.
+//!
+//! ```text
+//!   api-server (axum: routes, extractors, error envelopes, OpenAPI)
+//!        │
+//!        ▼
+//!   api-core ── credentials   hashed secrets, constant-time checks
+//!            ├─ ratelimit     fixed-window limits per key
+//!            ├─ records       reports the server keeps
+//!            └─ predictors    failure predictors over the records
+//! ```
+//!
+//! Leaves first: each module here depends on nothing above it; the rest of
+//! the server's domain (accounts, store, webhooks, OTA, automations) moves
+//! in as it is separated from its handlers.
+
+pub mod credentials;
+pub mod predictors;
+pub mod ratelimit;
+pub mod records;
