@@ -382,9 +382,9 @@ pub fn run(
     progress: impl FnMut(&Progress) + Send,
 ) -> Result<Finished, RunError> {
     let watch = sim_core::clock::Stopwatch::start();
-    let built = build(scenario, overrides)?;
-    let executed = execute(built, threads, progress)?;
-    finish(executed, overrides, threads, watch)
+    let mut built = build(scenario, overrides)?;
+    let stats = execute(&mut built, threads, progress)?;
+    finish(built, stats, overrides, threads, watch)
 }
 
 /// A run built and not yet started: the fleet, the provisioned server, one
@@ -404,12 +404,6 @@ struct Built {
     outlets: crate::tables::Outlets,
     /// Requests made while provisioning.
     provisioning: Stats,
-}
-
-/// A run whose windows have all run.
-struct Executed {
-    built: Built,
-    stats: sim_core::exec::RunStats,
 }
 
 /// Builds the run: applies the overrides, draws the fleet, prepares the
@@ -548,25 +542,25 @@ fn build(scenario: &Scenario, overrides: &Overrides) -> Result<Built, RunError> 
 /// windows OTA publishing, rollouts, outside models and the window's rows
 /// handed to the table writer's thread.
 fn execute(
-    built: Built,
+    built: &mut Built,
     threads: usize,
     progress: impl FnMut(&Progress) + Send,
-) -> Result<Executed, RunError> {
+) -> Result<sim_core::exec::RunStats, RunError> {
     let Built {
-        s,
         start,
         end,
-        dir,
-        mut tables,
+        tables,
         device_ids,
         models,
-        mut outsiders,
+        outsiders,
         shared,
-        mut publisher,
-        mut shards,
+        publisher,
+        shards,
         outlets,
         provisioning,
+        ..
     } = built;
+    let (start, end) = (*start, *end);
     let executor = Executor::new(threads.max(1))?;
     // Minute windows only when something between windows needs them.
     let sync = crate::shard::window(!publisher.is_empty() || !outsiders.is_empty());
@@ -579,15 +573,15 @@ fn execute(
     let mut rollouts = Rollouts::default();
     publisher.publish_due(&shared.state, start);
     let names = Names {
-        devices: &device_ids,
-        models: &models,
+        devices: device_ids,
+        models,
     };
     let mut first = Batch {
         rows: provisioning.rows.clone(),
         ota: rollouts.note(&shared.state, start),
         ..Batch::default()
     };
-    first.write(&mut tables, names)?;
+    first.write(tables, names)?;
     let mut model_error: Option<crate::outside::OutsideError> = None;
     // The tables are written on their own thread, a window behind the
     // simulation: encoding and compressing the row groups overlaps the next
@@ -596,17 +590,17 @@ fn execute(
     let (batches, written) = std::sync::mpsc::sync_channel::<Batch>(1);
     let (reuse, returned) = std::sync::mpsc::channel::<Batch>();
     let returned = std::sync::Mutex::new(returned);
-    let (stats, tables) = std::thread::scope(|scope| {
+    let (stats, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || {
             for mut batch in written {
-                batch.write(&mut tables, names)?;
+                batch.write(tables, names)?;
                 // The simulation may have finished: then nothing is reused.
                 let _ = reuse.send(batch);
             }
-            Ok::<_, reports::tables::TableError>(tables)
+            Ok::<_, reports::tables::TableError>(())
         });
         let stats = executor.run(
-            &mut shards,
+            shards,
             plan,
             |w, messages, out| {
                 let mut batch = returned
@@ -625,11 +619,11 @@ fn execute(
                 publisher.publish_due(&shared.state, w.end);
                 shared.state.tick_global(w.end);
                 // The outside models answer for the window's feature rows.
-                if let Err(e) = outsiders.step(&shared.state, &device_ids, w.end) {
+                if let Err(e) = outsiders.step(&shared.state, device_ids, w.end) {
                     model_error = Some(e);
                     out.stop();
                 }
-                batch.take(&shared, &outlets);
+                batch.take(shared, outlets);
                 batch.ota = rollouts.note(&shared.state, w.end);
                 // A writer that hung up failed: its error comes from `join`.
                 if batches.send(batch).is_err() {
@@ -639,45 +633,28 @@ fn execute(
             progress,
         );
         drop(batches);
-        let tables = writer
+        let written = writer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (stats, tables)
+        (stats, written)
     });
-    let tables = tables?;
+    written?;
     let stats = stats?;
     if let Some(e) = model_error {
         return Err(e.into());
     }
-    Ok(Executed {
-        built: Built {
-            s,
-            start,
-            end,
-            dir,
-            tables,
-            device_ids,
-            models,
-            outsiders,
-            shared,
-            publisher,
-            shards,
-            outlets,
-            provisioning,
-        },
-        stats,
-    })
+    Ok(stats)
 }
 
 /// Finishes the run: the alerts and open commands, the summary, the
 /// timings, the scenario as run and the report.
 fn finish(
-    executed: Executed,
+    built: Built,
+    stats: sim_core::exec::RunStats,
     overrides: &Overrides,
     threads: usize,
     watch: sim_core::clock::Stopwatch,
 ) -> Result<Finished, RunError> {
-    let Executed { built, stats } = executed;
     let Built {
         s,
         end,
