@@ -263,7 +263,7 @@ async fn two_hours_of_firmware_against_the_server_all_succeed() {
             let results: Vec<String> = d
                 .commands
                 .iter()
-                .filter_map(|c| c.result.as_ref().map(|r| r.0.clone()))
+                .filter_map(|c| c.result.as_ref().map(|r| r.status.as_str().to_owned()))
                 .collect();
             (
                 results,

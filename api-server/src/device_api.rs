@@ -25,7 +25,10 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
 use crate::http_util::{Authz, Fields, bearer, body_bytes, json_object, respond, typed};
-use crate::state::{Account, AccountId, AppState, LimitKey, Location, SensorType, StoredReading};
+use crate::state::{
+    Account, AccountId, AppState, CommandResult, CommandStatus, LimitKey, Location, SensorType,
+    StoredReading,
+};
 use crate::time::{Now, parse_utc, rfc3339};
 
 const F: Family = Family::Device;
@@ -396,10 +399,8 @@ pub(crate) async fn post_result(
         let f = Fields::new(F, &body);
         f.only(&["command_id", "status", "error_message", "result"])?;
         let command_id = f.string("command_id", 64)?;
-        let status = f.string("status", 16)?;
-        if status != "acked" && status != "failed" {
-            return Err(f.bad("status", "must be acked or failed"));
-        }
+        let status = CommandStatus::parse(f.string("status", 16)?)
+            .ok_or_else(|| f.bad("status", "must be acked or failed"))?;
         let error_message = f.opt_string("error_message", 1_024)?.map(str::to_owned);
         let result = match body.get("result") {
             None | Some(Value::Null) => None,
@@ -422,7 +423,12 @@ pub(crate) async fn post_result(
                 )
             })?;
         if command.result.is_none() {
-            command.result = Some((status.to_owned(), error_message, result, now));
+            command.result = Some(CommandResult {
+                status,
+                error_message,
+                result,
+                reported_at: now,
+            });
             let done = command.clone();
             acc.store.record_command(idx as u32, &done);
         }

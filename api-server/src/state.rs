@@ -212,8 +212,47 @@ pub struct Command {
     pub expires_at: SimTime,
     /// When the device first fetched it (`GET /v1/commands/pending`).
     pub delivered_at: Option<SimTime>,
-    /// The device's result, once reported: (status, error message, result, when).
-    pub result: Option<(String, Option<String>, Option<Value>, SimTime)>,
+    /// The device's result, once reported.
+    pub result: Option<CommandResult>,
+}
+
+/// How a device says a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStatus {
+    /// It ran.
+    Acked,
+    /// It did not (the device says why in the error message).
+    Failed,
+}
+
+impl CommandStatus {
+    /// The device API's name (`acked`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Acked => "acked",
+            CommandStatus::Failed => "failed",
+        }
+    }
+
+    /// The status named `s`, if the device API has one.
+    pub fn parse(s: &str) -> Option<CommandStatus> {
+        [CommandStatus::Acked, CommandStatus::Failed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// A device's report of a command (`POST /v1/commands/result`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandResult {
+    /// How it ended.
+    pub status: CommandStatus,
+    /// The device's message, if any.
+    pub error_message: Option<String>,
+    /// Result data (an object), if any.
+    pub result: Option<Value>,
+    /// When the server received the report.
+    pub reported_at: SimTime,
 }
 
 /// How long a command waits for its device.

@@ -507,7 +507,11 @@ impl Tables {
     ) -> Result<(), TableError> {
         for (device, c) in rows {
             let (status, finished, error) = match c.result {
-                Some((status, error, _, at)) => (status, Some(at.as_millis()), error),
+                Some(r) => (
+                    r.status.as_str().to_owned(),
+                    Some(r.reported_at.as_millis()),
+                    r.error_message,
+                ),
                 None if c.expires_at <= end => {
                     ("expired".to_owned(), Some(c.expires_at.as_millis()), None)
                 }

@@ -323,7 +323,8 @@ async fn commands_are_listed_until_reported_or_expired() {
                 .result
                 .clone()
                 .unwrap()
-                .0
+                .status
+                .as_str()
         })
         .unwrap();
     assert_eq!(kept, "acked");
@@ -489,7 +490,7 @@ impl api_server::store::Store for Archive {
         self.inner.reading_counts(d)
     }
     fn record_command(&mut self, d: u32, c: &api_server::state::Command) {
-        let status = c.result.as_ref().map_or("expired", |r| r.0.as_str());
+        let status = c.result.as_ref().map_or("expired", |r| r.status.as_str());
         let delivered = c.delivered_at.is_some();
         self.log.lock().unwrap().push(format!(
             "command {d} {} {status} delivered={delivered}",
