@@ -141,6 +141,7 @@ impl FacadeIrradiance {
         let sun_up = sun.elevation_deg > 0.0;
         // Light from the sun's direction per unit cos θ (the beam, and
         // Perez's circumsolar disc) and light from everywhere else.
+        // Below the horizon nothing comes from the sun's direction.
         let (from_sun, dome) = if sun_up && w.dhi_w_m2 > 0.0 {
             let z = (90.0 - sun.elevation_deg).to_radians();
             let (f1, f2) = perez_brightening(z, w.dhi_w_m2, w.dni_w_m2);
@@ -159,7 +160,7 @@ impl FacadeIrradiance {
         let mut out = FacadeIrradiance::default();
         for (i, facade) in FACADE_AZIMUTHS_DEG.into_iter().enumerate() {
             let cos_theta = (cos_alt * (sun.azimuth_deg - facade).to_radians().cos()).max(0.0);
-            let direct = if sun_up { from_sun * cos_theta } else { 0.0 };
+            let direct = from_sun * cos_theta;
             out.w_m2[i] = direct + dome;
             // Through glass the circumsolar disc counts as beam.
             out.through_glass_w_m2[i] =

@@ -81,11 +81,15 @@ fn zone(heat_capacity_per_floor: f64, mass_area_factor: f64) -> HomeParams {
     }
 }
 
-fn weather() -> epw::EpwFile {
-    epw::parse(include_str!(
-        "fixtures/USA_CO_Denver.Intl.AP.725650_TMY3.epw"
-    ))
-    .unwrap()
+/// The weather year, parsed once for every test.
+fn weather() -> &'static epw::EpwFile {
+    static FILE: std::sync::OnceLock<epw::EpwFile> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        epw::parse(include_str!(
+            "fixtures/USA_CO_Denver.Intl.AP.725650_TMY3.epw"
+        ))
+        .unwrap()
+    })
 }
 
 /// 1 January 00:00 local standard time (UTC−7) of a non-leap year (2023).
