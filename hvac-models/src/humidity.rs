@@ -113,9 +113,23 @@ impl Moisture {
     /// at home and the coil's sensible cooling `cooling_w` (positive while
     /// cooling; 0 otherwise).
     pub fn step(&mut self, dt_s: f64, w_out: f64, occupants: u32, cooling_w: f64) {
+        self.step_ventilated(dt_s, w_out, occupants, cooling_w, 0.0);
+    }
+
+    /// [`Moisture::step`] with `extra_ach` air changes per hour on top of
+    /// the infiltration (open windows; 0 to 20).
+    pub fn step_ventilated(
+        &mut self,
+        dt_s: f64,
+        w_out: f64,
+        occupants: u32,
+        cooling_w: f64,
+        extra_ach: f64,
+    ) {
+        debug_assert!((0.0..=20.0).contains(&extra_ach), "{extra_ach}");
         let p = &self.params;
         let mass = AIR_DENSITY_KG_M3 * p.volume_m3;
-        let k = p.ach / 3_600.0; // 1/s
+        let k = (p.ach + extra_ach) / 3_600.0; // 1/s
         let gains_kg_s = if occupants > 0 {
             (f64::from(occupants) * p.per_occupant_kg_h + p.household_kg_h) / 3_600.0
         } else {
@@ -156,6 +170,10 @@ mod tests {
         // One time constant (1/ACH = 2 h): 63 % of the way to 0.010.
         m.step(7_200.0, 0.010, 0, 0.0);
         let want = 0.010 - 0.006 * (-1.0f64).exp();
+        assert!((m.ratio() - want).abs() < 1e-12, "{}", m.ratio());
+        // Open windows adding 1.5 h⁻¹ (2 h⁻¹ in all): the same 63 % in 30 min.
+        let mut m = Moisture::new(MoistureParams::default(), 0.004).unwrap();
+        m.step_ventilated(1_800.0, 0.010, 0, 0.0, 1.5);
         assert!((m.ratio() - want).abs() < 1e-12, "{}", m.ratio());
     }
 

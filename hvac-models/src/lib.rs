@@ -3,7 +3,7 @@
 //! that makes a compressor fail, with the ground truth recorded.
 //!
 //! ```text
-//!   sun ──────────┐                       occupancy ──► internal gains
+//!   sun ──────────┐          occupancy ──► internal gains, open windows
 //!   weather ──────┴─► FacadeIrradiance ──► home ◄── relays (firmware)
 //!     synthetic | EPW                        │  ├─ thermal: 2R2C, exact ZOH step
 //!                                            │  └─ equipment: HP / AC / furnace
@@ -30,5 +30,6 @@ pub mod occupancy;
 pub mod params;
 pub mod sun;
 pub mod thermal;
+pub mod ventilation;
 pub mod vibration;
 pub mod weather;

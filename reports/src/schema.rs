@@ -41,6 +41,7 @@ pub const HOMES: TableSpec = TableSpec {
         ("compressor_starts", Kind::Int),
         ("short_cycles", Kind::Int),
         ("bearing_wear_um", Kind::Float),
+        ("windows_open", Kind::Bool),
     ],
 };
 

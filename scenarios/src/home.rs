@@ -27,8 +27,10 @@ use hvac_models::humidity::{
 };
 use hvac_models::occupancy::{Occupancy, Presence};
 use hvac_models::sun::{Site, sun_position};
+use hvac_models::ventilation::{self, Situation, WindowHabit};
 use hvac_models::vibration::{VibrationParams, features_fast, synthesize};
 use hvac_models::weather::WeatherSeries;
+use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use sim_core::exec::{Entity, Outbox};
 use sim_core::{SimDuration, SimRng, SimTime, stream};
@@ -110,6 +112,9 @@ impl ClimateTable {
         })
     }
 }
+/// Ceiling height [m]: a home's air volume is its floor area times this.
+pub const CEILING_M: f64 = 2.5;
+
 /// Occupied comfort band [°C] for discomfort (BOPTEST-style K·h).
 pub const COMFORT_BAND_C: (f64, f64) = (20.0, 25.0);
 
@@ -241,6 +246,8 @@ pub struct Sample {
     pub short_cycles: u64,
     /// Bearing wear [µm].
     pub bearing_um: f64,
+    /// The occupants' windows are open.
+    pub windows_open: bool,
 }
 
 /// What reaches a home.
@@ -303,6 +310,13 @@ pub struct HomeSim {
     outages: Vec<(SimTime, SimTime)>,
     energy_j: f64,
     discomfort_kh: f64,
+    /// The occupants' windows (none when `[fleet] windows` is off).
+    window_habit: Option<WindowHabit>,
+    /// Air changes an hour the open windows add.
+    window_ach: f64,
+    /// The block of the last window decision.
+    window_block: usize,
+    window_rng: SimRng,
 }
 
 impl std::fmt::Debug for HomeSim {
@@ -363,6 +377,8 @@ pub struct HomeContext {
     /// Continue each repaired fault to when it would have failed
     /// (`[evaluation] counterfactuals`).
     pub counterfactuals: bool,
+    /// Occupants open windows (`[fleet] windows`).
+    pub windows: bool,
 }
 
 /// Zigbee sensors of a hub: (api key, IEEE address).
@@ -479,7 +495,19 @@ impl HomeSim {
                 source,
             }
         };
-        let home = Home::new(spec.params, spec.equipment, ctx.initial_c).map_err(err("home"))?;
+        let mut home =
+            Home::new(spec.params, spec.equipment, ctx.initial_c).map_err(err("home"))?;
+        let volume_m3 = spec.params.floor_area_m2 * CEILING_M;
+        // The home's windows: how many it opens, then one draw per block.
+        let mut window_rng = stream(ctx.seed, i, "windows");
+        let (window_habit, window_ach) = if ctx.windows {
+            let ach = ventilation::extra_ach(window_rng.random_range(1..=3));
+            home.allow_windows(ventilation::conductance_w_per_k(ach, volume_m3))
+                .map_err(err("home"))?;
+            (Some(WindowHabit::new(BLOCK.as_secs_f64())), ach)
+        } else {
+            (None, 0.0)
+        };
         let (vibration, degradation_params) = unit(&ctx, i);
         let degradation = Degradation::new(
             degradation_params,
@@ -491,7 +519,7 @@ impl HomeSim {
             .map_err(err("supply"))?;
         let w0 = ctx.climate.at(ctx.start);
         let moisture_params = MoistureParams {
-            volume_m3: spec.params.floor_area_m2 * 2.5,
+            volume_m3,
             ..MoistureParams::default()
         };
         let moisture = Moisture::new(
@@ -580,6 +608,10 @@ impl HomeSim {
             outages: ctx.outages,
             energy_j: 0.0,
             discomfort_kh: 0.0,
+            window_habit,
+            window_ach,
+            window_block: usize::MAX,
+            window_rng,
         })
     }
 
@@ -664,6 +696,32 @@ impl HomeSim {
         (self.presence.1, self.presence.2)
     }
 
+    /// The occupants' windows for the grid step from `t0`: re-decided once
+    /// per block (one draw from the home's "windows" stream each), closed at
+    /// once whenever the system runs.
+    fn windows_at(&mut self, t0: SimTime, presence: Presence, outdoor_c: f64) {
+        let Some(habit) = &mut self.window_habit else {
+            return;
+        };
+        let system_running = self.relays.y_compressor || self.relays.w_heat;
+        let block = self.climate.index(t0);
+        if block != self.window_block {
+            self.window_block = block;
+            let u: f64 = self.window_rng.random();
+            let situation = Situation {
+                occupied: presence != Presence::Away,
+                indoor_c: self.home.air_c(),
+                outdoor_c,
+                system_running,
+                comfort_low_c: COMFORT_BAND_C.0,
+            };
+            habit.decide(&situation, u);
+        } else if system_running {
+            habit.close();
+        }
+        self.home.set_windows_open(habit.is_open());
+    }
+
     /// Integrates the physics on the home's grid (the control interval,
     /// anchored at the run's start) up to the last grid point at or before
     /// `t1`: one step length, so the exact 2R2C discretisation is computed
@@ -680,6 +738,7 @@ impl HomeSim {
                 presence,
                 occupants,
             };
+            self.windows_at(t0, presence, block.outdoor_c);
             let health = self.degradation.health();
             let step = self.home.step(t0, dt, self.relays, &surroundings, &health);
             let secs = dt.as_secs_f64();
@@ -717,7 +776,13 @@ impl HomeSim {
                 out.send(self.t, Message::Record(record));
             }
             let cooling_w = (-step.equipment.q_air_w).max(0.0);
-            self.moisture.step(secs, block.w_out, occupants, cooling_w);
+            let extra_ach = if self.home.windows_open() {
+                self.window_ach
+            } else {
+                0.0
+            };
+            self.moisture
+                .step_ventilated(secs, block.w_out, occupants, cooling_w, extra_ach);
             self.power_w = step.equipment.electric_w();
             self.unit_w = step.equipment.compressor_w;
             if self.unit_w > 0.0 {
@@ -808,6 +873,7 @@ impl HomeSim {
             starts: runtime.starts,
             short_cycles: runtime.short_cycles,
             bearing_um: self.degradation.bearing_wear_um(),
+            windows_open: self.home.windows_open(),
         }
     }
 

@@ -346,6 +346,7 @@ fn build_homes(
             fidelity: s.sensing.vibration,
             sensor_faults: s.sensing.faults.clone(),
             counterfactuals: s.evaluation.counterfactuals,
+            windows: s.fleet.windows,
         };
         homes.push(HomeSim::new(spec, ctx)?);
     }

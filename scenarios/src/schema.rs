@@ -171,6 +171,9 @@ pub struct Fleet {
     pub mode: String,
     /// The setpoint they set [°F] (auto: heat 2 °F below, cool 2 °F above).
     pub setpoint_f: i64,
+    /// Occupants open windows when the outdoor air is cooler and the system
+    /// idle (hvac-models `ventilation`).
+    pub windows: bool,
 }
 
 impl Default for Fleet {
@@ -204,6 +207,7 @@ impl Default for Fleet {
             initial_indoor_c: 21.0,
             mode: "auto".into(),
             setpoint_f: 72,
+            windows: true,
         }
     }
 }

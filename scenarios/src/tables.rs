@@ -269,6 +269,7 @@ impl Tables {
                     V::Int(s.starts as i64),
                     V::Int(s.short_cycles as i64),
                     V::Float(s.bearing_um),
+                    V::Bool(s.windows_open),
                 ])?,
                 Record::FaultOnset { home, kind, at } => {
                     *self.counts.onsets.entry(kind.as_str()).or_default() += 1;

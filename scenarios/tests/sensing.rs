@@ -351,8 +351,9 @@ fn run_text(text: &str, tag: &str) -> serde_json::Value {
 fn a_waveform_fleet_runs_through_the_firmware_extractor_and_ranks_models_as_fast_does() {
     // One small bearing fleet both ways: in waveform mode every report is
     // the firmware's own FeatureExtractor's work on a synthesised window.
-    // Each model's F1 on one lies within the other's 95 % bootstrap
-    // interval (the runs share their seed, not their noise).
+    // Each model that reads the features has its F1 on one within the
+    // other's 95 % bootstrap interval (the runs share their seed, not
+    // their noise).
     let server = "predictor = \"threshold\"\nshadow_predictors = [\"trend\"]";
     let fast = common::bearings(5, 5, server);
     let wave = format!("{fast}\n[sensing]\nvibration = \"waveform\"\n");
@@ -373,6 +374,12 @@ fn a_waveform_fleet_runs_through_the_firmware_extractor_and_ranks_models_as_fast
         let (Some(fx), Some(fy)) = (x["f1"].as_f64(), y["f1"].as_f64()) else {
             continue;
         };
+        // `random` reads no feature (seeded draws at the primary's alert
+        // rate): on twelve homes its F1 is the draws' luck, which no
+        // agreement of the features can bound.
+        if x["name"] == "random" {
+            continue;
+        }
         let within = |v: f64, m: &serde_json::Value| {
             let i = &m["intervals"]["f1"];
             i[0].as_f64().is_some_and(|lo| lo <= v + 1e-9)
