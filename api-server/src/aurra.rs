@@ -192,7 +192,7 @@ pub(crate) async fn get_status(
             Ok(json!({
                 "temperature": temperature_f,
                 "humidity": humidity,
-                "mode": d.thermostat.mode,
+                "mode": d.thermostat.mode.as_str(),
                 "eco_mode": d.thermostat.eco_mode,
                 "status": if d.online(now) { "active" } else { "offline" },
             }))

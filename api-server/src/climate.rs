@@ -68,6 +68,7 @@ use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Authz, Fields, json_object, respond};
 use crate::state::{AppState, Device};
+use crate::thermostat::Mode;
 use crate::time::{Now, rfc3339};
 
 const F: Family = Family::Aurra;
@@ -480,13 +481,13 @@ pub(crate) async fn post_optimize(
             let d = acc.device(&device_id).ok_or_else(|| {
                 ApiError::new(F, Kind::NotFound, format!("device_id {device_id} does not exist in your account."))
             })?;
-            let mode = d.thermostat.mode.clone();
-            if mode == "off" {
+            let mode = d.thermostat.mode;
+            if mode == Mode::Off {
                 return Err(ApiError::new(F, Kind::Conflict, format!("device_id {device_id} is off: there is nothing to optimise.")));
             }
             let setpoint = d.thermostat.setpoint_f;
-            let heat_f = comfort.0.unwrap_or(if mode == "heat" { setpoint } else { 68 });
-            let cool_f = comfort.1.unwrap_or(if mode == "cool" { setpoint } else { 76 });
+            let heat_f = comfort.0.unwrap_or(if mode == Mode::Heat { setpoint } else { 68 });
+            let cool_f = comfort.1.unwrap_or(if mode == Mode::Cool { setpoint } else { 76 });
             if heat_f > cool_f {
                 return Err(bad("comfort.heat_f must not exceed comfort.cool_f"));
             }
@@ -508,10 +509,10 @@ pub(crate) async fn post_optimize(
                     let t = now + SimDuration::from_hours(k as u64);
                     let (hour, weekday) = local_hour(t, &tz);
                     let outdoor_f = outdoor[k];
-                    let heating = match mode.as_str() {
-                        "heat" => true,
-                        "cool" => false,
-                        _ => outdoor_f < (heat_f + cool_f) as f64 / 2.0,
+                    let heating = match mode {
+                        Mode::Heat => true,
+                        Mode::Cool => false,
+                        Mode::Auto | Mode::Off => outdoor_f < (heat_f + cool_f) as f64 / 2.0,
                     };
                     Hour {
                         outdoor_f,
@@ -558,13 +559,13 @@ pub(crate) async fn post_optimize(
                 })
                 .collect();
             let applied = if apply {
-                crate::thermostat::set_setpoint(acc, &device_id, plan[0], &mode, now)
+                crate::thermostat::set_setpoint(acc, &device_id, plan[0], mode, now)
                     .map(|id| json!({"command_id": id, "setpoint_f": plan[0]}))
             } else {
                 None
             };
             Ok(json!({
-                "device_id": device_id, "mode": mode, "objective": objective, "horizon_hours": horizon,
+                "device_id": device_id, "mode": mode.as_str(), "objective": objective, "horizon_hours": horizon,
                 "generated_at": rfc3339(now), "comfort": {"heat_f": heat_f, "cool_f": cool_f},
                 "plan": steps, "expected": totals_json(&expected), "baseline": totals_json(&baseline),
                 "savings_percent": savings, "currency": acc.tariff.currency,

@@ -65,6 +65,7 @@ use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
 use crate::state::{Account, SensorType, StoredReading};
+use crate::thermostat::Mode;
 use crate::time::rfc3339;
 use crate::webhooks::{DeliveryRecord, Target};
 
@@ -892,15 +893,19 @@ fn command(
         "set_setpoint" => crate::thermostat::set_setpoint(
             acc,
             device_id,
+            // Checked when the automation was created (`check_command`).
             p["temperature"].as_i64().unwrap_or(68),
-            p["mode"].as_str().unwrap_or("heat"),
+            p["mode"].as_str().and_then(Mode::parse).unwrap_or_default(),
             now,
         ),
         "set_eco" => crate::thermostat::set_eco(acc, device_id, p.clone(), now),
         "set_mode" => {
             let mode = p["mode"].clone();
-            if let (Some(d), Some(m)) = (acc.device_mut(device_id), mode.as_str()) {
-                d.thermostat.mode = m.to_owned();
+            if let (Some(d), Some(m)) = (
+                acc.device_mut(device_id),
+                mode.as_str().and_then(Mode::parse),
+            ) {
+                d.thermostat.mode = m;
             }
             acc.enqueue_command(device_id, "config_update", json!({"mode": mode}), now)
         }

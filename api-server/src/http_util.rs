@@ -218,6 +218,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string field among `allowed`, turned into its typed value by
+    /// `parse` (which must accept every name in `allowed`).
+    pub(crate) fn parsed<T>(
+        &self,
+        field: &str,
+        allowed: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ApiError> {
+        let v = self.one_of(field, allowed)?;
+        parse(v).ok_or_else(|| self.bad(field, &format!("must be one of {}", allowed.join(", "))))
+    }
+
     /// A non-empty array field whose items are all among `allowed`.
     pub(crate) fn list_of(&self, field: &str, allowed: &[&str]) -> Result<(), ApiError> {
         let items = self

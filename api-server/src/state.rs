@@ -294,8 +294,8 @@ pub struct Device {
 /// What integrations have asked of a thermostat.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thermostat {
-    /// `heat`, `cool`, `auto` or `off`.
-    pub mode: String,
+    /// The operating mode.
+    pub mode: crate::thermostat::Mode,
     /// Target temperature [°F], 40–90.
     pub setpoint_f: i64,
     /// Eco Mode on.
@@ -308,7 +308,7 @@ impl Default for Thermostat {
     /// Heat at 68 °F, Eco off: the firmware's factory settings.
     fn default() -> Self {
         Thermostat {
-            mode: "heat".into(),
+            mode: crate::thermostat::Mode::Heat,
             setpoint_f: 68,
             eco_mode: false,
             schedule: None,

@@ -28,9 +28,11 @@ use sim_core::SimTime;
 
 const F: Family = Family::Aurra;
 const SCOPE: &[&str] = &["comfort:write"];
+pub use api_core::thermostat::Mode;
+
 /// The thermostat modes of the AURRA API (`mode` of setpoints, schedules and
 /// automations' actions): the one list every check reads.
-pub const MODES: [&str; 4] = ["heat", "cool", "auto", "off"];
+pub const MODES: [&str; 4] = Mode::NAMES;
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 fn not_found(device_id: &str) -> ApiError {
@@ -86,18 +88,18 @@ pub(crate) fn set_setpoint(
     acc: &mut Account,
     device_id: &str,
     temperature: i64,
-    mode: &str,
+    mode: Mode,
     now: SimTime,
 ) -> Option<String> {
-    let payload = json!({"setpoint": {"temperature": temperature, "mode": mode}});
+    let payload = json!({"setpoint": {"temperature": temperature, "mode": mode.as_str()}});
     let command_id = acc.enqueue_command(device_id, "config_update", payload, now)?;
     let old_temp = acc.device_mut(device_id).map(|d| {
         let old = d.thermostat.setpoint_f;
         d.thermostat.setpoint_f = temperature;
-        d.thermostat.mode = mode.to_owned();
+        d.thermostat.mode = mode;
         old
     });
-    let data = json!({"device_id": device_id, "old_temp": old_temp, "new_temp": temperature, "mode": mode});
+    let data = json!({"device_id": device_id, "old_temp": old_temp, "new_temp": temperature, "mode": mode.as_str()});
     crate::webhooks::emit(acc, "thermostat.temperature_change", data, now);
     Some(command_id)
 }
@@ -155,11 +157,11 @@ pub(crate) async fn post_setpoint(
         let f = Fields::new(F, &body);
         f.only(&["temperature", "mode"])?;
         let temperature = f.integer_in("temperature", 40, 90)?;
-        let mode = f.one_of("mode", &MODES)?;
+        let mode = f.parsed("mode", &MODES, Mode::parse)?;
         let command_id = set_setpoint(acc, &device_id, temperature, mode, now)
             .ok_or_else(|| not_found(&device_id))?;
         Ok(
-            json!({"device_id": device_id, "temperature": temperature, "mode": mode, "command_id": command_id, "timestamp": rfc3339(now)}),
+            json!({"device_id": device_id, "temperature": temperature, "mode": mode.as_str(), "command_id": command_id, "timestamp": rfc3339(now)}),
         )
     })?;
     Ok(respond(StatusCode::OK, value, Some(rate)))

@@ -8,6 +8,8 @@ use hvac_models::occupancy::{Lifestyle, OccupancyParams};
 use rand::RngExt;
 use sim_core::{SimRng, stream};
 
+use api_server::thermostat::Mode;
+
 use crate::load::Invalid;
 use crate::schema::{Fleet, Scenario};
 use crate::validate::weights;
@@ -42,6 +44,8 @@ pub struct HomeSpec {
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,
+    /// The thermostat mode the homeowner set at installation.
+    pub mode: Mode,
 }
 
 /// The fleet's weighted choices as types: `[fleet]`'s archetype, equipment
@@ -53,6 +57,7 @@ pub struct FleetMix {
     archetypes: Vec<(Archetype, f64)>,
     equipment: Vec<(SystemKind, f64)>,
     lifestyles: Vec<(Lifestyle, f64)>,
+    mode: Mode,
 }
 
 impl FleetMix {
@@ -74,6 +79,14 @@ impl FleetMix {
                 &Lifestyle::ALL,
                 |l| l.as_str(),
             )?,
+            mode: Mode::parse(&fleet.mode).ok_or_else(|| Invalid {
+                key: "fleet.mode".into(),
+                message: format!(
+                    "{:?} is not a mode; expected one of {}",
+                    fleet.mode,
+                    Mode::NAMES.join(", ")
+                ),
+            })?,
         })
     }
 }
@@ -155,6 +168,7 @@ pub(crate) fn home(s: &Scenario, mix: &FleetMix, index: usize) -> HomeSpec {
         api_key: format!("dk_{}", hex128(&mut keys)),
         client_id: format!("fw-{index:05}"),
         client_secret: format!("sk_{}", hex128(&mut keys)),
+        mode: mix.mode,
     }
 }
 
@@ -228,6 +242,16 @@ mod tests {
             e.message,
             "unknown name; expected one of apartment, townhouse, older_detached, new_detached"
         );
+        // The mode too: named with the allowed list, never defaulted.
+        s.fleet.archetypes = scenario(10).fleet.archetypes;
+        s.fleet.mode = "heat_cool".into();
+        let e = FleetMix::new(&s.fleet).unwrap_err();
+        assert_eq!(e.key, "fleet.mode");
+        assert_eq!(
+            e.message,
+            "\"heat_cool\" is not a mode; expected one of heat, cool, auto, off"
+        );
+        s.fleet.mode = "cool".into();
         // Only the weighted choices are drawn.
         s.fleet.archetypes = [("townhouse".to_owned(), 2.0), ("apartment".to_owned(), 0.0)]
             .into_iter()
@@ -240,6 +264,7 @@ mod tests {
             assert_eq!(h.archetype, Archetype::Townhouse);
             assert_eq!(h.equipment.kind, SystemKind::AcGasFurnace);
             assert_eq!(h.occupancy.lifestyle, Lifestyle::HomeAllDay);
+            assert_eq!(h.mode, Mode::Cool);
         }
     }
 

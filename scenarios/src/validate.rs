@@ -237,21 +237,11 @@ fn gates(s: &Scenario) -> Result<(), Invalid> {
 fn fleet(s: &Scenario) -> Result<(), Invalid> {
     let f = &s.fleet;
     within("fleet.homes", f64::from(f.homes), 1.0, 100_000.0)?;
+    // The weights of archetypes, equipment and lifestyles, and the mode.
     crate::fleet::FleetMix::new(f)?;
     within("fleet.parameter_spread", f.parameter_spread, 0.0, 0.5)?;
     within("fleet.hub_share", f.hub_share, 0.0, 1.0)?;
     within("fleet.initial_indoor_c", f.initial_indoor_c, 5.0, 35.0)?;
-    let modes = api_server::thermostat::MODES;
-    if !modes.contains(&f.mode.as_str()) {
-        return Err(bad(
-            "fleet.mode",
-            format!(
-                "{:?} is not a mode; expected one of {}",
-                f.mode,
-                modes.join(", ")
-            ),
-        ));
-    }
     within("fleet.setpoint_f", f.setpoint_f as f64, 40.0, 90.0)?;
     if f.locations.is_empty() {
         return Err(bad("fleet.locations", "needs at least one location"));

@@ -11,6 +11,7 @@
 //!   api-core ── credentials   hashed secrets, constant-time checks
 //!            ├─ ratelimit     fixed-window limits per key
 //!            ├─ records       reports the server keeps
+//!            ├─ thermostat    the operating mode, one type for every check
 //!            └─ predictors    failure predictors over the records
 //! ```
 //!
@@ -22,3 +23,4 @@ pub mod credentials;
 pub mod predictors;
 pub mod ratelimit;
 pub mod records;
+pub mod thermostat;

@@ -223,11 +223,10 @@ pub fn provision(
         state
             .with_account(acc, |a| {
                 // The homeowner's setting at installation.
-                let payload =
-                    json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": s.fleet.mode}});
+                let payload = json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": h.mode.as_str()}});
                 a.enqueue_command(&h.device_id, "config_update", payload, start);
                 if let Some(d) = a.device_mut(&h.device_id) {
-                    d.thermostat.mode = s.fleet.mode.clone();
+                    d.thermostat.mode = h.mode;
                     d.thermostat.setpoint_f = s.fleet.setpoint_f;
                     d.settings.reporting_interval_seconds = s.firmware.reporting_interval_s;
                     d.settings.timezone = loc.timezone.clone();
