@@ -379,7 +379,7 @@ pub(crate) async fn get_pending(
                     command_id: &c.command_id,
                     expires_at: rfc3339(c.expires_at),
                     payload: &c.payload,
-                    kind: &c.kind,
+                    kind: c.kind.as_str(),
                 }
             })
             .collect();

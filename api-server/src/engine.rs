@@ -64,6 +64,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sim_core::{SimDuration, SimTime};
 
+use crate::state::CommandKind;
 use crate::state::{Account, SensorType, StoredReading};
 use crate::thermostat::Mode;
 use crate::time::rfc3339;
@@ -907,17 +908,22 @@ fn command(
             ) {
                 d.thermostat.mode = m;
             }
-            acc.enqueue_command(device_id, "config_update", json!({"mode": mode}), now)
+            acc.enqueue_command(
+                device_id,
+                CommandKind::ConfigUpdate,
+                json!({"mode": mode}),
+                now,
+            )
         }
         "set_fan" => acc.enqueue_command(
             device_id,
-            "config_update",
+            CommandKind::ConfigUpdate,
             json!({"fan": p["fan"].clone()}),
             now,
         ),
         "config_update" | "reboot" | "factory_reset" | "diagnostics" => {
             let payload = if p.is_null() { json!({}) } else { p.clone() };
-            acc.enqueue_command(device_id, tool, payload, now)
+            acc.enqueue_command(device_id, CommandKind::from_name(tool), payload, now)
         }
         other => {
             // A module's tool: queued as its own command type with the
@@ -926,7 +932,12 @@ fn command(
             if let Some(m) = module_id {
                 payload.insert("moduleId".into(), Value::String(m.to_owned()));
             }
-            acc.enqueue_command(device_id, other, Value::Object(payload), now)
+            acc.enqueue_command(
+                device_id,
+                CommandKind::Module(other.into()),
+                Value::Object(payload),
+                now,
+            )
         }
     };
     if queued.is_some() {

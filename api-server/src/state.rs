@@ -14,6 +14,7 @@
 //! account's own seeded stream, so ids do not depend on how accounts are
 //! spread over threads.
 
+pub use api_core::commands::CommandKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -202,8 +203,8 @@ pub struct StoredReading {
 pub struct Command {
     /// Id (a UUID).
     pub command_id: String,
-    /// `reboot`, `config_update`, `factory_reset` or `diagnostics`.
-    pub kind: String,
+    /// What it asks of the device.
+    pub kind: CommandKind,
     /// Payload object.
     pub payload: Value,
     /// When it was created.
@@ -538,7 +539,7 @@ impl Account {
     pub fn enqueue_command(
         &mut self,
         device_id: &str,
-        kind: &str,
+        kind: CommandKind,
         payload: Value,
         now: SimTime,
     ) -> Option<String> {
@@ -557,7 +558,7 @@ impl Account {
         });
         device.commands.push(Command {
             command_id: command_id.clone(),
-            kind: kind.to_owned(),
+            kind,
             payload,
             created_at: now,
             expires_at: now + COMMAND_TTL,

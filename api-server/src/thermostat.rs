@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Authz, Fields, is_hhmm, json_object, respond};
-use crate::state::{Account, AppState};
+use crate::state::{Account, AppState, CommandKind};
 use crate::time::{Now, rfc3339};
 use sim_core::SimTime;
 
@@ -92,7 +92,7 @@ pub(crate) fn set_setpoint(
     now: SimTime,
 ) -> Option<String> {
     let payload = json!({"setpoint": {"temperature": temperature, "mode": mode.as_str()}});
-    let command_id = acc.enqueue_command(device_id, "config_update", payload, now)?;
+    let command_id = acc.enqueue_command(device_id, CommandKind::ConfigUpdate, payload, now)?;
     let old_temp = acc.device_mut(device_id).map(|d| {
         let old = d.thermostat.setpoint_f;
         d.thermostat.setpoint_f = temperature;
@@ -116,7 +116,12 @@ pub(crate) fn set_eco(
 ) -> Option<String> {
     let enabled = eco["enabled"].as_bool().unwrap_or(false);
     let data = json!({"device_id": device_id, "enabled": enabled, "heat_limit": eco.get("heat_limit"), "cool_limit": eco.get("cool_limit")});
-    let command_id = acc.enqueue_command(device_id, "config_update", json!({"eco": eco}), now)?;
+    let command_id = acc.enqueue_command(
+        device_id,
+        CommandKind::ConfigUpdate,
+        json!({"eco": eco}),
+        now,
+    )?;
     if let Some(d) = acc.device_mut(device_id) {
         d.thermostat.eco_mode = enabled;
     }
@@ -252,7 +257,7 @@ pub(crate) async fn post_schedule_sync(
         let command_id = acc
             .enqueue_command(
                 &device_id,
-                "config_update",
+                CommandKind::ConfigUpdate,
                 json!({"schedule": schedule.clone()}),
                 now,
             )

@@ -522,7 +522,7 @@ impl Tables {
                 t(c.created_at),
                 device_text(device_ids, device),
                 V::Text(c.command_id),
-                V::Text(c.kind),
+                V::Text(c.kind.to_string()),
                 V::Text(status),
                 V::OptInt(c.delivered_at.map(SimTime::as_millis)),
                 V::OptInt(finished),

@@ -8,7 +8,8 @@
 //!   api-server (axum: routes, extractors, error envelopes, OpenAPI)
 //!        │
 //!        ▼
-//!   api-core ── credentials   hashed secrets, constant-time checks
+//!   api-core ── commands      what a command asks of a device
+//!            ├─ credentials   hashed secrets, constant-time checks
 //!            ├─ ratelimit     fixed-window limits per key
 //!            ├─ records       reports the server keeps
 //!            ├─ thermostat    the operating mode, one type for every check
@@ -19,6 +20,7 @@
 //! the server's domain (accounts, store, webhooks, OTA, automations) moves
 //! in as it is separated from its handlers.
 
+pub mod commands;
 pub mod credentials;
 pub mod predictors;
 pub mod ratelimit;

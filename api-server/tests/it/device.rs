@@ -1,6 +1,7 @@
 //! The device API: telemetry, settings, commands, its envelope and limits.
 
 use api_server::ServerConfig;
+use api_server::state::CommandKind;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -277,7 +278,12 @@ async fn commands_are_listed_until_reported_or_expired() {
     let id = api
         .state
         .with_account(0, |a| {
-            a.enqueue_command("aurra_001", "reboot", json!({"delay_seconds": 5}), t0())
+            a.enqueue_command(
+                "aurra_001",
+                CommandKind::Reboot,
+                json!({"delay_seconds": 5}),
+                t0(),
+            )
         })
         .unwrap()
         .unwrap();
@@ -354,7 +360,7 @@ async fn commands_are_listed_until_reported_or_expired() {
     // Commands expire after 24 h.
     api.state
         .with_account(0, |a| {
-            a.enqueue_command("aurra_001", "diagnostics", json!({}), t0())
+            a.enqueue_command("aurra_001", CommandKind::Diagnostics, json!({}), t0())
         })
         .unwrap();
     api.advance(86_400);
@@ -511,7 +517,9 @@ async fn finished_and_expired_commands_are_archived_once() {
     }));
     let enqueue = |kind: &str, at| {
         api.state
-            .with_account(0, |a| a.enqueue_command("aurra_001", kind, json!({}), at))
+            .with_account(0, |a| {
+                a.enqueue_command("aurra_001", CommandKind::from_name(kind), json!({}), at)
+            })
             .unwrap()
             .unwrap()
     };

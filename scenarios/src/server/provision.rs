@@ -224,7 +224,12 @@ pub fn provision(
             .with_account(acc, |a| {
                 // The homeowner's setting at installation.
                 let payload = json!({"setpoint": {"temperature": s.fleet.setpoint_f, "mode": h.mode.as_str()}});
-                a.enqueue_command(&h.device_id, "config_update", payload, start);
+                a.enqueue_command(
+                    &h.device_id,
+                    api_server::state::CommandKind::ConfigUpdate,
+                    payload,
+                    start,
+                );
                 if let Some(d) = a.device_mut(&h.device_id) {
                     d.thermostat.mode = h.mode;
                     d.thermostat.setpoint_f = s.fleet.setpoint_f;
