@@ -25,6 +25,7 @@ use sim_core::{SimDuration, SimTime};
 
 use crate::error::{ApiError, Family, Kind, LimitScope, RateInfo};
 use crate::http_util::{Authz, Fields, bearer, body_bytes, json_object, respond, typed};
+use crate::journal::Event;
 use crate::state::{
     Account, AccountId, AppState, CommandResult, CommandStatus, LimitKey, Location, SensorType,
     StoredReading,
@@ -232,6 +233,14 @@ pub(crate) async fn post_telemetry(
         let accepted = readings.len();
         device.note_latest(&readings);
         crate::engine::on_readings(acc, idx, &readings, now);
+        if acc.journal.wants_readings() {
+            for r in &readings {
+                acc.journal.push(Event::ReadingStored {
+                    device: idx as u32,
+                    reading: r.clone(),
+                });
+            }
+        }
         acc.store.append_readings(idx as u32, readings);
         Ok(respond(
             StatusCode::OK,
@@ -430,7 +439,10 @@ pub(crate) async fn post_result(
                 reported_at: now,
             });
             let done = command.clone();
-            acc.store.record_command(idx as u32, &done);
+            acc.journal.push(Event::CommandEnded {
+                device: idx as u32,
+                command: done,
+            });
         }
         Ok(respond(
             StatusCode::OK,

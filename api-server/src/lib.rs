@@ -24,8 +24,10 @@
 //! virtual arrival time ([`time::RequestTime`]) and requests of different
 //! accounts run in parallel (each account is its own lock). What the
 //! simulator swaps in: the webhook sink ([`webhooks::WebhookSink`]), the
-//! store ([`store::Store`]), the predictors ([`predictors::Predictor`]) and a
-//! weather forecast ([`climate::Forecast`]).
+//! predictors ([`predictors::Predictor`]) and a weather forecast
+//! ([`climate::Forecast`]); what it reads back between windows is each
+//! account's [`journal`] (readings stored, predictions made, features
+//! computed, commands ended), not the store.
 
 pub use api_core::{credentials, predictors, ratelimit};
 
@@ -38,6 +40,7 @@ pub mod ecosystem;
 pub mod engine;
 pub mod error;
 pub(crate) mod http_util;
+pub mod journal;
 pub mod openapi;
 pub mod ota;
 pub mod predictive;

@@ -4,8 +4,9 @@
 //! **Models**: the server runs a primary [`Predictor`] and any number of
 //! shadow predictors (see [`crate::predictors`]); each device has one model
 //! of each ([`Models`]), fed every diagnostics report the device submits.
-//! Every prediction is handed to the store ([`crate::store::Store::record_prediction`],
-//! with the model's index: 0 is the primary), so shadow models can be
+//! Every prediction goes to the account's journal
+//! ([`crate::journal::Event::PredictionMade`], with the model's index: 0 is
+//! the primary), so shadow models can be
 //! scored against the same ground truth; only the primary's predictions
 //! raise alerts and answer `GET /v1/predictive/hvac/{device_id}/status`.
 //! When an alert of a device is resolved (the seed: "technician confirms
@@ -35,6 +36,7 @@ use sim_core::clock::Stopwatch;
 use crate::aurra::authorize;
 use crate::error::{ApiError, Family, Kind};
 use crate::http_util::{Authz, Fields, json_object, respond};
+use crate::journal::Event;
 use crate::predictors::features::NAMES;
 pub use crate::predictors::{DeviceModel, Prediction, Predictor, Sample};
 use crate::state::{Account, AppState, Tier};
@@ -209,7 +211,11 @@ pub(crate) fn assess(
         {
             slot.features_at = Some(ms);
             if record {
-                acc.store.record_features(device_index as u32, now, &values);
+                acc.journal.push(Event::FeaturesComputed {
+                    device: device_index as u32,
+                    at: now,
+                    values: values.to_vec(),
+                });
             }
             if queue {
                 models.rows.push(FeatureRow {
@@ -235,9 +241,15 @@ pub(crate) fn assess(
         cost.nanos += watch.elapsed_ns();
         cost.reports += 1;
         cost.predictions += scratch.len() as u64;
-        for p in &scratch {
-            acc.store
-                .record_prediction(device_index as u32, now, m as u16, p);
+        if acc.journal.is_on() {
+            for p in &scratch {
+                acc.journal.push(Event::PredictionMade {
+                    device: device_index as u32,
+                    at: now,
+                    model: m as u16,
+                    prediction: p.clone(),
+                });
+            }
         }
         if m == 0 {
             for p in &scratch {
@@ -265,12 +277,12 @@ pub fn apply(
     prediction: Prediction,
     now: SimTime,
 ) {
-    acc.store.record_prediction(
-        device_index as u32,
-        now,
-        u16::try_from(model).unwrap_or(u16::MAX),
-        &prediction,
-    );
+    acc.journal.push(Event::PredictionMade {
+        device: device_index as u32,
+        at: now,
+        model: u16::try_from(model).unwrap_or(u16::MAX),
+        prediction: prediction.clone(),
+    });
     if let Some(cost) = acc.models.cost.get_mut(model) {
         cost.predictions += 1;
     }

@@ -23,6 +23,7 @@ use serde_json::Value;
 use sim_core::{Clock, SimDuration, SimRng, SimTime, stream};
 
 use crate::credentials::{SecretHash, hex};
+use crate::journal::Event;
 use crate::ratelimit::Limiter;
 pub use api_core::records::{EnergyReport, VibrationReport};
 
@@ -363,10 +364,12 @@ pub struct ServerConfig {
     /// the default in-memory store keeps per device; older ones are evicted
     /// (and counted).
     pub telemetry_retention: usize,
-    /// Hand each device's engineered diagnostics features to the store at
-    /// most once an hour ([`crate::store::Store::record_features`]), for a
-    /// labelled dataset.
+    /// Compute each device's engineered diagnostics features at most once
+    /// an hour into the journal ([`crate::journal::Event::FeaturesComputed`]),
+    /// for a labelled dataset.
     pub record_features: bool,
+    /// What each account's journal keeps (`None`: nothing).
+    pub journal: Option<crate::journal::JournalConfig>,
 }
 
 impl Default for ServerConfig {
@@ -377,6 +380,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 256 * 1024,
             telemetry_retention: 100_000,
             record_features: false,
+            journal: None,
         }
     }
 }
@@ -425,6 +429,8 @@ pub struct Account {
     pub automations: Vec<crate::automations::Automation>,
     /// Readings and diagnostics submitted by the account's devices.
     pub store: Box<dyn crate::store::Store>,
+    /// What happened, for the callers that read it (see [`crate::journal`]).
+    pub journal: crate::journal::Journal,
     /// The automation engine's runs, outbox and log.
     pub engine: crate::engine::Engine,
     /// No time-driven work is due before this (see [`AppState::tick_account`]);
@@ -545,14 +551,19 @@ impl Account {
     ) -> Option<String> {
         let index = *self.device_ids.get(device_id)?;
         let command_id = self.uuid();
-        let Account { devices, store, .. } = self;
+        let Account {
+            devices, journal, ..
+        } = self;
         let device = devices.get_mut(index as usize)?;
         // Commands past their 24 h go (the list stays bounded): finished
         // ones were archived when they finished, unanswered ones now.
         device.commands.retain(|c| {
             let live = c.expires_at > now;
             if !live && c.result.is_none() {
-                store.record_command(index, c);
+                journal.push(Event::CommandEnded {
+                    device: index,
+                    command: c.clone(),
+                });
             }
             live
         });
@@ -814,6 +825,7 @@ impl AppState {
             voice_links: Vec::new(),
             automations: Vec::new(),
             store: (self.0.store)(id),
+            journal: crate::journal::Journal::new(self.0.config.journal),
             engine: crate::engine::Engine::default(),
             wake: SimTime::MAX,
             limits_swept: SimTime::EPOCH,
@@ -830,6 +842,16 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
             .cloned()
+    }
+
+    /// Takes account `id`'s journal: the events since the last drain,
+    /// oldest first, and how many it has dropped in all because it was
+    /// full (see [`crate::journal`]).
+    pub fn drain_journal(&self, id: AccountId) -> Option<(Vec<Event>, u64)> {
+        self.with_account(id, |acc| {
+            let events = acc.journal.drain().collect();
+            (events, acc.journal.lost())
+        })
     }
 
     /// Runs `f` with the account locked.

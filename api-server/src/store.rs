@@ -12,18 +12,16 @@
 //! retention bound per device ([`ServerConfig::telemetry_retention`]
 //! readings, as many vibration and energy reports). Beyond it the oldest
 //! record is evicted and counted (`evicted`), so memory stays bounded on long
-//! runs; the simulator's runner installs a store that also streams every
-//! record to disk before it can be evicted.
+//! runs. What happened to the records (stored, predicted on, ended) is told
+//! by the account's journal ([`crate::journal`]), which the simulator's
+//! runner drains into its tables before anything can be evicted.
 //!
 //! [`ServerConfig::telemetry_retention`]: crate::state::ServerConfig::telemetry_retention
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use sim_core::SimTime;
-
-use crate::predictive::Prediction;
-use crate::state::{AccountId, Command, EnergyReport, StoredReading, VibrationReport};
+use crate::state::{AccountId, EnergyReport, StoredReading, VibrationReport};
 
 /// Counts of one kind of record for a device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,27 +48,6 @@ pub trait Store: Send + std::fmt::Debug {
     fn energy(&self, device: u32) -> &VecDeque<EnergyReport>;
     /// Reading counts of a device.
     fn reading_counts(&self, device: u32) -> Counts;
-    /// Notes a prediction that model `model` (the server's predictor index:
-    /// 0 is the primary, then the shadows) made for a device at `at` (a
-    /// store that archives them keeps it; the default forgets it).
-    fn record_prediction(&mut self, device: u32, at: SimTime, model: u16, prediction: &Prediction) {
-        let _ = (device, at, model, prediction);
-    }
-    /// Notes device `device`'s engineered features at `at`, in the order of
-    /// [`crate::predictors::features::NAMES`] (NaN: not known yet); only
-    /// when [`ServerConfig::record_features`] is set. The default forgets
-    /// them.
-    ///
-    /// [`ServerConfig::record_features`]: crate::state::ServerConfig::record_features
-    fn record_features(&mut self, device: u32, at: SimTime, values: &[f64]) {
-        let _ = (device, at, values);
-    }
-    /// Notes a command that reached its end: a result from the device, or
-    /// expiry unanswered (`result` is `None` and it expired). The default
-    /// forgets it.
-    fn record_command(&mut self, device: u32, command: &Command) {
-        let _ = (device, command);
-    }
 }
 
 /// Makes the store of a new account.

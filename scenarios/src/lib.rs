@@ -13,8 +13,9 @@
 //!              provisioned (server.rs)
 //!     execute: one shard per account (shard.rs) on sim-core's windowed
 //!              executor: homes, the in-process server, integrations,
-//!              technicians, in time order; OTA and outside models between
-//!              windows
+//!              technicians, in time order; OTA, outside models and the
+//!              accounts' journals (what the server stored, predicted and
+//!              ended, for the tables) between windows
 //!     finish:  tables (Parquet, streamed on their own thread) ─► reports:
 //!              summary.json, metrics, gates, charts, report.html
 //! ```

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use api_server::journal::JournalConfig;
 use api_server::{AppState, ServerConfig};
 use hvac_models::sun::Site;
 use hvac_models::weather::WeatherSeries;
@@ -22,6 +23,12 @@ use crate::net::Network;
 use crate::schema::{ClimateSource, Scenario};
 use crate::server::{Provision, Receiver, Stats};
 use crate::shard::{Output, Shard};
+
+/// Most events an account's journal keeps between two windows: far more
+/// than a window brings (an account of 1,000 homes stores about 6,000
+/// readings in 15 minutes), so only a runaway fills it, and then the run
+/// stops with [`RunError::Journal`] rather than lose rows.
+const JOURNAL_CAPACITY: usize = 1 << 20;
 
 /// Command-line overrides of a scenario.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -96,6 +103,17 @@ pub enum RunError {
     /// The run folder's report could not be made.
     #[error("report: {0}")]
     Report(#[from] reports::report::ReportError),
+    /// An account's journal dropped events between two windows (the run
+    /// stopped; its tables would miss rows).
+    #[error(
+        "server account {account}: its journal dropped {lost} event(s) within one window (more than {JOURNAL_CAPACITY})"
+    )]
+    Journal {
+        /// The account.
+        account: usize,
+        /// Events dropped.
+        lost: u64,
+    },
     /// An outside model failed (the run stopped).
     #[error("{0}")]
     Model(#[from] crate::outside::OutsideError),
@@ -402,7 +420,6 @@ struct Built {
     shared: Arc<crate::server::Shared>,
     publisher: crate::server::Publisher,
     shards: Vec<Shard>,
-    outlets: crate::tables::Outlets,
     /// Requests made while provisioning.
     provisioning: Stats,
 }
@@ -434,9 +451,14 @@ fn build(scenario: &Scenario, overrides: &Overrides) -> Result<Built, RunError> 
     let config = ServerConfig {
         telemetry_retention: s.server.telemetry_retention,
         record_features: overrides.export_dataset,
+        // The tables read what the server stored, predicted and ended
+        // from each account's journal, drained after every window.
+        journal: Some(JournalConfig {
+            capacity: JOURNAL_CAPACITY,
+            readings: s.outputs.telemetry,
+        }),
         ..ServerConfig::default()
     };
-    let outlets: crate::tables::Outlets = Arc::default();
     let state = AppState::new(Arc::new(VirtualClock::new(start)), s.seed, config)
         .with_webhook_sink(receiver.clone())
         .with_forecast(forecast)
@@ -446,12 +468,7 @@ fn build(scenario: &Scenario, overrides: &Overrides) -> Result<Built, RunError> 
                 .iter()
                 .map(|n| predictor(n))
                 .collect::<Result<_, _>>()?,
-        )
-        .with_store(crate::tables::tee_factory(
-            s.server.telemetry_retention,
-            s.outputs.telemetry,
-            outlets.clone(),
-        ));
+        );
     let base = overrides
         .out
         .clone()
@@ -534,7 +551,6 @@ fn build(scenario: &Scenario, overrides: &Overrides) -> Result<Built, RunError> 
         shared,
         publisher,
         shards,
-        outlets,
         provisioning: provisioned.stats,
     })
 }
@@ -557,7 +573,6 @@ fn execute(
         shared,
         publisher,
         shards,
-        outlets,
         provisioning,
         ..
     } = built;
@@ -584,6 +599,7 @@ fn execute(
     };
     first.write(tables, names)?;
     let mut model_error: Option<crate::outside::OutsideError> = None;
+    let mut journal_error: Option<RunError> = None;
     // The tables are written on their own thread, a window behind the
     // simulation: encoding and compressing the row groups overlaps the next
     // window instead of leaving a core idle between windows. One window waits
@@ -624,7 +640,10 @@ fn execute(
                     model_error = Some(e);
                     out.stop();
                 }
-                batch.take(shared, outlets);
+                if let Err(e) = batch.take(shared) {
+                    journal_error = Some(e);
+                    out.stop();
+                }
                 batch.ota = rollouts.note(&shared.state, w.end);
                 // A writer that hung up failed: its error comes from `join`.
                 if batches.send(batch).is_err() {
@@ -643,6 +662,9 @@ fn execute(
     let stats = stats?;
     if let Some(e) = model_error {
         return Err(e.into());
+    }
+    if let Some(e) = journal_error {
+        return Err(e);
     }
     Ok(stats)
 }
@@ -797,20 +819,20 @@ struct Batch {
 }
 
 impl Batch {
-    /// Takes what the webhook receiver and the accounts' stores handed over
-    /// since the last window.
-    fn take(&mut self, shared: &crate::server::Shared, outlets: &crate::tables::Outlets) {
+    /// Takes what the webhook receiver got and what every account's
+    /// journal told since the last window; an account whose journal
+    /// overflowed is an error (its tables would miss rows).
+    fn take(&mut self, shared: &crate::server::Shared) -> Result<(), RunError> {
         self.webhooks = shared.receiver.drain_rows();
-        let outlets = outlets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.outlets.extend(outlets.iter().map(|out| {
-            std::mem::take(
-                &mut *out
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            )
-        }));
+        for account in 0..shared.state.account_count() {
+            let (events, lost) = shared.state.drain_journal(account).unwrap_or_default();
+            if lost > 0 {
+                return Err(RunError::Journal { account, lost });
+            }
+            self.outlets
+                .push(crate::tables::Outlet::from_events(events));
+        }
+        Ok(())
     }
 
     /// Writes the batch into the tables, leaving its buffers empty (their

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use api_server::journal::Event;
 use api_server::predictive::Prediction;
-use api_server::state::{AccountId, Command, EnergyReport, StoredReading, VibrationReport};
-use api_server::store::{Counts, MemoryStore, Store, StoreFactory};
+use api_server::state::{Command, StoredReading};
 use reports::schema;
 use reports::tables::{TableError, TableWriter, V};
 use sim_core::SimTime;
@@ -17,8 +17,8 @@ use sim_core::SimTime;
 use crate::home::Record;
 use crate::server::RequestRow;
 
-/// What one account's store handed over since the last drain: accepted
-/// readings, predictions and finished commands, each with the device index.
+/// What one account's journal told since the last drain, by kind, each in
+/// the order it happened, with the device index.
 #[derive(Debug, Default)]
 pub struct Outlet {
     /// Readings stored.
@@ -31,85 +31,27 @@ pub struct Outlet {
     pub features: Vec<(u32, SimTime, Vec<f64>)>,
 }
 
-/// One account's outlet, shared with its store.
-pub type Stored = Arc<Mutex<Outlet>>;
-
-/// A [`MemoryStore`] that also hands every accepted reading, prediction and
-/// finished command to the runner, which writes them to the run's tables
-/// (the in-memory window stays bounded by the retention).
-#[derive(Debug)]
-struct TeeStore {
-    inner: MemoryStore,
-    out: Stored,
-    readings: bool,
-}
-
-impl TeeStore {
-    fn out(&self) -> std::sync::MutexGuard<'_, Outlet> {
-        self.out
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Store for TeeStore {
-    fn append_readings(&mut self, device: u32, readings: Vec<StoredReading>) {
-        if self.readings {
-            self.out()
-                .readings
-                .extend(readings.iter().map(|r| (device, r.clone())));
+impl Outlet {
+    /// Sorts a journal's events into their tables.
+    pub fn from_events(events: impl IntoIterator<Item = Event>) -> Outlet {
+        let mut out = Outlet::default();
+        for e in events {
+            match e {
+                Event::ReadingStored { device, reading } => out.readings.push((device, reading)),
+                Event::PredictionMade {
+                    device,
+                    at,
+                    model,
+                    prediction,
+                } => out.predictions.push((device, at, model, prediction)),
+                Event::FeaturesComputed { device, at, values } => {
+                    out.features.push((device, at, values));
+                }
+                Event::CommandEnded { device, command } => out.commands.push((device, command)),
+            }
         }
-        self.inner.append_readings(device, readings);
+        out
     }
-    fn append_vibration(&mut self, device: u32, report: VibrationReport) {
-        self.inner.append_vibration(device, report);
-    }
-    fn append_energy(&mut self, device: u32, report: EnergyReport) {
-        self.inner.append_energy(device, report);
-    }
-    fn readings(&self, device: u32) -> &std::collections::VecDeque<StoredReading> {
-        self.inner.readings(device)
-    }
-    fn vibration(&self, device: u32) -> &std::collections::VecDeque<VibrationReport> {
-        self.inner.vibration(device)
-    }
-    fn energy(&self, device: u32) -> &std::collections::VecDeque<EnergyReport> {
-        self.inner.energy(device)
-    }
-    fn reading_counts(&self, device: u32) -> Counts {
-        self.inner.reading_counts(device)
-    }
-    fn record_prediction(&mut self, device: u32, at: SimTime, model: u16, prediction: &Prediction) {
-        self.out()
-            .predictions
-            .push((device, at, model, prediction.clone()));
-    }
-    fn record_features(&mut self, device: u32, at: SimTime, values: &[f64]) {
-        self.out().features.push((device, at, values.to_vec()));
-    }
-    fn record_command(&mut self, device: u32, command: &Command) {
-        self.out().commands.push((device, command.clone()));
-    }
-}
-
-/// The stores' outlets, one per account in creation order.
-pub type Outlets = Arc<Mutex<Vec<Stored>>>;
-
-/// A store factory whose stores tee predictions, commands and (if
-/// `readings`) readings into `outlets`.
-pub fn tee_factory(retention: usize, readings: bool, outlets: Outlets) -> StoreFactory {
-    Arc::new(move |_account: AccountId| {
-        let out: Stored = Arc::default();
-        outlets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(out.clone());
-        Box::new(TeeStore {
-            inner: MemoryStore::new(retention),
-            out,
-            readings,
-        }) as Box<dyn Store>
-    })
 }
 
 /// Counts of the homes' records (the summary's ground truth).

@@ -466,55 +466,37 @@ async fn hubs_register_zigbee_sensors_and_report_for_them() {
     assert_eq!(stored.as_deref(), Some(sensor_id.as_str()));
 }
 
-/// A memory store that also keeps what it is told to archive.
-#[derive(Debug)]
-struct Archive {
-    inner: api_server::store::MemoryStore,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl api_server::store::Store for Archive {
-    fn append_readings(&mut self, d: u32, r: Vec<api_server::state::StoredReading>) {
-        self.inner.append_readings(d, r);
-    }
-    fn append_vibration(&mut self, d: u32, r: api_server::state::VibrationReport) {
-        self.inner.append_vibration(d, r);
-    }
-    fn append_energy(&mut self, d: u32, r: api_server::state::EnergyReport) {
-        self.inner.append_energy(d, r);
-    }
-    fn readings(&self, d: u32) -> &std::collections::VecDeque<api_server::state::StoredReading> {
-        self.inner.readings(d)
-    }
-    fn vibration(&self, d: u32) -> &std::collections::VecDeque<api_server::state::VibrationReport> {
-        self.inner.vibration(d)
-    }
-    fn energy(&self, d: u32) -> &std::collections::VecDeque<api_server::state::EnergyReport> {
-        self.inner.energy(d)
-    }
-    fn reading_counts(&self, d: u32) -> api_server::store::Counts {
-        self.inner.reading_counts(d)
-    }
-    fn record_command(&mut self, d: u32, c: &api_server::state::Command) {
-        let status = c.result.as_ref().map_or("expired", |r| r.status.as_str());
-        let delivered = c.delivered_at.is_some();
-        self.log.lock().unwrap().push(format!(
-            "command {d} {} {status} delivered={delivered}",
-            c.kind
-        ));
-    }
-}
-
 #[tokio::test]
-async fn finished_and_expired_commands_are_archived_once() {
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let api = Api::with_store(std::sync::Arc::new(move |_| {
-        Box::new(Archive {
-            inner: api_server::store::MemoryStore::new(100),
-            log: sink.clone(),
-        }) as Box<dyn api_server::store::Store>
-    }));
+async fn finished_and_expired_commands_are_journalled_once() {
+    let api = Api::with_config(ServerConfig {
+        journal: Some(api_server::journal::JournalConfig {
+            capacity: 100,
+            readings: false,
+        }),
+        ..ServerConfig::default()
+    });
+    // The commands that ended since the last look, as the journal tells.
+    let ended = || -> Vec<String> {
+        let (events, lost) = api.state.drain_journal(0).unwrap();
+        assert_eq!(lost, 0);
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                api_server::journal::Event::CommandEnded { device, command } => {
+                    let status = command
+                        .result
+                        .as_ref()
+                        .map_or("expired", |r| r.status.as_str());
+                    let delivered = command.delivered_at.is_some();
+                    Some(format!(
+                        "command {device} {} {status} delivered={delivered}",
+                        command.kind
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    };
     let enqueue = |kind: &str, at| {
         api.state
             .with_account(0, |a| {
@@ -534,7 +516,7 @@ async fn finished_and_expired_commands_are_archived_once() {
         Some(result.clone()),
     )
     .await;
-    // A repeated result is acknowledged, not archived again.
+    // A repeated result is acknowledged, not journalled again.
     api.call(
         Method::POST,
         "/v1/commands/result",
@@ -542,18 +524,12 @@ async fn finished_and_expired_commands_are_archived_once() {
         Some(result),
     )
     .await;
-    assert_eq!(
-        *log.lock().unwrap(),
-        ["command 0 reboot acked delivered=true"]
-    );
-    // Never fetched, never answered: archived as expired when it leaves.
+    assert_eq!(ended(), ["command 0 reboot acked delivered=true"]);
+    // Never fetched, never answered: journalled as expired when it leaves.
     enqueue("diagnostics", t0());
     api.advance(86_401);
     enqueue("reboot", api.clock_now());
-    assert_eq!(
-        log.lock().unwrap()[1..],
-        ["command 0 diagnostics expired delivered=false"]
-    );
+    assert_eq!(ended(), ["command 0 diagnostics expired delivered=false"]);
     let left = api
         .state
         .with_account(0, |a| a.device("aurra_001").unwrap().commands.len())

@@ -51,10 +51,6 @@ impl Api {
         Api::build(ServerConfig::default(), |s| s.with_webhook_sink(sink))
     }
 
-    pub(crate) fn with_store(store: api_server::store::StoreFactory) -> Api {
-        Api::build(ServerConfig::default(), |s| s.with_store(store))
-    }
-
     pub(crate) fn with_forecast(forecast: Arc<dyn api_server::climate::Forecast>) -> Api {
         Api::build(ServerConfig::default(), |s| s.with_forecast(forecast))
     }
