@@ -89,6 +89,37 @@ fn library_errors_are_types_not_strings() {
 }
 
 #[test]
+fn the_runner_does_not_lock_server_accounts() {
+    // Issue 21: the runner reads what the server stored, predicted and
+    // ended from the accounts' journals and their end state from
+    // `AppState::report`; it never takes an account's lock itself
+    // (`AppState::accounts` hands out the raw `Mutex`es).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("scenarios/src"), &mut files);
+    assert!(files.len() > 10, "found only {} files", files.len());
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains(".accounts()") {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(root).unwrap().display(),
+                    n + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "scenarios locks server accounts:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn the_domain_core_does_not_depend_on_http_or_an_async_runtime() {
     // Issue 21: api-core is the server's domain without HTTP; the boundary
     // is the crate's dependency list (its whole tree is checked in CI).

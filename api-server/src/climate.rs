@@ -97,6 +97,7 @@ pub(crate) fn note_activity(d: &mut Device, at: SimTime) {
         d.activity.pop_front();
     }
     d.activity.push_back(at);
+    debug_assert!(d.activity.len() <= ACTIVITY_RETENTION);
 }
 
 /// The prior occupancy of a local hour (0–23) on a weekday (0 = Monday).

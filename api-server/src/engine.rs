@@ -769,6 +769,7 @@ fn log(acc: &mut Account, automation_id: &str, at: SimTime, outcome: Outcome) {
         at,
         outcome,
     });
+    debug_assert!(log.len() <= LOG_CAPACITY);
 }
 
 fn conditions_hold(acc: &Account, ai: usize, now: SimTime) -> bool {
@@ -863,6 +864,7 @@ fn run(acc: &mut Account, mut r: Run) {
                     acc.engine.outbox_dropped += 1;
                 }
                 outbox.push_back(n);
+                debug_assert!(outbox.len() <= OUTBOX_CAPACITY);
             }
             Action::Webhook { url, method, body } => {
                 let body = body

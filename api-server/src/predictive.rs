@@ -266,6 +266,27 @@ pub(crate) fn assess(
     }
 }
 
+impl AppState {
+    /// Takes the feature rows account `id` queued for outside models since
+    /// the last call.
+    pub fn take_feature_rows(&self, id: crate::state::AccountId) -> Vec<FeatureRow> {
+        self.with_account(id, |acc| acc.models.take_rows())
+            .unwrap_or_default()
+    }
+
+    /// Hands account `id` an outside model's prediction (see [`apply`]).
+    pub fn apply_prediction(
+        &self,
+        id: crate::state::AccountId,
+        model: usize,
+        device_index: usize,
+        prediction: Prediction,
+        now: SimTime,
+    ) {
+        self.with_account(id, |acc| apply(acc, model, device_index, prediction, now));
+    }
+}
+
 /// Takes in an outside model's prediction for device `device_index` (the
 /// answer to a feature row): records it as model `model`'s and, if that
 /// is the primary, keeps it as the device's latest and raises an alert by

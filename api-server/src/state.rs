@@ -385,6 +385,27 @@ impl Default for ServerConfig {
     }
 }
 
+/// An account as a report reads it, copied out under its lock: what the
+/// simulator's last tables and its summary need at the end of a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountReport {
+    /// Every alert, oldest first.
+    pub alerts: Vec<crate::predictive::Alert>,
+    /// Commands without a result, as they stand: (device index, command),
+    /// devices in order.
+    pub open_commands: Vec<(u32, Command)>,
+    /// What each predictor's models cost, in the server's predictor order.
+    pub model_cost: Vec<crate::predictive::ModelCost>,
+    /// Readings stored per device, devices in order.
+    pub readings_stored: Vec<u64>,
+    /// Alerts the predictors raised (not integrations').
+    pub predictor_alerts: u64,
+    /// Automation runs that fired.
+    pub automations_fired: u64,
+    /// Automation notifications queued or dropped.
+    pub notifications: u64,
+}
+
 /// Rate-limit keys inside an account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LimitKey {
@@ -842,6 +863,41 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
             .cloned()
+    }
+
+    /// Account `id` as a report reads it (see [`AccountReport`]).
+    pub fn report(&self, id: AccountId) -> Option<AccountReport> {
+        self.with_account(id, |acc| AccountReport {
+            alerts: acc.alerts.clone(),
+            open_commands: acc
+                .devices
+                .iter()
+                .flat_map(|d| {
+                    d.commands
+                        .iter()
+                        .filter(|c| c.result.is_none())
+                        .map(|c| (d.index, c.clone()))
+                })
+                .collect(),
+            model_cost: acc.models.cost.clone(),
+            readings_stored: acc
+                .devices
+                .iter()
+                .map(|d| acc.store.reading_counts(d.index).stored)
+                .collect(),
+            predictor_alerts: acc
+                .alerts
+                .iter()
+                .filter(|a| a.source == "predictor")
+                .count() as u64,
+            automations_fired: acc
+                .engine
+                .log
+                .iter()
+                .filter(|f| f.outcome == crate::engine::Outcome::Fired)
+                .count() as u64,
+            notifications: acc.engine.outbox.len() as u64 + acc.engine.outbox_dropped,
+        })
     }
 
     /// Takes account `id`'s journal: the events since the last drain,

@@ -188,6 +188,7 @@ pub(crate) fn enqueue(
         attempts: 0,
         due: now,
     });
+    debug_assert!(acc.deliveries.len() <= QUEUE_CAPACITY);
     true
 }
 
@@ -330,6 +331,7 @@ pub(crate) fn record(acc: &mut Account, attempts: Vec<Attempt>, now: SimTime) {
                 records.remove(0);
             }
             records.push(rec);
+            debug_assert!(records.len() <= RECORDS_PER_WEBHOOK);
         }
         let d = &mut acc.deliveries[i];
         if delivered || d.attempts >= MAX_ATTEMPTS {

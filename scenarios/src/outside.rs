@@ -420,10 +420,9 @@ impl Outsiders {
         if self.models.is_empty() {
             return Ok(());
         }
-        let accounts = state.accounts();
         let mut queued: Vec<(usize, FeatureRow)> = Vec::new();
-        for (a, acc) in accounts.iter().enumerate() {
-            let rows = lock(acc).models.take_rows();
+        for a in 0..state.account_count() {
+            let rows = state.take_feature_rows(a);
             queued.extend(rows.into_iter().map(|r| (a, r)));
         }
         if queued.is_empty() {
@@ -456,9 +455,7 @@ impl Outsiders {
                     confidence: p.confidence,
                     recommended_action: action,
                 };
-                if let Some(acc) = accounts.get(a) {
-                    api_server::predictive::apply(&mut lock(acc), *m, index, prediction, now);
-                }
+                state.apply_prediction(a, *m, index, prediction, now);
             }
         }
         Ok(())
@@ -469,8 +466,4 @@ impl Outsiders {
     pub(crate) fn costs(&self) -> impl Iterator<Item = (usize, ModelCost)> + '_ {
         self.models.iter().map(|(m, _, c)| (*m, *c))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use api_server::journal::JournalConfig;
+use api_server::state::AccountReport;
 use api_server::{AppState, ServerConfig};
 use hvac_models::sun::Site;
 use hvac_models::weather::WeatherSeries;
@@ -692,34 +693,19 @@ fn finish(
         provisioning,
         ..
     } = built;
-    let timings = timings(
-        &shared.state,
-        &models,
-        &outsiders,
-        watch.elapsed_ns(),
-        threads,
-    );
+    // Each account as it ends, read once (the server's own copy).
+    let reports: Vec<AccountReport> = (0..shared.state.account_count())
+        .map(|a| shared.state.report(a).unwrap_or_default())
+        .collect();
+    let timings = timings(&reports, &models, &outsiders, watch.elapsed_ns(), threads);
     drop(outsiders);
-    for (a, acc) in shared.state.accounts().iter().enumerate() {
-        let acc = acc
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for alert in &acc.alerts {
+    for (a, report) in reports.iter().enumerate() {
+        for alert in &report.alerts {
             tables.alert(alert)?;
         }
         // Commands still open at the end, as they stand.
-        let open = acc
-            .devices
-            .iter()
-            .flat_map(|d| {
-                d.commands
-                    .iter()
-                    .filter(|c| c.result.is_none())
-                    .map(|c| (d.index, c.clone()))
-            })
-            .collect();
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
-        tables.commands(ids, open, end)?;
+        tables.commands(ids, report.open_commands.clone(), end)?;
     }
     let mut server_stats = provisioning;
     server_stats.rows.clear();
@@ -736,7 +722,18 @@ fn finish(
         let labelled = reports::dataset::label(&dir, &params(&s))?;
         rows.insert("dataset", labelled);
     }
-    let summary = summarize(&s, &shards, &shared, &server_stats, stats, &counts, &rows);
+    let summary = summarize(
+        &s,
+        &shards,
+        &shared,
+        Ended {
+            reports: &reports,
+            stats: &server_stats,
+            exec: stats,
+            counts: &counts,
+            rows: &rows,
+        },
+    );
     write(&dir, &summary)?;
     write_json(&dir.join(reports::leaderboard::TIMINGS), &timings)?;
     write_scenario(&dir, &s, overrides)?;
@@ -756,7 +753,7 @@ fn finish(
 /// (`timings.json`: measured, so it differs from run to run, unlike
 /// `summary.json`).
 fn timings(
-    state: &AppState,
+    reports: &[AccountReport],
     names: &[Arc<str>],
     outsiders: &crate::outside::Outsiders,
     wall_ns: u64,
@@ -769,11 +766,8 @@ fn timings(
             total.nanos += c.nanos;
         }
     }
-    for acc in state.accounts() {
-        let acc = acc
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (total, c) in costs.iter_mut().zip(&acc.models.cost) {
+    for report in reports {
+        for (total, c) in costs.iter_mut().zip(&report.model_cost) {
             total.reports += c.reports;
             total.predictions += c.predictions;
             total.nanos += c.nanos;
@@ -952,39 +946,43 @@ fn round(x: f64, places: i32) -> f64 {
 }
 
 /// The headline counts (stable keys; no wall-clock or thread figures).
+/// What the summary reads besides the scenario, the shards and the server.
+struct Ended<'a> {
+    /// Each account as it ended.
+    reports: &'a [AccountReport],
+    /// The requests the server handled.
+    stats: &'a Stats,
+    /// The executor's counts.
+    exec: RunStats,
+    /// The homes' records.
+    counts: &'a crate::tables::RecordCounts,
+    /// Rows per table.
+    rows: &'a std::collections::BTreeMap<&'static str, u64>,
+}
+
 fn summarize(
     s: &Scenario,
     shards: &[Shard],
     shared: &crate::server::Shared,
-    stats: &Stats,
-    exec: RunStats,
-    counts: &crate::tables::RecordCounts,
-    rows: &std::collections::BTreeMap<&'static str, u64>,
+    ended: Ended<'_>,
 ) -> Value {
+    let Ended {
+        reports,
+        stats,
+        exec,
+        counts,
+        rows,
+    } = ended;
     let homes = || shards.iter().flat_map(Shard::homes);
     let receiver = shared.receiver.state();
     // What the server stored.
     let mut stored = Vec::new();
     let (mut alerts, mut automation_fired, mut notifications) = (0u64, 0u64, 0u64);
-    for acc in shared.state.accounts() {
-        let acc = acc
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for d in &acc.devices {
-            stored.push(acc.store.reading_counts(d.index).stored);
-        }
-        alerts += acc
-            .alerts
-            .iter()
-            .filter(|a| a.source == "predictor")
-            .count() as u64;
-        automation_fired += acc
-            .engine
-            .log
-            .iter()
-            .filter(|f| f.outcome == api_server::engine::Outcome::Fired)
-            .count() as u64;
-        notifications += acc.engine.outbox.len() as u64 + acc.engine.outbox_dropped;
+    for report in reports {
+        stored.extend_from_slice(&report.readings_stored);
+        alerts += report.predictor_alerts;
+        automation_fired += report.automations_fired;
+        notifications += report.notifications;
     }
     let total_readings: u64 = stored.iter().sum();
     let homes_with_telemetry = stored.iter().filter(|n| **n > 0).count();

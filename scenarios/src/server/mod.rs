@@ -9,16 +9,19 @@
 //!
 //! ```text
 //!   provision ─► Provisioned { Shared (server, router, receiver), AccountSide per account, Publisher }
+//!   ota ─► Publisher::publish_due (between windows) · corrupts (defective releases)
 //!   shard ─► handle_home (transport ─► traffic) · AccountSide::run_jobs (integrations)
 //!   receiver ◄── the server's webhook deliveries
 //! ```
 
 mod integrations;
+mod ota;
 mod provision;
 mod receiver;
 mod traffic;
 mod transport;
 
+pub use ota::Publisher;
 pub use provision::{Provision, ProvisionFailed, provision};
 pub use receiver::{Receiver, ReceiverState, WebhookRow};
 pub use traffic::{RequestRow, Stats, endpoint};
@@ -29,8 +32,7 @@ use std::sync::Arc;
 use api_server::AppState;
 use axum::Router;
 use device_firmware::http::{Request as FwRequest, Response as FwResponse};
-use rand::RngExt;
-use sim_core::{SimDuration, SimTime, stream};
+use sim_core::{SimDuration, SimTime};
 
 use crate::home::{Inbound, Outgoing};
 use integrations::{Caller, Integration};
@@ -77,15 +79,6 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// OTA publishing by the operator, between windows.
-#[derive(Debug)]
-pub struct Publisher {
-    releases: Vec<(SimTime, crate::schema::ReleaseSpec, bool)>,
-    seed: u64,
-    /// Releases published so far.
-    pub published: u64,
-}
-
 /// The provisioned server side of a run.
 #[derive(Debug)]
 pub struct Provisioned {
@@ -103,45 +96,7 @@ impl Shared {
     /// Whether home `home` gets a corrupted image of version `version` (a
     /// defective release; drawn from the home's own stream).
     fn corrupts(&self, home: usize, version: &str) -> bool {
-        let Some((_, share)) = self.defects.iter().find(|(v, _)| v == version) else {
-            return false;
-        };
-        let mut rng = stream(self.seed, home as u64, &format!("ota-defect-{version}"));
-        rng.random::<f64>() < *share
-    }
-}
-
-impl Publisher {
-    /// Whether the scenario has no release to publish.
-    pub fn is_empty(&self) -> bool {
-        self.releases.is_empty()
-    }
-
-    /// Publishes the releases due by `now` (at most once each).
-    pub fn publish_due(&mut self, state: &AppState, now: SimTime) {
-        for i in 0..self.releases.len() {
-            let (at, spec, done) = &self.releases[i];
-            if *done || *at > now {
-                continue;
-            }
-            let mut rng = stream(self.seed, i as u64, "ota-image");
-            let image: Vec<u8> = (0..spec.image_kib as usize * 1_024)
-                .map(|_| rng.random::<u8>())
-                .collect();
-            let plan = api_server::ota::RolloutPlan {
-                batches: spec.batches.clone(),
-                advance_success_rate: spec.advance_success_rate,
-                halt_failure_rate: spec.halt_failure_rate,
-                min_reports: spec.min_reports,
-            };
-            if state
-                .publish_release(&spec.version, image, &spec.notes, plan)
-                .is_ok()
-            {
-                self.published += 1;
-            }
-            self.releases[i].2 = true;
-        }
+        ota::corrupts(&self.defects, self.seed, home, version)
     }
 }
 

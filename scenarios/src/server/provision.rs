@@ -310,16 +310,14 @@ pub fn provision(
             visits_delay: technicians.enabled.then_some(technicians.delay.0),
         }),
         sides: accounts,
-        publisher: Publisher {
-            releases: s
-                .ota
+        publisher: Publisher::new(
+            s.ota
                 .releases
                 .iter()
-                .map(|r| (r.publish_at.resolve(start), r.clone(), false))
+                .map(|r| (r.publish_at.resolve(start), r.clone()))
                 .collect(),
-            seed: s.seed,
-            published: 0,
-        },
+            s.seed,
+        ),
         stats,
     })
 }
