@@ -50,6 +50,23 @@ pub struct Overrides {
     pub export_dataset: bool,
 }
 
+/// A command-line override the run cannot take.
+#[derive(Debug, thiserror::Error)]
+pub enum OverrideError {
+    /// `--homes` out of range.
+    #[error("--homes {0} is out of range: expected 1 to 100000")]
+    Homes(u32),
+    /// `--days` out of range (or not a number of days).
+    #[error("--days {0} is out of range: expected 0.042 (1 h) to 400")]
+    Days(f64),
+    /// `--model` given with no predictor.
+    #[error("--model: name at least one predictor")]
+    NoModel,
+    /// A `--model` names no usable predictor.
+    #[error("--model: {0}")]
+    Model(#[source] api_server::predictors::SpecError),
+}
+
 /// What went wrong in a run. Each keeps the error it came from as its
 /// source.
 #[derive(Debug, thiserror::Error)]
@@ -64,8 +81,8 @@ pub enum RunError {
         message: String,
     },
     /// An override is out of range.
-    #[error("{0}")]
-    Override(String),
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     /// A predictor specification names no usable predictor.
     #[error(transparent)]
     Predictor(#[from] api_server::predictors::SpecError),
@@ -150,17 +167,13 @@ impl Finished {
 pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
     if let Some(h) = o.homes {
         if !(1..=100_000).contains(&h) {
-            return Err(RunError::Override(format!(
-                "--homes {h} is out of range: expected 1 to 100000"
-            )));
+            return Err(OverrideError::Homes(h).into());
         }
         s.fleet.homes = h;
     }
     if let Some(d) = o.days {
         if !(d.is_finite() && (1.0 / 24.0..=400.0).contains(&d)) {
-            return Err(RunError::Override(format!(
-                "--days {d} is out of range: expected 0.042 (1 h) to 400"
-            )));
+            return Err(OverrideError::Days(d).into());
         }
         s.duration.0 = SimDuration::from_secs_f64(d * 86_400.0).unwrap_or(s.duration.0);
     }
@@ -169,13 +182,10 @@ pub fn apply(mut s: Scenario, o: &Overrides) -> Result<Scenario, RunError> {
     }
     if let Some(models) = &o.models {
         let Some((primary, shadows)) = models.split_first() else {
-            return Err(RunError::Override(
-                "--model: name at least one predictor".into(),
-            ));
+            return Err(OverrideError::NoModel.into());
         };
         for m in models {
-            api_server::predictors::by_spec(m)
-                .map_err(|e| RunError::Override(format!("--model: {e}")))?;
+            api_server::predictors::by_spec(m).map_err(OverrideError::Model)?;
         }
         s.server.predictor = primary.clone();
         s.server.shadow_predictors = shadows.to_vec();

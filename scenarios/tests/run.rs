@@ -639,6 +639,33 @@ fn overrides_are_checked_and_applied() {
     };
     let e = run(&s, &bad, 1, |_| {}).unwrap_err();
     assert!(e.to_string().contains("--homes 0"), "{e}");
+    // Each override error is a type with the message the CLI prints; a bad
+    // model keeps the predictor's error as its source.
+    use scenarios::run::{OverrideError, RunError, apply};
+    let refused = |o: Overrides| apply(s.clone(), &o).unwrap_err();
+    let days = refused(Overrides {
+        days: Some(-1.0),
+        ..Overrides::default()
+    });
+    assert!(matches!(days, RunError::Override(OverrideError::Days(_))));
+    assert_eq!(
+        days.to_string(),
+        "--days -1 is out of range: expected 0.042 (1 h) to 400"
+    );
+    let none = refused(Overrides {
+        models: Some(Vec::new()),
+        ..Overrides::default()
+    });
+    assert_eq!(none.to_string(), "--model: name at least one predictor");
+    let model = refused(Overrides {
+        models: Some(vec!["crystal-ball".into()]),
+        ..Overrides::default()
+    });
+    let RunError::Override(inner @ OverrideError::Model(_)) = &model else {
+        panic!("{model:?}");
+    };
+    assert!(model.to_string().starts_with("--model: "), "{model}");
+    assert!(std::error::Error::source(inner).is_some());
     let o = Overrides {
         homes: Some(2),
         days: Some(0.25),
