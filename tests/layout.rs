@@ -57,21 +57,20 @@ fn the_checker_sees_string_errors_and_only_them() {
     assert!(!string_error("fn k() -> Result<String, ParamError> {"));
 }
 
-#[test]
-fn library_errors_are_types_not_strings() {
-    // Issue 21: errors in the library crates are typed (thiserror) and keep
-    // their sources; a `String` error cannot be matched on or traced.
+/// The lines (`path:line: text`) of the Rust files under `dirs` that
+/// `hit` flags, after checking that there are more than `at_least` files.
+fn lines_where(dirs: &[&str], at_least: usize, hit: impl Fn(&str) -> bool) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for lib in LIBRARIES {
-        rust_files(&root.join(lib), &mut files);
+    for dir in dirs {
+        rust_files(&root.join(dir), &mut files);
     }
-    assert!(files.len() > 50, "found only {} files", files.len());
+    assert!(files.len() > at_least, "found only {} files", files.len());
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         for (n, line) in text.lines().enumerate() {
-            if string_error(line) {
+            if hit(line) {
                 found.push(format!(
                     "{}:{}: {}",
                     file.strip_prefix(root).unwrap().display(),
@@ -81,6 +80,14 @@ fn library_errors_are_types_not_strings() {
             }
         }
     }
+    found
+}
+
+#[test]
+fn library_errors_are_types_not_strings() {
+    // Issue 21: errors in the library crates are typed (thiserror) and keep
+    // their sources; a `String` error cannot be matched on or traced.
+    let found = lines_where(&LIBRARIES, 50, string_error);
     assert!(
         found.is_empty(),
         "String errors in library crates:\n{}",
@@ -94,24 +101,7 @@ fn the_runner_does_not_lock_server_accounts() {
     // ended from the accounts' journals and their end state from
     // `AppState::report`; it never takes an account's lock itself
     // (`AppState::accounts` hands out the raw `Mutex`es).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("scenarios/src"), &mut files);
-    assert!(files.len() > 10, "found only {} files", files.len());
-    let mut found = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            if line.contains(".accounts()") {
-                found.push(format!(
-                    "{}:{}: {}",
-                    file.strip_prefix(root).unwrap().display(),
-                    n + 1,
-                    line.trim()
-                ));
-            }
-        }
-    }
+    let found = lines_where(&["scenarios/src"], 10, |line| line.contains(".accounts()"));
     assert!(
         found.is_empty(),
         "scenarios locks server accounts:\n{}",
