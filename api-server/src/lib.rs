@@ -29,7 +29,7 @@
 //! account's [`journal`] (readings stored, predictions made, features
 //! computed, commands ended), not the store.
 
-pub use api_core::{credentials, predictors, ratelimit};
+pub use api_core::{credentials, journal, predictors, ratelimit};
 
 pub mod aurra;
 pub mod automations;
@@ -40,7 +40,6 @@ pub mod ecosystem;
 pub mod engine;
 pub mod error;
 pub(crate) mod http_util;
-pub mod journal;
 pub mod openapi;
 pub mod ota;
 pub mod predictive;

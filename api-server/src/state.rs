@@ -14,7 +14,6 @@
 //! account's own seeded stream, so ids do not depend on how accounts are
 //! spread over threads.
 
-pub use api_core::commands::CommandKind;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -25,7 +24,8 @@ use sim_core::{Clock, SimDuration, SimRng, SimTime, stream};
 use crate::credentials::{SecretHash, hex};
 use crate::journal::Event;
 use crate::ratelimit::Limiter;
-pub use api_core::records::{EnergyReport, VibrationReport};
+pub use api_core::commands::{COMMAND_TTL, Command, CommandKind, CommandResult, CommandStatus};
+pub use api_core::records::{EnergyReport, SensorType, StoredReading, VibrationReport};
 
 /// Index of an account.
 pub type AccountId = usize;
@@ -116,149 +116,6 @@ pub struct Location {
     /// Display name.
     pub name: Option<String>,
 }
-
-/// The device API's sensor types, with the value range accepted for each
-/// (temperature −100–150 °C, humidity and battery 0–100 %, pressure 0–2000
-/// hPa, power availability 0 or 1, signal −200–0 dBm, IAQ 0–500).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SensorType {
-    /// °C.
-    Temperature,
-    /// %.
-    Humidity,
-    /// hPa.
-    Pressure,
-    /// 0/1.
-    PowerAvailability,
-    /// %.
-    BatteryLevel,
-    /// dBm.
-    SignalStrength,
-    /// Index.
-    Iaq,
-}
-
-impl SensorType {
-    /// Every type, in the seed's order.
-    pub const ALL: [SensorType; 7] = [
-        SensorType::Temperature,
-        SensorType::Humidity,
-        SensorType::Pressure,
-        SensorType::PowerAvailability,
-        SensorType::BatteryLevel,
-        SensorType::SignalStrength,
-        SensorType::Iaq,
-    ];
-
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SensorType::Temperature => "temperature",
-            SensorType::Humidity => "humidity",
-            SensorType::Pressure => "pressure",
-            SensorType::PowerAvailability => "power_availability",
-            SensorType::BatteryLevel => "battery_level",
-            SensorType::SignalStrength => "signal_strength",
-            SensorType::Iaq => "iaq",
-        }
-    }
-
-    /// Parses the API name.
-    pub fn parse(s: &str) -> Option<SensorType> {
-        SensorType::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// The accepted value range.
-    pub fn range(self) -> (f64, f64) {
-        match self {
-            SensorType::Temperature => (-100.0, 150.0),
-            SensorType::Humidity | SensorType::BatteryLevel => (0.0, 100.0),
-            SensorType::Pressure => (0.0, 2_000.0),
-            SensorType::PowerAvailability => (0.0, 1.0),
-            SensorType::SignalStrength => (-200.0, 0.0),
-            SensorType::Iaq => (0.0, 500.0),
-        }
-    }
-}
-
-/// A stored sensor reading.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredReading {
-    /// The device's sequence number, if it sent one.
-    pub seq: Option<u64>,
-    /// Sensor type.
-    pub sensor_type: SensorType,
-    /// Value.
-    pub value: f64,
-    /// When it was measured.
-    pub timestamp: SimTime,
-    /// The Zigbee sensor it came from (hub submissions).
-    pub sensor_id: Option<String>,
-    /// When the server stored it.
-    pub received_at: SimTime,
-}
-
-/// A command for a device.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Command {
-    /// Id (a UUID).
-    pub command_id: String,
-    /// What it asks of the device.
-    pub kind: CommandKind,
-    /// Payload object.
-    pub payload: Value,
-    /// When it was created.
-    pub created_at: SimTime,
-    /// When it expires (24 h after creation).
-    pub expires_at: SimTime,
-    /// When the device first fetched it (`GET /v1/commands/pending`).
-    pub delivered_at: Option<SimTime>,
-    /// The device's result, once reported.
-    pub result: Option<CommandResult>,
-}
-
-/// How a device says a command ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommandStatus {
-    /// It ran.
-    Acked,
-    /// It did not (the device says why in the error message).
-    Failed,
-}
-
-impl CommandStatus {
-    /// The device API's name (`acked`, `failed`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandStatus::Acked => "acked",
-            CommandStatus::Failed => "failed",
-        }
-    }
-
-    /// The status named `s`, if the device API has one.
-    pub fn parse(s: &str) -> Option<CommandStatus> {
-        [CommandStatus::Acked, CommandStatus::Failed]
-            .into_iter()
-            .find(|c| c.as_str() == s)
-    }
-}
-
-/// A device's report of a command (`POST /v1/commands/result`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandResult {
-    /// How it ended.
-    pub status: CommandStatus,
-    /// The device's message, if any.
-    pub error_message: Option<String>,
-    /// Result data (an object), if any.
-    pub result: Option<Value>,
-    /// When the server received the report.
-    pub reported_at: SimTime,
-}
-
-/// How long a command waits for its device.
-pub const COMMAND_TTL: SimDuration = SimDuration::from_hours(24);
 
 /// A device registered to an account.
 #[derive(Debug, Clone)]

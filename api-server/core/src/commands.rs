@@ -1,7 +1,11 @@
-//! What a command asks of a device: the device API's command types, and
-//! the tools of ecosystem modules queued under their own names.
+//! Commands for devices: what one asks (the device API's command types,
+//! and the tools of ecosystem modules queued under their own names), its
+//! life from creation to result or expiry, and how a device says it ended.
 
 use std::fmt;
+
+use serde_json::Value;
+use sim_core::{SimDuration, SimTime};
 
 /// A command's type (`type` of `GET /v1/commands/pending`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -53,6 +57,67 @@ impl fmt::Display for CommandKind {
         f.write_str(self.as_str())
     }
 }
+
+/// A command for a device.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// Id (a UUID).
+    pub command_id: String,
+    /// What it asks of the device.
+    pub kind: CommandKind,
+    /// Payload object.
+    pub payload: Value,
+    /// When it was created.
+    pub created_at: SimTime,
+    /// When it expires (24 h after creation).
+    pub expires_at: SimTime,
+    /// When the device first fetched it (`GET /v1/commands/pending`).
+    pub delivered_at: Option<SimTime>,
+    /// The device's result, once reported.
+    pub result: Option<CommandResult>,
+}
+
+/// How a device says a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStatus {
+    /// It ran.
+    Acked,
+    /// It did not (the device says why in the error message).
+    Failed,
+}
+
+impl CommandStatus {
+    /// The device API's name (`acked`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Acked => "acked",
+            CommandStatus::Failed => "failed",
+        }
+    }
+
+    /// The status named `s`, if the device API has one.
+    pub fn parse(s: &str) -> Option<CommandStatus> {
+        [CommandStatus::Acked, CommandStatus::Failed]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// A device's report of a command (`POST /v1/commands/result`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandResult {
+    /// How it ended.
+    pub status: CommandStatus,
+    /// The device's message, if any.
+    pub error_message: Option<String>,
+    /// Result data (an object), if any.
+    pub result: Option<Value>,
+    /// When the server received the report.
+    pub reported_at: SimTime,
+}
+
+/// How long a command waits for its device.
+pub const COMMAND_TTL: SimDuration = SimDuration::from_hours(24);
 
 #[cfg(test)]
 mod tests {

@@ -8,10 +8,11 @@
 //!   api-server (axum: routes, extractors, error envelopes, OpenAPI)
 //!        │
 //!        ▼
-//!   api-core ── commands      what a command asks of a device
+//!   api-core ── commands      what a command asks of a device, its result
 //!            ├─ credentials   hashed secrets, constant-time checks
+//!            ├─ journal       an account's domain events, bounded
 //!            ├─ ratelimit     fixed-window limits per key
-//!            ├─ records       reports the server keeps
+//!            ├─ records       readings and reports the server keeps
 //!            ├─ thermostat    the operating mode, one type for every check
 //!            └─ predictors    failure predictors over the records
 //! ```
@@ -22,6 +23,7 @@
 
 pub mod commands;
 pub mod credentials;
+pub mod journal;
 pub mod predictors;
 pub mod ratelimit;
 pub mod records;

@@ -1,5 +1,5 @@
 //! What devices report and the server keeps, as the domain sees it (no
-//! HTTP): the records predictors read.
+//! HTTP): sensor readings and the diagnostics reports predictors read.
 
 use sim_core::SimTime;
 
@@ -39,4 +39,86 @@ pub struct EnergyReport {
     /// the period's start, from the server's weather source (`None` without
     /// one, or without a location for the device).
     pub outdoor_c: Option<f64>,
+}
+
+/// The device API's sensor types, with the value range accepted for each
+/// (temperature −100–150 °C, humidity and battery 0–100 %, pressure 0–2000
+/// hPa, power availability 0 or 1, signal −200–0 dBm, IAQ 0–500).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SensorType {
+    /// °C.
+    Temperature,
+    /// %.
+    Humidity,
+    /// hPa.
+    Pressure,
+    /// 0/1.
+    PowerAvailability,
+    /// %.
+    BatteryLevel,
+    /// dBm.
+    SignalStrength,
+    /// Index.
+    Iaq,
+}
+
+impl SensorType {
+    /// Every type, in the seed's order.
+    pub const ALL: [SensorType; 7] = [
+        SensorType::Temperature,
+        SensorType::Humidity,
+        SensorType::Pressure,
+        SensorType::PowerAvailability,
+        SensorType::BatteryLevel,
+        SensorType::SignalStrength,
+        SensorType::Iaq,
+    ];
+
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SensorType::Temperature => "temperature",
+            SensorType::Humidity => "humidity",
+            SensorType::Pressure => "pressure",
+            SensorType::PowerAvailability => "power_availability",
+            SensorType::BatteryLevel => "battery_level",
+            SensorType::SignalStrength => "signal_strength",
+            SensorType::Iaq => "iaq",
+        }
+    }
+
+    /// Parses the API name.
+    pub fn parse(s: &str) -> Option<SensorType> {
+        SensorType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The accepted value range.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            SensorType::Temperature => (-100.0, 150.0),
+            SensorType::Humidity | SensorType::BatteryLevel => (0.0, 100.0),
+            SensorType::Pressure => (0.0, 2_000.0),
+            SensorType::PowerAvailability => (0.0, 1.0),
+            SensorType::SignalStrength => (-200.0, 0.0),
+            SensorType::Iaq => (0.0, 500.0),
+        }
+    }
+}
+
+/// A stored sensor reading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReading {
+    /// The device's sequence number, if it sent one.
+    pub seq: Option<u64>,
+    /// Sensor type.
+    pub sensor_type: SensorType,
+    /// Value.
+    pub value: f64,
+    /// When it was measured.
+    pub timestamp: SimTime,
+    /// The Zigbee sensor it came from (hub submissions).
+    pub sensor_id: Option<String>,
+    /// When the server stored it.
+    pub received_at: SimTime,
 }

@@ -4,7 +4,7 @@
 //! The simulator's runner writes its tables from it (readings stored,
 //! predictions made, features computed, commands ended) instead of hooking
 //! into the store or locking the account: between two exchanges it drains
-//! every account's journal ([`crate::state::AppState::drain_journal`]). A
+//! every account's journal (`AppState::drain_journal` in api-server). A
 //! journal records only what its [`JournalConfig`] asks for (nothing by
 //! default: `serve` keeps none) and at most `capacity` events; past that the
 //! oldest is dropped and counted ([`Journal::lost`]), so a caller that
@@ -14,8 +14,9 @@ use std::collections::VecDeque;
 
 use sim_core::SimTime;
 
-use crate::predictive::Prediction;
-use crate::state::{Command, StoredReading};
+use crate::commands::Command;
+use crate::predictors::Prediction;
+use crate::records::StoredReading;
 
 /// What a journal keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +51,8 @@ pub enum Event {
         prediction: Prediction,
     },
     /// A device's engineered features were computed (at most hourly, when
-    /// [`crate::state::ServerConfig::record_features`] is set), in the order
-    /// of [`crate::predictors::features::NAMES`].
+    /// the server is asked to record them), in the order of
+    /// [`crate::predictors::features::NAMES`].
     FeaturesComputed {
         /// Device.
         device: u32,
@@ -145,7 +146,7 @@ mod tests {
             device: 0,
             reading: StoredReading {
                 seq: None,
-                sensor_type: crate::state::SensorType::Temperature,
+                sensor_type: crate::records::SensorType::Temperature,
                 value: 21.0,
                 timestamp: SimTime::EPOCH,
                 sensor_id: None,
