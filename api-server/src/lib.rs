@@ -29,7 +29,7 @@
 //! account's [`journal`] (readings stored, predictions made, features
 //! computed, commands ended), not the store.
 
-pub use api_core::{credentials, journal, predictors, ratelimit};
+pub use api_core::{credentials, journal, predictors, ratelimit, store};
 
 pub mod aurra;
 pub mod automations;
@@ -45,7 +45,6 @@ pub mod ota;
 pub mod predictive;
 pub mod serve;
 pub mod state;
-pub mod store;
 pub mod thermostat;
 pub mod time;
 pub mod webhooks;

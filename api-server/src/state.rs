@@ -27,8 +27,7 @@ use crate::ratelimit::Limiter;
 pub use api_core::commands::{COMMAND_TTL, Command, CommandKind, CommandResult, CommandStatus};
 pub use api_core::records::{EnergyReport, SensorType, StoredReading, VibrationReport};
 
-/// Index of an account.
-pub type AccountId = usize;
+pub use api_core::store::AccountId;
 
 /// An integration's rate-limit tier (AURRA seed, "Rate Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,6 +13,7 @@
 //!            ├─ journal       an account's domain events, bounded
 //!            ├─ ratelimit     fixed-window limits per key
 //!            ├─ records       readings and reports the server keeps
+//!            ├─ store         where they are kept (in memory, bounded)
 //!            ├─ thermostat    the operating mode, one type for every check
 //!            └─ predictors    failure predictors over the records
 //! ```
@@ -27,4 +28,5 @@ pub mod journal;
 pub mod predictors;
 pub mod ratelimit;
 pub mod records;
+pub mod store;
 pub mod thermostat;

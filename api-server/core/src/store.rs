@@ -9,19 +9,20 @@
 //! server's own use (latest values, predictions, energy summaries).
 //!
 //! The default, [`MemoryStore`], keeps everything in memory up to the
-//! retention bound per device ([`ServerConfig::telemetry_retention`]
+//! retention bound per device (the server's `telemetry_retention`
 //! readings, as many vibration and energy reports). Beyond it the oldest
 //! record is evicted and counted (`evicted`), so memory stays bounded on long
 //! runs. What happened to the records (stored, predicted on, ended) is told
 //! by the account's journal ([`crate::journal`]), which the simulator's
 //! runner drains into its tables before anything can be evicted.
-//!
-//! [`ServerConfig::telemetry_retention`]: crate::state::ServerConfig::telemetry_retention
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::state::{AccountId, EnergyReport, StoredReading, VibrationReport};
+use crate::records::{EnergyReport, StoredReading, VibrationReport};
+
+/// An account's id on the server (its index, in creation order).
+pub type AccountId = usize;
 
 /// Counts of one kind of record for a device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -150,7 +151,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::SensorType;
+    use crate::records::SensorType;
     use sim_core::SimTime;
 
     fn reading(seq: u64) -> StoredReading {
