@@ -112,6 +112,7 @@ impl ClimateTable {
         })
     }
 }
+
 /// Ceiling height [m]: a home's air volume is its floor area times this.
 pub const CEILING_M: f64 = 2.5;
 
