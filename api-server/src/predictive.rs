@@ -41,6 +41,7 @@ use crate::predictors::features::NAMES;
 pub use crate::predictors::{DeviceModel, Prediction, Predictor, Sample};
 use crate::state::{Account, AppState, Tier};
 use crate::time::{Now, rfc3339};
+pub use api_core::records::Alert;
 
 const F: Family = Family::Aurra;
 
@@ -134,48 +135,24 @@ impl Models {
     }
 }
 
-/// An alert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    /// Id (a UUID).
-    pub alert_id: String,
-    /// The device.
-    pub device_id: String,
-    /// Issue, ≤ 256 characters.
-    pub issue: String,
-    /// Confidence, 0–1.
-    pub confidence: f64,
-    /// Recommended action.
-    pub action: String,
-    /// Technician dispatch requested: always for the predictor's alerts,
-    /// on request (enterprise tier) for an integration's.
-    pub dispatch: bool,
-    /// `predictor` or `integration`.
-    pub source: &'static str,
-    /// When created.
-    pub created_at: SimTime,
-    /// When resolved.
-    pub resolved_at: Option<SimTime>,
+/// The `predictive.alert_created` webhook event's data.
+fn created_event(alert: &Alert) -> Value {
+    json!({"device_id": alert.device_id, "alert_id": alert.alert_id, "issue": alert.issue, "confidence": alert.confidence, "action": alert.action})
 }
 
-impl Alert {
-    fn created_event(&self) -> Value {
-        json!({"device_id": self.device_id, "alert_id": self.alert_id, "issue": self.issue, "confidence": self.confidence, "action": self.action})
-    }
-
-    fn to_json(&self) -> Value {
-        json!({
-            "alert_id": self.alert_id,
-            "device_id": self.device_id,
-            "issue": self.issue,
-            "confidence": self.confidence,
-            "action": self.action,
-            "dispatch": self.dispatch,
-            "source": self.source,
-            "created_at": rfc3339(self.created_at),
-            "resolved_at": self.resolved_at.map(rfc3339),
-        })
-    }
+/// An alert as the API renders it.
+fn alert_json(alert: &Alert) -> Value {
+    json!({
+        "alert_id": alert.alert_id,
+        "device_id": alert.device_id,
+        "issue": alert.issue,
+        "confidence": alert.confidence,
+        "action": alert.action,
+        "dispatch": alert.dispatch,
+        "source": alert.source,
+        "created_at": rfc3339(alert.created_at),
+        "resolved_at": alert.resolved_at.map(rfc3339),
+    })
 }
 
 /// Feeds a new report of device `device_index` to its models, records
@@ -353,7 +330,7 @@ fn raise(acc: &mut Account, device_index: usize, prediction: Prediction, now: Si
 /// Adds `alert` to the account and announces it
 /// (`predictive.alert_created`).
 fn open_alert(acc: &mut Account, alert: Alert, now: SimTime) {
-    crate::webhooks::emit(acc, "predictive.alert_created", alert.created_event(), now);
+    crate::webhooks::emit(acc, "predictive.alert_created", created_event(&alert), now);
     acc.alerts.push(alert);
 }
 
@@ -443,7 +420,7 @@ pub(crate) async fn post_alert(
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
     Ok(respond(
         StatusCode::CREATED,
-        alert.to_json(),
+        alert_json(&alert),
         Some(caller.rate),
     ))
 }
@@ -488,5 +465,9 @@ pub(crate) async fn post_resolve(
             Ok(resolved)
         })
         .ok_or_else(|| ApiError::new(F, Kind::Unauthorized, "Unknown Bearer token."))??;
-    Ok(respond(StatusCode::OK, alert.to_json(), Some(caller.rate)))
+    Ok(respond(
+        StatusCode::OK,
+        alert_json(&alert),
+        Some(caller.rate),
+    ))
 }

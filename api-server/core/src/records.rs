@@ -122,3 +122,28 @@ pub struct StoredReading {
     /// When the server stored it.
     pub received_at: SimTime,
 }
+
+/// An alert: a predictor's (or an integration's) call for attention to a
+/// device, open until resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    /// Id (a UUID).
+    pub alert_id: String,
+    /// The device.
+    pub device_id: String,
+    /// Issue, ≤ 256 characters.
+    pub issue: String,
+    /// Confidence, 0–1.
+    pub confidence: f64,
+    /// Recommended action.
+    pub action: String,
+    /// Technician dispatch requested: always for the predictor's alerts,
+    /// on request (enterprise tier) for an integration's.
+    pub dispatch: bool,
+    /// `predictor` or `integration`.
+    pub source: &'static str,
+    /// When created.
+    pub created_at: SimTime,
+    /// When resolved.
+    pub resolved_at: Option<SimTime>,
+}
