@@ -704,18 +704,19 @@ fn finish(
         ..
     } = built;
     // Each account as it ends, read once (the server's own copy).
-    let reports: Vec<AccountReport> = (0..shared.state.account_count())
+    let mut reports: Vec<AccountReport> = (0..shared.state.account_count())
         .map(|a| shared.state.report(a).unwrap_or_default())
         .collect();
     let timings = timings(&reports, &models, &outsiders, watch.elapsed_ns(), threads);
     drop(outsiders);
-    for (a, report) in reports.iter().enumerate() {
+    for (a, report) in reports.iter_mut().enumerate() {
         for alert in &report.alerts {
             tables.alert(alert)?;
         }
-        // Commands still open at the end, as they stand.
+        // Commands still open at the end, as they stand (the summary
+        // reads no command: they go to the table).
         let ids = device_ids.get(a).map_or(&[][..], Vec::as_slice);
-        tables.commands(ids, report.open_commands.clone(), end)?;
+        tables.commands(ids, std::mem::take(&mut report.open_commands), end)?;
     }
     let mut server_stats = provisioning;
     server_stats.rows.clear();
